@@ -1,0 +1,1 @@
+"""The domain of FEASSTM Studio. Nothing in this package imports Qt."""
