@@ -1,0 +1,149 @@
+"""The project database's schema and its migrations.
+
+`PRAGMA user_version` holds the schema version. Each migration moves the database from
+version N-1 to N inside one transaction; a database from a newer version is refused.
+"""
+
+from __future__ import annotations
+
+SCHEMA_V1 = """
+CREATE TABLE params (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL                 -- JSON
+);
+
+CREATE TABLE clips (
+    id             TEXT PRIMARY KEY,
+    video          TEXT,                -- absolute path of the source video, NULL for FAF imports
+    work           TEXT NOT NULL DEFAULT '',
+    actor          TEXT NOT NULL DEFAULT '',
+    role           TEXT NOT NULL DEFAULT '',
+    grp            TEXT NOT NULL DEFAULT '',
+    start_s        REAL,
+    end_s          REAL,
+    fps            REAL,
+    source         TEXT NOT NULL DEFAULT 'video' CHECK (source IN ('video', 'faf')),
+    extract_status TEXT NOT NULL DEFAULT 'pending',  -- pending | done | damaged
+    align_status   TEXT NOT NULL DEFAULT 'pending',  -- pending | partial | done
+    error          TEXT,
+    position       INTEGER NOT NULL DEFAULT 0,
+    created_at     TEXT NOT NULL
+);
+
+CREATE TABLE frames (
+    id           INTEGER PRIMARY KEY,
+    clip         TEXT NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
+    frame_index  INTEGER NOT NULL,       -- source frame index (identity with clip)
+    time_ms      REAL,
+    image        TEXT,                   -- full frame, relative to the project folder
+    source_name  TEXT,                   -- the image's name where it came from (FAF import)
+    irrelevant   INTEGER NOT NULL DEFAULT 0,
+    face_version INTEGER,                -- current row of faces; NULL: no aligned face
+    UNIQUE (clip, frame_index)
+);
+
+CREATE TABLE faces (
+    frame_id   INTEGER NOT NULL REFERENCES frames(id) ON DELETE CASCADE,
+    version    INTEGER NOT NULL,
+    box        TEXT,                     -- JSON [x1, y1, x2, y2] in frame pixels
+    landmarks  TEXT,                     -- JSON [[x, y] * 5] in frame pixels
+    prob       REAL,
+    crop       TEXT NOT NULL,            -- relative to the project folder
+    params     TEXT,                     -- JSON alignment parameters
+    sharpness  REAL,
+    scores     TEXT,                     -- JSON quality scores
+    track      TEXT,                     -- JSON tracker state after this frame
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (frame_id, version)
+);
+
+CREATE TABLE annotators (
+    name       TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE labels (
+    frame_id    INTEGER NOT NULL REFERENCES frames(id) ON DELETE CASCADE,
+    annotator   TEXT NOT NULL,
+    code        INTEGER NOT NULL CHECK (code BETWEEN 1 AND 7),
+    labelled_at TEXT NOT NULL,
+    PRIMARY KEY (frame_id, annotator)
+);
+
+CREATE TABLE adjudications (
+    frame_id   INTEGER PRIMARY KEY REFERENCES frames(id) ON DELETE CASCADE,
+    code       INTEGER NOT NULL CHECK (code BETWEEN 1 AND 7),
+    annotator  TEXT NOT NULL,
+    decided_at TEXT NOT NULL
+);
+
+CREATE TABLE deletions (
+    frame_id  INTEGER NOT NULL REFERENCES frames(id) ON DELETE CASCADE,
+    reason    TEXT NOT NULL CHECK (reason IN ('alignment_failure', 'incomplete', 'blur', 'other')),
+    annotator TEXT NOT NULL,
+    at        TEXT NOT NULL,
+    PRIMARY KEY (frame_id, reason)
+);
+
+CREATE TABLE suggestions (
+    frame_id INTEGER NOT NULL REFERENCES frames(id) ON DELETE CASCADE,
+    reason   TEXT NOT NULL CHECK (reason IN ('alignment_failure', 'incomplete', 'blur')),
+    status   TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'accepted', 'dismissed')),
+    score    REAL,
+    PRIMARY KEY (frame_id, reason)
+);
+
+-- Every edit, with its inverse: undo/redo and the audit trail.
+-- state: done (undoable) | undone (redoable) | dropped (undone, then superseded) | log (audit only)
+CREATE TABLE edits (
+    id          INTEGER PRIMARY KEY,
+    batch       INTEGER NOT NULL,
+    at          TEXT NOT NULL,
+    annotator   TEXT NOT NULL,
+    op          TEXT NOT NULL,
+    target      TEXT NOT NULL,           -- JSON
+    old         TEXT,                    -- JSON
+    new         TEXT,                    -- JSON
+    state       TEXT NOT NULL DEFAULT 'done',
+    description TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX edits_batch ON edits (batch);
+CREATE INDEX edits_annotator ON edits (annotator, state, batch);
+
+-- Acting-skill rating (FEASSTM-ASA).
+CREATE TABLE raters (
+    name TEXT PRIMARY KEY,
+    grp  TEXT NOT NULL
+);
+CREATE TABLE ratings (
+    clip         TEXT NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
+    rater        TEXT NOT NULL,
+    score        INTEGER CHECK (score BETWEEN 1 AND 5),
+    description  TEXT NOT NULL DEFAULT '',
+    completed_at TEXT,
+    updated_at   TEXT NOT NULL,
+    PRIMARY KEY (clip, rater)
+);
+CREATE TABLE rating_picks (
+    clip     TEXT NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
+    rater    TEXT NOT NULL,
+    rank     INTEGER NOT NULL CHECK (rank BETWEEN 1 AND 5),
+    frame_id INTEGER NOT NULL REFERENCES frames(id) ON DELETE CASCADE,
+    PRIMARY KEY (clip, rater, rank)
+);
+
+CREATE INDEX frames_clip ON frames (clip, frame_index);
+CREATE INDEX labels_annotator ON labels (annotator);
+
+-- The final label (DATASET.md): the adjudicated code, else the code all annotators agree on.
+CREATE VIEW final_labels AS
+SELECT f.id AS frame_id,
+       COALESCE(a.code, (SELECT CASE WHEN COUNT(DISTINCT l.code) = 1 THEN MIN(l.code) END
+                         FROM labels l WHERE l.frame_id = f.id)) AS code
+FROM frames f LEFT JOIN adjudications a ON a.frame_id = f.id;
+"""
+
+#: MIGRATIONS[n] takes the database from version n to n + 1.
+MIGRATIONS: list[str] = [SCHEMA_V1]
+
+SCHEMA_VERSION = len(MIGRATIONS)

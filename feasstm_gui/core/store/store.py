@@ -1,0 +1,1105 @@
+"""The project store: one SQLite database (WAL) in a project folder, plus the images it owns.
+
+Every edit is committed when it is made, in the same transaction as its edit-log rows, so a
+crash loses nothing and undo/redo survive a restart. All SQL of the application lives in this
+package.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from feasstm_gui import __version__
+from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.names import check_clip_id
+from feasstm_gui.core.store.lock import ProjectLock
+from feasstm_gui.core.store.schema import MIGRATIONS, SCHEMA_VERSION
+from feasstm_gui.core.vocab import CODES, REASONS, SUGGESTED_REASONS
+
+DB_NAME = "project.sqlite"
+BACKUP_DIR = "backups"
+FRAMES_DIR = "frames"
+CROPS_DIR = "crops"
+
+#: Default parameters of a new project (each is stored, so a project keeps its own).
+DEFAULT_PARAMS: dict[str, Any] = {
+    "align.preset": "feasstm-100",
+    "align.size": 100,
+    "align.margin": 0.0,
+    "extract.fps": None,
+    "extract.jpeg_quality": 95,
+    "backup.keep": 10,
+    "backup.min_interval_s": 600,
+}
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+@dataclass
+class Clip:
+    id: str
+    video: str | None = None
+    work: str = ""
+    actor: str = ""
+    role: str = ""
+    group: str = ""
+    start_s: float | None = None
+    end_s: float | None = None
+    fps: float | None = None
+    source: str = "video"
+    extract_status: str = "pending"
+    align_status: str = "pending"
+    error: str | None = None
+    position: int = 0
+
+
+@dataclass
+class FrameRow:
+    """One frame as the strip, the preview and the export see it."""
+
+    id: int
+    clip: str
+    frame_index: int
+    time_ms: float | None
+    image: str | None
+    source_name: str | None
+    irrelevant: bool
+    crop: str | None
+    prob: float | None
+    sharpness: float | None
+    code: int | None  # the final label, or the annotator's own when asked for
+    reasons: frozenset[str] = field(default_factory=frozenset)
+    suggested: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def deleted(self) -> bool:
+        return bool(self.reasons)
+
+
+@dataclass
+class Face:
+    frame_id: int
+    version: int
+    box: list[float] | None
+    landmarks: list[list[float]] | None
+    prob: float | None
+    crop: str
+    params: dict | None
+    sharpness: float | None
+    scores: dict | None
+    track: dict | None
+    created_at: str
+
+
+@dataclass
+class EditBatch:
+    batch: int
+    at: str
+    annotator: str
+    description: str
+    state: str
+    changes: list[tuple[str, dict, Any, Any]]  # (op, target, old, new)
+
+
+_CLIP_COLUMNS = (
+    "id, video, work, actor, role, grp, start_s, end_s, fps, source, "
+    "extract_status, align_status, error, position"
+)
+
+
+def _clip_from_row(row: Sequence) -> Clip:
+    return Clip(*row[:5], row[5], *row[6:])
+
+
+# ---------------------------------------------------------------------------------------------
+# Edit operations: each knows how to read and write one value, so the log can undo it.
+# ---------------------------------------------------------------------------------------------
+
+
+class _Op:
+    def get(self, conn: sqlite3.Connection, t: dict) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def set(self, conn: sqlite3.Connection, t: dict, value: Any, who: str, at: str) -> None:
+        raise NotImplementedError  # pragma: no cover
+
+
+class _LabelOp(_Op):
+    def get(self, conn, t):
+        row = conn.execute(
+            "SELECT code FROM labels WHERE frame_id=? AND annotator=?", (t["frame"], t["annotator"])
+        ).fetchone()
+        return row[0] if row else None
+
+    def set(self, conn, t, value, who, at):
+        if value is None:
+            conn.execute(
+                "DELETE FROM labels WHERE frame_id=? AND annotator=?", (t["frame"], t["annotator"])
+            )
+        else:
+            conn.execute(
+                "INSERT INTO labels (frame_id, annotator, code, labelled_at) VALUES (?,?,?,?) "
+                "ON CONFLICT (frame_id, annotator) DO UPDATE SET code=excluded.code, "
+                "labelled_at=excluded.labelled_at",
+                (t["frame"], t["annotator"], int(value), at),
+            )
+
+
+class _DeletionOp(_Op):
+    def get(self, conn, t):
+        row = conn.execute(
+            "SELECT 1 FROM deletions WHERE frame_id=? AND reason=?", (t["frame"], t["reason"])
+        ).fetchone()
+        return row is not None
+
+    def set(self, conn, t, value, who, at):
+        if value:
+            conn.execute(
+                "INSERT OR IGNORE INTO deletions (frame_id, reason, annotator, at) VALUES (?,?,?,?)",
+                (t["frame"], t["reason"], who, at),
+            )
+        else:
+            conn.execute(
+                "DELETE FROM deletions WHERE frame_id=? AND reason=?", (t["frame"], t["reason"])
+            )
+
+
+class _IrrelevantOp(_Op):
+    def get(self, conn, t):
+        row = conn.execute("SELECT irrelevant FROM frames WHERE id=?", (t["frame"],)).fetchone()
+        return bool(row[0]) if row else None
+
+    def set(self, conn, t, value, who, at):
+        conn.execute("UPDATE frames SET irrelevant=? WHERE id=?", (1 if value else 0, t["frame"]))
+
+
+class _SuggestionOp(_Op):
+    def get(self, conn, t):
+        row = conn.execute(
+            "SELECT status FROM suggestions WHERE frame_id=? AND reason=?",
+            (t["frame"], t["reason"]),
+        ).fetchone()
+        return row[0] if row else None
+
+    def set(self, conn, t, value, who, at):
+        if value is None:
+            conn.execute(
+                "DELETE FROM suggestions WHERE frame_id=? AND reason=?", (t["frame"], t["reason"])
+            )
+        else:
+            conn.execute(
+                "INSERT INTO suggestions (frame_id, reason, status) VALUES (?,?,?) "
+                "ON CONFLICT (frame_id, reason) DO UPDATE SET status=excluded.status",
+                (t["frame"], t["reason"], value),
+            )
+
+
+class _AdjudicationOp(_Op):
+    def get(self, conn, t):
+        row = conn.execute(
+            "SELECT code FROM adjudications WHERE frame_id=?", (t["frame"],)
+        ).fetchone()
+        return row[0] if row else None
+
+    def set(self, conn, t, value, who, at):
+        if value is None:
+            conn.execute("DELETE FROM adjudications WHERE frame_id=?", (t["frame"],))
+        else:
+            conn.execute(
+                "INSERT INTO adjudications (frame_id, code, annotator, decided_at) VALUES (?,?,?,?) "
+                "ON CONFLICT (frame_id) DO UPDATE SET code=excluded.code, "
+                "annotator=excluded.annotator, decided_at=excluded.decided_at",
+                (t["frame"], int(value), who, at),
+            )
+
+
+class _FaceVersionOp(_Op):
+    """Which stored face (crop) is current for a frame: re-align writes a new one."""
+
+    def get(self, conn, t):
+        row = conn.execute("SELECT face_version FROM frames WHERE id=?", (t["frame"],)).fetchone()
+        return row[0] if row else None
+
+    def set(self, conn, t, value, who, at):
+        conn.execute("UPDATE frames SET face_version=? WHERE id=?", (value, t["frame"]))
+
+
+#: op name -> handler. Other parts of the store register their own (ratings, clip metadata).
+OPS: dict[str, _Op] = {
+    "label": _LabelOp(),
+    "deletion": _DeletionOp(),
+    "irrelevant": _IrrelevantOp(),
+    "suggestion": _SuggestionOp(),
+    "adjudication": _AdjudicationOp(),
+    "face_version": _FaceVersionOp(),
+}
+
+
+def register_op(name: str, op: _Op) -> None:
+    OPS[name] = op
+
+
+class Store:
+    """An open project. Thread-safe: one connection, used under a lock."""
+
+    def __init__(self, folder: Path, conn: sqlite3.Connection, lock: ProjectLock | None,
+                 annotator: str, read_only: bool):
+        self.folder = folder
+        self._conn = conn
+        self._lock = lock
+        self._mutex = threading.RLock()
+        self.annotator = annotator
+        self.read_only = read_only
+        self._params_cache: dict[str, Any] | None = None
+
+    # -- opening and closing -----------------------------------------------------------------
+
+    @classmethod
+    def create(cls, folder: str | Path, annotator: str = "", name: str | None = None) -> Store:
+        """Make a new project folder (it must not exist or be empty) and open it."""
+        folder = Path(folder)
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise FeasstmError(
+                "a file or a non-empty folder is already there; choose a new folder", path=folder
+            )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for sub in (FRAMES_DIR, CROPS_DIR, BACKUP_DIR):
+                (folder / sub).mkdir(exist_ok=True)
+        except OSError as exc:
+            raise FeasstmError(f"cannot create the project folder ({exc.strerror})",
+                               path=folder) from exc
+        store = cls.open(folder, annotator=annotator, backup=False)
+        with store._tx():
+            store._set_params({"project.name": name or folder.name,
+                               "project.created": utc_now(),
+                               "project.app_version": __version__, **DEFAULT_PARAMS})
+        return store
+
+    @classmethod
+    def open(cls, folder: str | Path, annotator: str = "", *, read_only: bool = False,
+             check: bool = False, backup: bool = True, create: bool = False) -> Store:
+        """Open a project. Refuses a second writer, a database from a newer version, a file
+        that is not a project. `check` runs PRAGMA integrity_check first."""
+        folder = Path(folder)
+        db = folder / DB_NAME
+        if not folder.is_dir():
+            raise FeasstmError("no such project folder", path=folder)
+        if not db.exists() and not create and any(folder.iterdir()):
+            if not (folder / FRAMES_DIR).is_dir():
+                raise FeasstmError(f"not a FEASSTM project (no {DB_NAME})", path=folder)
+        annotator = annotator or default_annotator()
+        lock = None
+        if not read_only:
+            lock = ProjectLock(folder, annotator)
+            lock.acquire()
+        try:
+            conn = cls._connect(db, read_only)
+            store = cls(folder, conn, lock, annotator, read_only)
+            if check:
+                problems = store.integrity_check()
+                if problems:
+                    raise FeasstmError("the database is damaged: " + "; ".join(problems[:5])
+                                       + " (restore a backup with `feasstm restore`)", path=db)
+            if not read_only:
+                store._migrate()
+                if backup:
+                    store.backup_if_due()
+            else:
+                store._check_version()
+        except BaseException:
+            if lock:
+                lock.release()
+            raise
+        return store
+
+    @staticmethod
+    def _connect(db: Path, read_only: bool) -> sqlite3.Connection:
+        try:
+            if read_only:
+                uri = db.resolve().as_uri() + "?mode=ro"
+                conn = sqlite3.connect(uri, uri=True, isolation_level=None,
+                                       check_same_thread=False)
+            else:
+                conn = sqlite3.connect(str(db), isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=5000")
+            if not read_only:
+                mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                if mode.lower() != "wal":
+                    raise FeasstmError(f"cannot switch the database to WAL mode ({mode})", path=db)
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise FeasstmError(
+                f"not a readable project database ({exc}); restore a backup from "
+                f"{db.parent / BACKUP_DIR}", path=db) from exc
+        return conn
+
+    def _check_version(self) -> int:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise FeasstmError(
+                f"this project was written by a newer FEASSTM Studio (schema {version}, this "
+                f"version reads up to {SCHEMA_VERSION}); update the application",
+                path=self.folder / DB_NAME)
+        return version
+
+    def _migrate(self) -> None:
+        version = self._check_version()
+        if version == SCHEMA_VERSION:
+            return
+        if version > 0:
+            self.backup(tag=f"before-migration-{version}")
+        with self._mutex:
+            for n in range(version, SCHEMA_VERSION):
+                try:  # one transaction per step: the schema and its version move together
+                    self._conn.executescript(
+                        f"BEGIN IMMEDIATE;\n{MIGRATIONS[n]};\nPRAGMA user_version={n + 1};\nCOMMIT;")
+                except sqlite3.Error as exc:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise FeasstmError(f"could not upgrade the project to schema {n + 1} "
+                                       f"({exc}); nothing was changed", path=self.db_path) from exc
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._conn is not None:
+                try:
+                    if not self.read_only:
+                        self._conn.execute("PRAGMA optimize")
+                finally:
+                    self._conn.close()
+                    self._conn = None  # type: ignore[assignment]
+            if self._lock:
+                self._lock.release()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def db_path(self) -> Path:
+        return self.folder / DB_NAME
+
+    @property
+    def schema_version(self) -> int:
+        return self._conn.execute("PRAGMA user_version").fetchone()[0]
+
+    # -- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only:
+            raise FeasstmError("the project is open read-only; nothing can be changed",
+                               path=self.folder)
+        with self._mutex:
+            conn = self._conn
+            if conn.in_transaction:  # nested: part of the outer transaction
+                yield conn
+                return
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group several store calls into one commit (used by jobs for one unit of work)."""
+        try:
+            with self._tx():
+                yield
+        except sqlite3.OperationalError as exc:
+            raise _db_error(exc, self.db_path) from exc
+
+    def _query(self, sql: str, args: Sequence = ()) -> list[tuple]:
+        with self._mutex:
+            return self._conn.execute(sql, args).fetchall()
+
+    def _one(self, sql: str, args: Sequence = ()) -> tuple | None:
+        with self._mutex:
+            return self._conn.execute(sql, args).fetchone()
+
+    # -- parameters --------------------------------------------------------------------------
+
+    def params(self) -> dict[str, Any]:
+        if self._params_cache is None:
+            rows = self._query("SELECT key, value FROM params")
+            self._params_cache = {k: json.loads(v) for k, v in rows}
+        return dict(self._params_cache)
+
+    def param(self, key: str, default: Any = None) -> Any:
+        return self.params().get(key, DEFAULT_PARAMS.get(key, default))
+
+    def set_params(self, values: dict[str, Any]) -> None:
+        with self._tx():
+            self._set_params(values)
+
+    def _set_params(self, values: dict[str, Any]) -> None:
+        self._conn.executemany(
+            "INSERT INTO params (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+            [(k, json.dumps(v, ensure_ascii=False)) for k, v in values.items()],
+        )
+        self._params_cache = None
+
+    @property
+    def name(self) -> str:
+        return self.param("project.name") or self.folder.name
+
+    # -- annotators --------------------------------------------------------------------------
+
+    def _ensure_annotator(self, name: str) -> None:
+        self._conn.execute(
+            "INSERT OR IGNORE INTO annotators (name, created_at) VALUES (?, ?)", (name, utc_now())
+        )
+
+    def annotators(self) -> list[str]:
+        return [r[0] for r in self._query("SELECT name FROM annotators ORDER BY name")]
+
+    # -- clips -------------------------------------------------------------------------------
+
+    def add_clip(self, clip: Clip, *, replace: bool = False) -> None:
+        """Add a clip (its id checked as DATASET.md says). An existing id needs `replace`,
+        which removes the old clip's frames, labels and images first."""
+        check_clip_id(clip.id)
+        with self._tx() as conn:
+            exists = conn.execute("SELECT 1 FROM clips WHERE id=?", (clip.id,)).fetchone()
+            if exists and not replace:
+                raise FeasstmError(
+                    f"clip '{clip.id}' is already in the project; use --replace to replace it",
+                    path=self.folder)
+            if exists:
+                self._remove_clip(clip.id)
+            pos = conn.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM clips").fetchone()[0]
+            conn.execute(
+                f"INSERT INTO clips ({_CLIP_COLUMNS}, created_at) VALUES "
+                "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (clip.id, clip.video, clip.work, clip.actor, clip.role, clip.group, clip.start_s,
+                 clip.end_s, clip.fps, clip.source, clip.extract_status, clip.align_status,
+                 clip.error, clip.position or pos, utc_now()),
+            )
+
+    def _remove_clip(self, clip_id: str) -> None:
+        conn = self._conn
+        conn.execute("DELETE FROM clips WHERE id=?", (clip_id,))
+        # Files are removed after the commit by remove_clip_files (the database is the truth).
+
+    def remove_clip(self, clip_id: str) -> None:
+        with self._tx():
+            self._remove_clip(clip_id)
+
+    def clips(self) -> list[Clip]:
+        rows = self._query(f"SELECT {_CLIP_COLUMNS} FROM clips ORDER BY position, id")
+        return [_clip_from_row(r) for r in rows]
+
+    def clip(self, clip_id: str) -> Clip:
+        row = self._one(f"SELECT {_CLIP_COLUMNS} FROM clips WHERE id=?", (clip_id,))
+        if row is None:
+            raise FeasstmError(f"no clip '{clip_id}' in the project", path=self.folder)
+        return _clip_from_row(row)
+
+    def has_clip(self, clip_id: str) -> bool:
+        return self._one("SELECT 1 FROM clips WHERE id=?", (clip_id,)) is not None
+
+    def update_clip(self, clip_id: str, **fields: Any) -> None:
+        """Set clip columns (status, error, fps, metadata). Not an annotator's edit."""
+        allowed = {"video", "work", "actor", "role", "group", "start_s", "end_s", "fps",
+                   "extract_status", "align_status", "error", "position"}
+        bad = set(fields) - allowed
+        if bad:
+            raise ValueError(f"unknown clip fields {sorted(bad)}")
+        if not fields:
+            return
+        cols = ", ".join(f"{'grp' if k == 'group' else k}=?" for k in fields)
+        with self._tx() as conn:
+            conn.execute(f"UPDATE clips SET {cols} WHERE id=?", (*fields.values(), clip_id))
+
+    def clip_counts(self) -> dict[str, dict[str, int]]:
+        """Per clip: total, faces, irrelevant, deleted, labelled, suggested (open)."""
+        rows = self._query(
+            """
+            SELECT f.clip, COUNT(*),
+                   SUM(f.face_version IS NOT NULL),
+                   SUM(f.irrelevant),
+                   SUM(d.frame_id IS NOT NULL),
+                   SUM(d.frame_id IS NULL AND f.irrelevant = 0 AND fl.code IS NOT NULL),
+                   SUM(s.frame_id IS NOT NULL)
+            FROM frames f
+            JOIN final_labels fl ON fl.frame_id = f.id
+            LEFT JOIN (SELECT DISTINCT frame_id FROM deletions) d ON d.frame_id = f.id
+            LEFT JOIN (SELECT DISTINCT frame_id FROM suggestions WHERE status='open') s
+                   ON s.frame_id = f.id
+            GROUP BY f.clip
+            """
+        )
+        keys = ("total", "faces", "irrelevant", "deleted", "labelled", "suggested")
+        return {r[0]: dict(zip(keys, (int(x or 0) for x in r[1:]))) for r in rows}
+
+    # -- frames and faces --------------------------------------------------------------------
+
+    def add_frames(self, clip_id: str,
+                   frames: Iterable[tuple[int, float | None, str | None, str | None]]) -> list[int]:
+        """Add frames (frame_index, time_ms, image path relative to the project, source name).
+        A frame already there (same clip and index) is left as it is. Returns the frame ids."""
+        ids = []
+        with self._tx() as conn:
+            for index, time_ms, image, source_name in frames:
+                conn.execute(
+                    "INSERT INTO frames (clip, frame_index, time_ms, image, source_name) "
+                    "VALUES (?,?,?,?,?) ON CONFLICT (clip, frame_index) DO NOTHING",
+                    (clip_id, int(index), time_ms, image, source_name),
+                )
+                ids.append(conn.execute(
+                    "SELECT id FROM frames WHERE clip=? AND frame_index=?", (clip_id, int(index))
+                ).fetchone()[0])
+        return ids
+
+    def frame_indices(self, clip_id: str) -> set[int]:
+        return {r[0] for r in self._query("SELECT frame_index FROM frames WHERE clip=?",
+                                          (clip_id,))}
+
+    def frame_id(self, clip_id: str, frame_index: int) -> int:
+        row = self._one("SELECT id FROM frames WHERE clip=? AND frame_index=?",
+                        (clip_id, int(frame_index)))
+        if row is None:
+            raise FeasstmError(f"clip '{clip_id}' has no frame {frame_index}", path=self.folder)
+        return row[0]
+
+    def frame_key(self, frame_id: int) -> tuple[str, int]:
+        row = self._one("SELECT clip, frame_index FROM frames WHERE id=?", (frame_id,))
+        if row is None:
+            raise FeasstmError(f"no frame with id {frame_id}", path=self.folder)
+        return row[0], row[1]
+
+    def frames(self, clip_id: str | None = None, *, annotator: str | None = None) -> list[FrameRow]:
+        """Frames in source order, with their current face, label, reasons and suggestions.
+        `code` is the final label, or `annotator`'s own label when one is given (blind pass)."""
+        if annotator is None:
+            label_sql = "(SELECT code FROM final_labels WHERE frame_id=f.id)"
+            args: list = []
+        else:
+            label_sql = "(SELECT code FROM labels WHERE frame_id=f.id AND annotator=?)"
+            args = [annotator]
+        where = ""
+        if clip_id is not None:
+            where = "WHERE f.clip=?"
+            args.append(clip_id)
+        rows = self._query(
+            f"""
+            SELECT f.id, f.clip, f.frame_index, f.time_ms, f.image, f.source_name, f.irrelevant,
+                   fa.crop, fa.prob, fa.sharpness, {label_sql},
+                   (SELECT group_concat(reason) FROM deletions WHERE frame_id=f.id),
+                   (SELECT group_concat(reason) FROM suggestions
+                     WHERE frame_id=f.id AND status='open')
+            FROM frames f
+            LEFT JOIN faces fa ON fa.frame_id=f.id AND fa.version=f.face_version
+            {where}
+            ORDER BY {'f.frame_index' if clip_id is not None else 'f.clip, f.frame_index'}
+            """,
+            args,
+        )
+        return [
+            FrameRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8], r[9], r[10],
+                     frozenset(r[11].split(",")) if r[11] else frozenset(),
+                     frozenset(r[12].split(",")) if r[12] else frozenset())
+            for r in rows
+        ]
+
+    def frame(self, frame_id: int, *, annotator: str | None = None) -> FrameRow:
+        clip, _ = self.frame_key(frame_id)
+        for row in self.frames(clip, annotator=annotator):
+            if row.id == frame_id:
+                return row
+        raise FeasstmError(f"no frame with id {frame_id}", path=self.folder)  # pragma: no cover
+
+    def add_face(self, frame_id: int, *, crop: str, box=None, landmarks=None, prob=None,
+                 params: dict | None = None, sharpness: float | None = None,
+                 scores: dict | None = None, track: dict | None = None,
+                 log_as: str | None = None) -> int:
+        """Store a new aligned face for a frame and make it current; earlier ones stay as
+        history. With `log_as` the switch is an undoable edit (re-align) with that description."""
+        with self._tx() as conn:
+            version = conn.execute(
+                "SELECT COALESCE(MAX(version), 0) + 1 FROM faces WHERE frame_id=?", (frame_id,)
+            ).fetchone()[0]
+            conn.execute(
+                "INSERT INTO faces (frame_id, version, box, landmarks, prob, crop, params, "
+                "sharpness, scores, track, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (frame_id, version, _dumps(_plain(box)), _dumps(_plain(landmarks)),
+                 None if prob is None else float(prob), crop, _dumps(params),
+                 None if sharpness is None else float(sharpness), _dumps(_plain(scores)),
+                 _dumps(_plain(track)), utc_now()),
+            )
+            if log_as:
+                self._apply([("face_version", {"frame": frame_id}, version)], log_as)
+            else:
+                conn.execute("UPDATE frames SET face_version=? WHERE id=?", (version, frame_id))
+        return version
+
+    def face(self, frame_id: int, version: int | None = None) -> Face | None:
+        if version is None:
+            row = self._one("SELECT face_version FROM frames WHERE id=?", (frame_id,))
+            if row is None or row[0] is None:
+                return None
+            version = row[0]
+        row = self._one(
+            "SELECT frame_id, version, box, landmarks, prob, crop, params, sharpness, scores, "
+            "track, created_at FROM faces WHERE frame_id=? AND version=?", (frame_id, version))
+        if row is None:
+            return None
+        return Face(row[0], row[1], _loads(row[2]), _loads(row[3]), row[4], row[5],
+                    _loads(row[6]), row[7], _loads(row[8]), _loads(row[9]), row[10])
+
+    def face_history(self, frame_id: int) -> list[Face]:
+        versions = [r[0] for r in self._query(
+            "SELECT version FROM faces WHERE frame_id=? ORDER BY version", (frame_id,))]
+        return [f for v in versions if (f := self.face(frame_id, v)) is not None]
+
+    def last_track_state(self, clip_id: str, before_index: int | None = None) -> tuple[int, dict] | None:
+        """The tracker state saved with the last aligned frame of a clip (to resume a job)."""
+        sql = ("SELECT f.frame_index, fa.track FROM frames f JOIN faces fa ON fa.frame_id=f.id "
+               "AND fa.version=f.face_version WHERE f.clip=? AND fa.track IS NOT NULL")
+        args: list = [clip_id]
+        if before_index is not None:
+            sql += " AND f.frame_index < ?"
+            args.append(before_index)
+        row = self._one(sql + " ORDER BY f.frame_index DESC LIMIT 1", args)
+        return (row[0], json.loads(row[1])) if row else None
+
+    def set_irrelevant_system(self, frame_id: int, value: bool) -> None:
+        """Mark a frame irrelevant as a pipeline result (logged for audit, not on an undo stack)."""
+        self._apply([("irrelevant", {"frame": frame_id}, bool(value))],
+                    "alignment: no face of the actor", state="log")
+
+    def set_suggestions(self, frame_id: int, reasons: dict[str, float | None]) -> None:
+        """Replace a frame's open suggestions with `reasons` (reason -> score). Accepted and
+        dismissed ones keep their status."""
+        with self._tx() as conn:
+            conn.execute("DELETE FROM suggestions WHERE frame_id=? AND status='open'", (frame_id,))
+            for reason, score in reasons.items():
+                if reason not in SUGGESTED_REASONS:
+                    raise ValueError(f"unknown suggested reason {reason!r}")
+                conn.execute(
+                    "INSERT INTO suggestions (frame_id, reason, status, score) VALUES "
+                    "(?,?,'open',?) ON CONFLICT (frame_id, reason) DO UPDATE SET score=excluded.score",
+                    (frame_id, reason, score))
+
+    # -- annotators' edits (undoable) --------------------------------------------------------
+
+    def set_labels(self, frame_ids: Iterable[int], code: int | None, *,
+                   annotator: str | None = None, description: str | None = None) -> int:
+        """Label frames (None clears). One undo step. Returns the number of frames changed."""
+        if code is not None and code not in CODES:
+            raise FeasstmError(f"{code} is not an expression code (1-7)")
+        who = annotator or self.annotator
+        desc = description or (f"label {code} ({CODES[code]})" if code else "clear label")
+        return self._apply([("label", {"frame": f, "annotator": who}, code) for f in frame_ids],
+                           desc, annotator=who)
+
+    def set_deletion(self, frame_ids: Iterable[int], reason: str, value: bool, *,
+                     description: str | None = None) -> int:
+        if reason not in REASONS:
+            raise FeasstmError(f"unknown deletion reason {reason!r} (one of {', '.join(REASONS)})")
+        desc = description or f"{'flag' if value else 'unflag'} {reason}"
+        return self._apply([("deletion", {"frame": f, "reason": reason}, bool(value))
+                            for f in frame_ids], desc)
+
+    def toggle_deletion(self, frame_ids: Sequence[int], reason: str) -> int:
+        """Toggle a reason on a selection: set it on all unless all have it, then clear it."""
+        frame_ids = list(frame_ids)
+        have = {r[0] for r in self._query(
+            f"SELECT frame_id FROM deletions WHERE reason=? AND frame_id IN "
+            f"({','.join('?' * len(frame_ids))})", [reason, *frame_ids])} if frame_ids else set()
+        value = len(have) < len(frame_ids)
+        return self.set_deletion(frame_ids, reason, value)
+
+    def set_irrelevant(self, frame_ids: Iterable[int], value: bool) -> int:
+        desc = "mark irrelevant" if value else "mark relevant"
+        return self._apply([("irrelevant", {"frame": f}, bool(value)) for f in frame_ids], desc)
+
+    def accept_suggestions(self, frame_ids: Iterable[int], reasons: Iterable[str] | None = None
+                           ) -> int:
+        """Accept open suggestions: the reason becomes a deletion reason. One undo step."""
+        frame_ids = list(frame_ids)
+        wanted = set(reasons or SUGGESTED_REASONS)
+        changes: list[tuple[str, dict, Any]] = []
+        for fid in frame_ids:
+            for (reason,) in self._query(
+                    "SELECT reason FROM suggestions WHERE frame_id=? AND status='open'", (fid,)):
+                if reason in wanted:
+                    changes.append(("suggestion", {"frame": fid, "reason": reason}, "accepted"))
+                    changes.append(("deletion", {"frame": fid, "reason": reason}, True))
+        return self._apply(changes, "accept suggested flags")
+
+    def dismiss_suggestions(self, frame_ids: Iterable[int], reasons: Iterable[str] | None = None
+                            ) -> int:
+        wanted = set(reasons or SUGGESTED_REASONS)
+        changes = []
+        for fid in frame_ids:
+            for (reason,) in self._query(
+                    "SELECT reason FROM suggestions WHERE frame_id=? AND status='open'", (fid,)):
+                if reason in wanted:
+                    changes.append(("suggestion", {"frame": fid, "reason": reason}, "dismissed"))
+        return self._apply(changes, "dismiss suggested flags")
+
+    def adjudicate(self, frame_ids: Iterable[int], code: int | None) -> int:
+        if code is not None and code not in CODES:
+            raise FeasstmError(f"{code} is not an expression code (1-7)")
+        return self._apply([("adjudication", {"frame": f}, code) for f in frame_ids],
+                           f"adjudicate {code}" if code else "clear adjudication")
+
+    def set_face_version(self, frame_id: int, version: int | None, description: str) -> int:
+        return self._apply([("face_version", {"frame": frame_id}, version)], description)
+
+    def apply_edits(self, changes: Sequence[tuple[str, dict, Any]], description: str, *,
+                    annotator: str | None = None) -> int:
+        """Apply (op, target, new value) changes as one undoable step (ops from OPS)."""
+        return self._apply(changes, description, annotator=annotator)
+
+    def _apply(self, changes: Sequence[tuple[str, dict, Any]], description: str, *,
+               annotator: str | None = None, state: str = "done") -> int:
+        """Apply changes and log them, in one transaction. Unchanged values are skipped; a
+        step with no change writes nothing. A new undoable step drops the redo stack."""
+        who = annotator or self.annotator
+        at = utc_now()
+        try:
+            with self._tx() as conn:
+                self._ensure_annotator(who)
+                batch = None
+                changed = 0
+                for op_name, target, new in changes:
+                    op = OPS[op_name]
+                    old = op.get(conn, target)
+                    if old == new:
+                        continue
+                    if batch is None:
+                        batch = conn.execute(
+                            "SELECT COALESCE(MAX(batch), 0) + 1 FROM edits").fetchone()[0]
+                        if state == "done":
+                            conn.execute("UPDATE edits SET state='dropped' WHERE annotator=? "
+                                         "AND state='undone'", (who,))
+                    if "frame" in target:
+                        self._require_frame(target["frame"])
+                    op.set(conn, target, new, who, at)
+                    conn.execute(
+                        "INSERT INTO edits (batch, at, annotator, op, target, old, new, state, "
+                        "description) VALUES (?,?,?,?,?,?,?,?,?)",
+                        (batch, at, who, op_name, _dumps(target), _dumps(old), _dumps(new), state,
+                         description))
+                    changed += 1
+                return changed
+        except sqlite3.OperationalError as exc:
+            raise _db_error(exc, self.db_path) from exc
+
+    def _require_frame(self, frame_id: int) -> None:
+        if self._conn.execute("SELECT 1 FROM frames WHERE id=?", (frame_id,)).fetchone() is None:
+            raise FeasstmError(f"no frame with id {frame_id}", path=self.folder)
+
+    # -- undo / redo (from the edit log, so they survive a restart) --------------------------
+
+    def _batch(self, batch: int) -> EditBatch:
+        rows = self._query("SELECT at, annotator, op, target, old, new, state, description "
+                           "FROM edits WHERE batch=? ORDER BY id", (batch,))
+        return EditBatch(batch, rows[0][0], rows[0][1], rows[0][7], rows[0][6],
+                         [(r[2], json.loads(r[3]), _loads(r[4]), _loads(r[5])) for r in rows])
+
+    def can_undo(self, annotator: str | None = None) -> EditBatch | None:
+        row = self._one("SELECT MAX(batch) FROM edits WHERE annotator=? AND state='done'",
+                        (annotator or self.annotator,))
+        return self._batch(row[0]) if row and row[0] is not None else None
+
+    def can_redo(self, annotator: str | None = None) -> EditBatch | None:
+        row = self._one("SELECT MIN(batch) FROM edits WHERE annotator=? AND state='undone'",
+                        (annotator or self.annotator,))
+        return self._batch(row[0]) if row and row[0] is not None else None
+
+    def undo(self, annotator: str | None = None) -> EditBatch | None:
+        """Undo the annotator's last step. Returns it, or None when there is nothing to undo."""
+        return self._undo_redo(self.can_undo(annotator), undo=True)
+
+    def redo(self, annotator: str | None = None) -> EditBatch | None:
+        return self._undo_redo(self.can_redo(annotator), undo=False)
+
+    def _undo_redo(self, step: EditBatch | None, *, undo: bool) -> EditBatch | None:
+        if step is None:
+            return None
+        at = utc_now()
+        with self._tx() as conn:
+            log_batch = conn.execute("SELECT COALESCE(MAX(batch), 0) + 1 FROM edits").fetchone()[0]
+            changes = reversed(step.changes) if undo else step.changes
+            for op_name, target, old, new in changes:
+                after = old if undo else new
+                current = OPS[op_name].get(conn, target)
+                OPS[op_name].set(conn, target, after, step.annotator, at)
+                conn.execute(
+                    "INSERT INTO edits (batch, at, annotator, op, target, old, new, state, "
+                    "description) VALUES (?,?,?,?,?,?,?,'log',?)",
+                    (log_batch, at, step.annotator, op_name, _dumps(target), _dumps(current),
+                     _dumps(after), f"{'undo' if undo else 'redo'} of step {step.batch}: "
+                     f"{step.description}"))
+            conn.execute("UPDATE edits SET state=? WHERE batch=?",
+                         ("undone" if undo else "done", step.batch))
+        return step
+
+    def history(self, limit: int = 200, annotator: str | None = None) -> list[EditBatch]:
+        """Recent steps, newest first (undone steps included, marked by their state)."""
+        sql = "SELECT DISTINCT batch FROM edits"
+        args: list = []
+        if annotator:
+            sql += " WHERE annotator=?"
+            args.append(annotator)
+        rows = self._query(sql + " ORDER BY batch DESC LIMIT ?", (*args, limit))
+        return [self._batch(r[0]) for r in rows]
+
+    # -- imports (system writes, logged for audit) -------------------------------------------
+
+    def import_labels(self, labels: Iterable[tuple[int, int]], description: str) -> int:
+        """Labels from an import: (frame id, code) by the current annotator, one audit step,
+        not on the undo stack."""
+        return self._apply([("label", {"frame": f, "annotator": self.annotator}, code)
+                            for f, code in labels], description, state="log")
+
+    # -- counts, checks, backups -------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """The counts `feasstm status --json` prints (DATASET.md vocabulary)."""
+        c = self._one(
+            """
+            SELECT (SELECT COUNT(*) FROM clips),
+                   COUNT(*),
+                   COALESCE(SUM(face_version IS NOT NULL), 0),
+                   COALESCE(SUM(irrelevant), 0),
+                   (SELECT COUNT(DISTINCT frame_id) FROM deletions)
+            FROM frames
+            """)
+        by_reason = dict.fromkeys(REASONS, 0)
+        for reason, n in self._query("SELECT reason, COUNT(*) FROM deletions GROUP BY reason"):
+            by_reason[reason] = n
+        labels = {str(k): 0 for k in CODES}
+        labelled = 0
+        for code, n in self._query(
+                """
+                SELECT fl.code, COUNT(*) FROM frames f JOIN final_labels fl ON fl.frame_id=f.id
+                WHERE fl.code IS NOT NULL AND f.irrelevant=0
+                  AND NOT EXISTS (SELECT 1 FROM deletions d WHERE d.frame_id=f.id)
+                GROUP BY fl.code
+                """):
+            labels[str(code)] = n
+            labelled += n
+        suggested = dict.fromkeys(SUGGESTED_REASONS, 0)
+        for reason, n in self._query(
+                "SELECT reason, COUNT(*) FROM suggestions WHERE status='open' GROUP BY reason"):
+            suggested[reason] = n
+        disagreements = self._one(
+            """SELECT COUNT(*) FROM (SELECT l.frame_id FROM labels l
+               LEFT JOIN adjudications a ON a.frame_id=l.frame_id WHERE a.frame_id IS NULL
+               GROUP BY l.frame_id HAVING COUNT(DISTINCT l.code) > 1)""")[0]
+        return {
+            "project": self.name,
+            "clips": c[0],
+            "frames": c[1],
+            "faces": c[2],
+            "irrelevant": c[3],
+            "labelled": labelled,
+            "deleted": c[4],
+            "deleted_by_reason": by_reason,
+            "labels": labels,
+            "suggested": suggested,
+            "annotators": self.annotators(),
+            "disagreements": disagreements,
+            "schema_version": self.schema_version,
+        }
+
+    def integrity_check(self) -> list[str]:
+        """SQLite's own check: [] when the database is sound."""
+        try:
+            rows = self._query("PRAGMA integrity_check")
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+        msgs = [r[0] for r in rows]
+        return [] if msgs == ["ok"] else msgs
+
+    def consistency_problems(self) -> list[str]:
+        """The store's own checks: files it names exist, rows point at rows that exist."""
+        problems = list(self.integrity_check())
+        for (msg,) in self._query("PRAGMA foreign_key_check"):
+            problems.append(f"foreign key problem in table {msg}")
+        for clip, index, crop in self._query(
+                "SELECT f.clip, f.frame_index, fa.crop FROM frames f JOIN faces fa "
+                "ON fa.frame_id=f.id AND fa.version=f.face_version"):
+            if not (self.folder / crop).is_file():
+                problems.append(f"{self.folder / crop}: crop of clip '{clip}' frame {index} "
+                                "is missing")
+        for clip, index, image in self._query(
+                "SELECT clip, frame_index, image FROM frames WHERE image IS NOT NULL"):
+            if not (self.folder / image).is_file():
+                problems.append(f"{self.folder / image}: image of clip '{clip}' frame {index} "
+                                "is missing")
+        for (n,) in self._query("SELECT COUNT(*) FROM labels WHERE frame_id NOT IN "
+                                "(SELECT id FROM frames)"):
+            if n:
+                problems.append(f"{n} labels on frames that do not exist")
+        for (n,) in self._query("SELECT COUNT(*) FROM frames WHERE face_version IS NOT NULL AND "
+                                "NOT EXISTS (SELECT 1 FROM faces WHERE frame_id=frames.id AND "
+                                "version=frames.face_version)"):
+            if n:
+                problems.append(f"{n} frames point at a face that is not stored")
+        return problems
+
+    def backups(self) -> list[Path]:
+        d = self.folder / BACKUP_DIR
+        return sorted(d.glob("project-*.sqlite")) if d.is_dir() else []
+
+    def backup(self, tag: str = "") -> Path:
+        """Copy the database with SQLite's online backup API; keep the newest `backup.keep`."""
+        d = self.folder / BACKUP_DIR
+        d.mkdir(exist_ok=True)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        dest = d / f"project-{stamp}{'-' + tag if tag else ''}.sqlite"
+        tmp = dest.with_suffix(".tmp")
+        try:
+            target = sqlite3.connect(str(tmp))
+            try:
+                with self._mutex:
+                    self._conn.backup(target)
+            finally:
+                target.close()
+            os.replace(tmp, dest)
+        except (OSError, sqlite3.Error) as exc:
+            tmp.unlink(missing_ok=True)
+            raise FeasstmError(f"could not write a backup ({exc})", path=dest) from exc
+        keep = int(self.param("backup.keep", 10))
+        for old in self.backups()[:-keep]:
+            old.unlink(missing_ok=True)
+        return dest
+
+    def backup_if_due(self) -> Path | None:
+        backups = self.backups()
+        interval = float(self.param("backup.min_interval_s", 600))
+        if backups:
+            age = datetime.now().timestamp() - backups[-1].stat().st_mtime
+            if age < interval:
+                return None
+        if self._one("SELECT COUNT(*) FROM frames")[0] == 0 and not backups:
+            return None  # nothing to lose yet
+        return self.backup()
+
+
+def restore_backup(folder: str | Path, backup: str | Path | None = None) -> Path:
+    """Replace the project database by a backup (the newest by default). The current database
+    is kept as a backup first. The project must not be open."""
+    folder = Path(folder)
+    lock = ProjectLock(folder)
+    lock.acquire()
+    try:
+        bdir = folder / BACKUP_DIR
+        candidates = sorted(bdir.glob("project-*.sqlite")) if bdir.is_dir() else []
+        src = Path(backup) if backup else (candidates[-1] if candidates else None)
+        if src is None or not src.is_file():
+            raise FeasstmError("no backup to restore", path=bdir)
+        probe = sqlite3.connect(src.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            ok = probe.execute("PRAGMA integrity_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise FeasstmError(f"the backup is not a readable database ({exc})", path=src) from exc
+        finally:
+            probe.close()
+        if ok != "ok":
+            raise FeasstmError(f"the backup is damaged ({ok})", path=src)
+        db = folder / DB_NAME
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        if db.exists():
+            cur = sqlite3.connect(str(db))
+            try:
+                saved = bdir / f"project-{stamp}-before-restore.sqlite"
+                dst = sqlite3.connect(str(saved))
+                cur.backup(dst)
+                dst.close()
+            except sqlite3.DatabaseError:
+                pass  # a damaged database cannot be copied; the restore goes on
+            finally:
+                cur.close()
+        src_conn = sqlite3.connect(src.resolve().as_uri() + "?mode=ro", uri=True)
+        dst_conn = sqlite3.connect(str(db))
+        try:
+            src_conn.backup(dst_conn)
+        finally:
+            src_conn.close()
+            dst_conn.close()
+        return src
+    finally:
+        lock.release()
+
+
+def default_annotator() -> str:
+    """The annotator name: $FEASSTM_ANNOTATOR, the remembered one, or the login name."""
+    name = os.environ.get("FEASSTM_ANNOTATOR")
+    if name:
+        return name
+    try:
+        from feasstm_gui.core.settings import Settings
+
+        name = Settings.load().get("annotator")
+    except Exception:  # noqa: BLE001 - a broken settings file must not stop the store
+        name = None
+    if name:
+        return name
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001
+        return "annotator"
+
+
+def _plain(value: Any) -> Any:
+    """numpy arrays and scalars to plain JSON values."""
+    if value is None:
+        return None
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _db_error(exc: sqlite3.OperationalError, path: Path) -> FeasstmError:
+    text = str(exc)
+    if "full" in text:
+        return FeasstmError("the disk is full; the last change was not saved, all earlier ones "
+                            "are. Free some space and try again", path=path)
+    if "readonly" in text or "read-only" in text:
+        return FeasstmError("the project cannot be written (read-only file system or "
+                            "permissions); nothing was changed", path=path)
+    if "locked" in text or "busy" in text:
+        return FeasstmError("the database is busy (another program is writing it); try again",
+                            path=path)
+    return FeasstmError(f"database error: {text}", path=path)
