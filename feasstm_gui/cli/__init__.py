@@ -1,0 +1,70 @@
+"""The `feasstm` command: the core jobs from a terminal, with a progress bar.
+
+Each area registers its commands from its own module. A user error (FeasstmError) prints one
+line naming the file and the problem and exits non-zero; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from feasstm_gui import __version__
+from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.problems import EXIT_FAILED
+
+#: Modules under feasstm_gui.cli that add commands (each has `register(subparsers)`).
+COMMAND_MODULES = ("project", "faces", "export", "ratings", "ratings_stats")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="feasstm",
+        description="FEASSTM Studio from the command line: import clips, extract and align "
+        "faces, check, export the FEASSTM dataset.",
+    )
+    parser.add_argument("--version", action="version", version=f"feasstm {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        full = f"feasstm_gui.cli.{name}"
+        try:
+            module = importlib.import_module(full)
+        except ModuleNotFoundError as exc:
+            if exc.name == full:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    _utf8_streams()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except FeasstmError as exc:
+        print(f"feasstm: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("feasstm: interrupted; everything done so far is saved", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"feasstm: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _utf8_streams() -> None:
+    """Chinese clip names must print on any terminal (Windows consoles included)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
