@@ -474,6 +474,15 @@ class Store:
 
     # -- annotators --------------------------------------------------------------------------
 
+    def is_blind(self, clip_id: str) -> bool:
+        """Whether the clip is labelled in a blind pass: each annotator sees only their own
+        labels (project parameter `labelling.blind`: true for all clips, or a list of clip ids)."""
+        blind = self.param("labelling.blind", False)
+        return bool(blind) if not isinstance(blind, list) else clip_id in blind
+
+    def set_blind(self, clip_ids: list[str] | bool) -> None:
+        self.set_params({"labelling.blind": clip_ids})
+
     def _ensure_annotator(self, name: str) -> None:
         self._conn.execute(
             "INSERT OR IGNORE INTO annotators (name, created_at) VALUES (?, ?)", (name, utc_now())
