@@ -1,0 +1,1 @@
+"""Readers and writers for the files the dataset is exchanged in (FAF TXT lists, clip tables)."""

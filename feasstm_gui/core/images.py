@@ -1,0 +1,183 @@
+"""Image files: read, check and write them with paths in any script, on any system.
+
+`cv2.imread`/`imwrite` cannot open non-ASCII paths on Windows, and Chinese file names are normal
+for this dataset, so every image goes through bytes: `np.fromfile` + `cv2.imdecode` to read,
+`cv2.imencode` + an atomic file write to write.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from feasstm_gui.core.errors import FeasstmError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+
+_JPEG_SOI = b"\xff\xd8\xff"
+_JPEG_EOI = b"\xff\xd9"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_IEND = b"IEND"
+
+
+def is_image_name(name: str | Path) -> bool:
+    """True for a file name with one of IMAGE_EXTENSIONS (any case)."""
+    return Path(name).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def read_image(path: str | Path) -> np.ndarray | None:
+    """The image as a BGR array, or None when the file cannot be read or decoded."""
+    try:
+        data = np.fromfile(os.fspath(path), dtype=np.uint8)
+    except OSError:
+        return None
+    return _decode(data)
+
+
+def check_image(path: str | Path) -> tuple[np.ndarray | None, str | None]:
+    """Read and decode `path` once: (image, None) when it decodes completely, else (None, reason).
+
+    Lets a caller that needs the pixels avoid decoding the file a second time.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except IsADirectoryError:
+        return None, "not a file (a folder)"
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
+    reason = _container_problem(data)
+    if reason:
+        return None, reason
+    image = _decode(np.frombuffer(data, dtype=np.uint8))
+    if image is None:
+        kind = _kind(data)
+        return None, f"damaged {kind} (cannot be decoded)" if kind else "not an image"
+    return image, None
+
+
+def image_problem(path: str | Path) -> str | None:
+    """None when the file decodes completely, else why it does not ("truncated JPEG ...")."""
+    return check_image(path)[1]
+
+
+def write_jpeg(
+    path: str | Path, image: np.ndarray, quality: int = 95, *, durable: bool = False
+) -> Path:
+    """Write `image` (BGR or grey) as a JPEG; the file appears complete or not at all."""
+    if image is None or getattr(image, "size", 0) == 0:
+        raise ValueError("write_jpeg needs a non-empty image")
+    ok, buf = cv2.imencode(".jpg", image, [int(cv2.IMWRITE_JPEG_QUALITY), int(quality)])
+    if not ok:
+        raise FeasstmError("could not encode the image as JPEG", path=path)
+    return atomic_write_bytes(path, buf.tobytes(), durable=durable)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, *, durable: bool = False) -> Path:
+    """Write `data` to a temporary file beside `path`, then rename it over `path`.
+
+    A crash leaves either the old file or the new one, never half of one. `durable` also
+    flushes the data to disk before the rename (slower; worth it for small, precious files).
+    """
+    path = Path(path)
+    tmp = None
+    try:
+        fd, tmp = _create_temp_beside(path)
+        try:
+            _write_all(fd, data)
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        raise _write_error(path, exc) from exc
+    finally:
+        if tmp is not None:
+            _remove_quietly(tmp)
+    return path
+
+
+def _create_temp_beside(path: Path) -> tuple[int, Path]:
+    """A new file in the same folder (so the rename stays on one file system)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _remove_quietly(tmp: Path) -> None:
+    # The write already failed and is being reported; a leftover temp file is the lesser problem.
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+
+
+def _write_error(path: Path, exc: OSError) -> FeasstmError:
+    if exc.errno == errno.ENOSPC:
+        return FeasstmError(f"disk full while writing {path}; free some space and try again")
+    if exc.errno == errno.EDQUOT:
+        return FeasstmError(f"disk quota exceeded while writing {path}; free some space")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return FeasstmError(
+            f"cannot write {path}: permission denied; choose a folder you can write to"
+        )
+    if exc.errno == errno.ENOENT:
+        return FeasstmError(f"cannot write {path}: its folder does not exist")
+    return FeasstmError(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def _decode(data: np.ndarray) -> np.ndarray | None:
+    if data.size == 0:
+        return None
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except cv2.error:
+        return None
+    if image is None or image.size == 0:
+        return None
+    return image
+
+
+def _kind(data: bytes) -> str | None:
+    if data.startswith(_JPEG_SOI):
+        return "JPEG"
+    if data.startswith(_PNG_SIGNATURE):
+        return "PNG"
+    if data.startswith(b"BM") and len(data) >= 6:
+        return "BMP"
+    return None
+
+
+def _container_problem(data: bytes) -> str | None:
+    """Cheap checks that the file is whole, before decoding it (a cut JPEG may decode partly)."""
+    if not data:
+        return "empty file"
+    kind = _kind(data)
+    if kind == "JPEG" and not data.rstrip(b"\x00").endswith(_JPEG_EOI):
+        return "truncated JPEG (no end-of-image marker)"
+    if kind == "PNG":
+        at = data.rfind(_PNG_IEND)
+        if at < len(_PNG_SIGNATURE) or len(data) < at + len(_PNG_IEND) + 4:
+            return "truncated PNG (no IEND chunk)"
+    if kind == "BMP":
+        declared = int.from_bytes(data[2:6], "little")
+        if declared > len(data):
+            return f"truncated BMP ({len(data)} of {declared} bytes)"
+    return None
