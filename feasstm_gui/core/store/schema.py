@@ -39,6 +39,8 @@ CREATE TABLE frames (
     source_name  TEXT,                   -- the image's name where it came from (FAF import)
     irrelevant   INTEGER NOT NULL DEFAULT 0,
     face_version INTEGER,                -- current row of faces; NULL: no aligned face
+    aligned_at   TEXT,                   -- when the alignment job last processed it (resume)
+    track        TEXT,                   -- JSON tracker state after this frame (resume)
     UNIQUE (clip, frame_index)
 );
 
@@ -52,7 +54,6 @@ CREATE TABLE faces (
     params     TEXT,                     -- JSON alignment parameters
     sharpness  REAL,
     scores     TEXT,                     -- JSON quality scores
-    track      TEXT,                     -- JSON tracker state after this frame
     created_at TEXT NOT NULL,
     PRIMARY KEY (frame_id, version)
 );

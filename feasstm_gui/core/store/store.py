@@ -106,7 +106,6 @@ class Face:
     params: dict | None
     sharpness: float | None
     scores: dict | None
-    track: dict | None
     created_at: str
 
 
@@ -649,8 +648,7 @@ class Store:
 
     def add_face(self, frame_id: int, *, crop: str, box=None, landmarks=None, prob=None,
                  params: dict | None = None, sharpness: float | None = None,
-                 scores: dict | None = None, track: dict | None = None,
-                 log_as: str | None = None) -> int:
+                 scores: dict | None = None, log_as: str | None = None) -> int:
         """Store a new aligned face for a frame and make it current; earlier ones stay as
         history. With `log_as` the switch is an undoable edit (re-align) with that description."""
         with self._tx() as conn:
@@ -659,11 +657,11 @@ class Store:
             ).fetchone()[0]
             conn.execute(
                 "INSERT INTO faces (frame_id, version, box, landmarks, prob, crop, params, "
-                "sharpness, scores, track, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "sharpness, scores, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (frame_id, version, _dumps(_plain(box)), _dumps(_plain(landmarks)),
                  None if prob is None else float(prob), crop, _dumps(params),
                  None if sharpness is None else float(sharpness), _dumps(_plain(scores)),
-                 _dumps(_plain(track)), utc_now()),
+                 utc_now()),
             )
             if log_as:
                 self._apply([("face_version", {"frame": frame_id}, version)], log_as)
@@ -679,27 +677,43 @@ class Store:
             version = row[0]
         row = self._one(
             "SELECT frame_id, version, box, landmarks, prob, crop, params, sharpness, scores, "
-            "track, created_at FROM faces WHERE frame_id=? AND version=?", (frame_id, version))
+            "created_at FROM faces WHERE frame_id=? AND version=?", (frame_id, version))
         if row is None:
             return None
         return Face(row[0], row[1], _loads(row[2]), _loads(row[3]), row[4], row[5],
-                    _loads(row[6]), row[7], _loads(row[8]), _loads(row[9]), row[10])
+                    _loads(row[6]), row[7], _loads(row[8]), row[9])
 
     def face_history(self, frame_id: int) -> list[Face]:
         versions = [r[0] for r in self._query(
             "SELECT version FROM faces WHERE frame_id=? ORDER BY version", (frame_id,))]
         return [f for v in versions if (f := self.face(frame_id, v)) is not None]
 
-    def last_track_state(self, clip_id: str, before_index: int | None = None) -> tuple[int, dict] | None:
-        """The tracker state saved with the last aligned frame of a clip (to resume a job)."""
-        sql = ("SELECT f.frame_index, fa.track FROM frames f JOIN faces fa ON fa.frame_id=f.id "
-               "AND fa.version=f.face_version WHERE f.clip=? AND fa.track IS NOT NULL")
+    def mark_aligned(self, frame_id: int, track: dict | None) -> None:
+        """Record that the alignment job processed a frame, with the tracker state after it."""
+        with self._tx() as conn:
+            conn.execute("UPDATE frames SET aligned_at=?, track=? WHERE id=?",
+                         (utc_now(), _dumps(_plain(track)), frame_id))
+
+    def unaligned_frames(self, clip_id: str) -> list[tuple[int, int, str | None]]:
+        """(frame id, frame index, image) of the frames the alignment job has not processed."""
+        return self._query("SELECT id, frame_index, image FROM frames WHERE clip=? AND "
+                           "aligned_at IS NULL ORDER BY frame_index", (clip_id,))
+
+    def last_track_state(self, clip_id: str, before_index: int | None = None
+                         ) -> tuple[int, dict | None] | None:
+        """The tracker state saved with the last processed frame of a clip (to resume a job)."""
+        sql = "SELECT frame_index, track FROM frames WHERE clip=? AND aligned_at IS NOT NULL"
         args: list = [clip_id]
         if before_index is not None:
-            sql += " AND f.frame_index < ?"
+            sql += " AND frame_index < ?"
             args.append(before_index)
-        row = self._one(sql + " ORDER BY f.frame_index DESC LIMIT 1", args)
-        return (row[0], json.loads(row[1])) if row else None
+        row = self._one(sql + " ORDER BY frame_index DESC LIMIT 1", args)
+        return (row[0], _loads(row[1])) if row else None
+
+    def reset_alignment(self, clip_id: str) -> None:
+        """Forget which frames the alignment job processed (before re-running it on a clip)."""
+        with self._tx() as conn:
+            conn.execute("UPDATE frames SET aligned_at=NULL, track=NULL WHERE clip=?", (clip_id,))
 
     def set_irrelevant_system(self, frame_id: int, value: bool) -> None:
         """Mark a frame irrelevant as a pipeline result (logged for audit, not on an undo stack)."""
