@@ -1,0 +1,134 @@
+"""Export and verify a project the size of the published FEASSTM-FAF (22,213 crops).
+
+    .venv/bin/python benchmarks/export.py [--images 22213] [--clips 94] [--dir DIR] [--keep]
+
+Builds the project first (not timed): a few real 100x100 JPEG crops made from tests/data are
+hard-linked (or copied) into the project's crops/ folder, and the rows are inserted in large
+transactions. Then times `plan_export` + the export job (hard links, the default), the same
+with copies (`--copy`), and `verify`. Prints the conditions, then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from feasstm_gui import __version__  # noqa: E402
+from feasstm_gui.core.export import ExportOptions, export_dataset, plan_export  # noqa: E402
+from feasstm_gui.core.jobs import drive  # noqa: E402
+from feasstm_gui.core.store import Store  # noqa: E402
+from feasstm_gui.core.store.store import utc_now  # noqa: E402
+from feasstm_gui.core.verify import verify_export  # noqa: E402
+
+PHOTOS = ["faces/obama.jpg", "faces/obama2.jpg", "faces/biden.jpg", "faces/astronaut.png",
+          "faces/camera.png", "faces/messi5.jpg", "faces/obama_partial_face.jpg"]
+
+
+def build(folder: Path, n_images: int, n_clips: int) -> Store:
+    store = Store.create(folder, annotator="bench", name="FEASSTM-FAF benchmark")
+    seeds = []
+    for i, rel in enumerate(PHOTOS):
+        image = cv2.imread(str(ROOT / "tests" / "data" / rel))
+        ok, buf = cv2.imencode(".jpg", cv2.resize(image, (100, 100)),
+                               [cv2.IMWRITE_JPEG_QUALITY, 95])
+        path = folder / "crops" / f"seed-{i}.jpg"
+        path.write_bytes(buf.tobytes())
+        seeds.append(path)
+    per_clip = [n_images // n_clips + (1 if c < n_images % n_clips else 0)
+                for c in range(n_clips)]
+    now = utc_now()
+    conn = store._conn
+    frame_id = 0
+    k = 0
+    conn.execute("BEGIN")
+    for c, n in enumerate(per_clip):
+        clip = f"演员{c // 2:02d} 片段{c:03d}"
+        conn.execute("INSERT INTO clips (id, work, actor, grp, source, position, created_at) "
+                     "VALUES (?,?,?,?,?,?,?)",
+                     (clip, f"作品{c % 24}", f"演员{c // 2:02d}", "ABC"[c % 3], "video", c, now))
+        (folder / "crops" / clip).mkdir()
+        frames, faces, labels = [], [], []
+        for i in range(n):
+            frame_id += 1
+            rel = f"crops/{clip}/{i:06d}.jpg"
+            try:
+                os.link(seeds[k % len(seeds)], folder / rel)
+            except OSError:
+                shutil.copyfile(seeds[k % len(seeds)], folder / rel)
+            k += 1
+            frames.append((frame_id, clip, i, i * 40.0, 1))
+            faces.append((frame_id, 1, rel, 0.99, 120.0, now))
+            labels.append((frame_id, "bench", 1 + (i // 30 + c) % 7, now))
+        conn.executemany("INSERT INTO frames (id, clip, frame_index, time_ms, face_version) "
+                         "VALUES (?,?,?,?,?)", frames)
+        conn.executemany("INSERT INTO faces (frame_id, version, crop, prob, sharpness, "
+                         "created_at) VALUES (?,?,?,?,?,?)", faces)
+        conn.executemany("INSERT INTO labels (frame_id, annotator, code, labelled_at) "
+                         "VALUES (?,?,?,?)", labels)
+    conn.execute("INSERT OR IGNORE INTO annotators (name, created_at) VALUES ('bench', ?)",
+                 (now,))
+    conn.execute("COMMIT")
+    return store
+
+
+def timed_export(store: Store, out: Path, options: ExportOptions) -> float:
+    start = time.perf_counter()
+    plan = plan_export(store, options)
+    result = drive(export_dataset(store, out, options, plan=plan))
+    elapsed = time.perf_counter() - start
+    assert result.done == len(plan.images), result
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=22213)
+    parser.add_argument("--clips", type=int, default=94)
+    parser.add_argument("--dir", type=Path, default=None, help="where to work (default: a "
+                        "temporary folder)")
+    parser.add_argument("--keep", action="store_true", help="keep the project and exports")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="feasstm-bench-", dir=args.dir))
+    try:
+        t0 = time.perf_counter()
+        store = build(work / "项目 project", args.images, args.clips)
+        build_s = time.perf_counter() - t0
+        export_s = timed_export(store, work / "导出 export", ExportOptions())
+        linked = os.stat(next((work / "导出 export" / "faces").rglob("*.jpg"))).st_nlink > 1
+        export_copy_s = timed_export(store, work / "导出 copy", ExportOptions(link=False))
+        t0 = time.perf_counter()
+        verify = drive(verify_export(work / "导出 export"))
+        verify_s = time.perf_counter() - t0
+        store.close()
+        print(f"machine: {platform.platform()}, {os.cpu_count()} cores, "
+              f"python {platform.python_version()}, feasstm {__version__}")
+        print(f"project: {args.images} crops (100x100 JPEG) in {args.clips} clips, built in "
+              f"{build_s:.1f} s; work folder {work}")
+        print(f"export (hard links: {linked}): {export_s:.2f} s; with copies: "
+              f"{export_copy_s:.2f} s; verify: {verify_s:.2f} s, "
+              f"{len(verify.problems)} problem(s)")
+        print(json.dumps({"images": args.images, "clips": args.clips,
+                          "export_s": round(export_s, 3),
+                          "export_copy_s": round(export_copy_s, 3),
+                          "verify_s": round(verify_s, 3), "hard_links": linked,
+                          "verify_problems": len(verify.problems)}))
+        return 0 if not verify.problems else 1
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

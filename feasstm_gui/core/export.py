@@ -1,0 +1,762 @@
+"""Export a project as the FEASSTM dataset (DATASET.md, "Export layout"), or as Emotion-FAN lists.
+
+Two steps, both without Qt:
+- `plan_export(store, options)` reads the project once and decides everything: which frames go
+  out (deleted and irrelevant frames never; unlabelled ones only when asked), their new names
+  (continuous from 000001 per clip, in source-frame order), the split of each clip, the counts.
+  The GUI shows this plan before anything is written.
+- `export_dataset(store, out, options)` is a job (a generator yielding Progress) that writes the
+  plan into a hidden sibling of `out` and renames it into place only when complete. A crash, a
+  cancel or a full disk leaves nothing under `out` (the sibling is removed, or, after a crash,
+  removed by the next export to the same place); the project is only read. An existing `out` is
+  replaced only with `force`, and then atomically: old aside, new in, old deleted.
+
+Crops are hard-linked when the export is on the project's file system (else copied), byte for
+byte, never re-encoded. Every file's SHA-256 goes into manifest.json; `verify.py` checks them.
+See docs/EXPORT.md for the decisions (unlabelled frames, CSV cells, Emotion-FAN runs).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from feasstm_gui import __version__
+from feasstm_gui.core.csvsafe import csv_bytes
+from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.formats import emotion_fan as ef
+from feasstm_gui.core.images import IMAGE_EXTENSIONS
+from feasstm_gui.core.jobs import Job, JobResult, Progress
+from feasstm_gui.core.names import clip_id_problem
+from feasstm_gui.core.problems import Problem
+from feasstm_gui.core.split import SPLITS, TEST, TRAIN, choose_test_groups, read_split_file
+from feasstm_gui.core.store import Clip, Store
+from feasstm_gui.core.store.export_queries import (
+    ExportFrame,
+    LabelRow,
+    adjudications,
+    export_frames,
+    has_ratings,
+    labels_by_frame,
+    read_snapshot,
+)
+from feasstm_gui.core.vocab import CODES
+
+FORMAT_VERSION = 1
+FORMATS = ("faf", "emotion-fan")
+SPLIT_BY = ("clip", "actor")
+MANIFEST = "manifest.json"
+
+CLIPS_HEADER = ("clip", "video", "work", "actor", "role", "group", "start_s", "end_s", "split")
+LABELS_HEADER = ("clip", "image name", "annotator", "code")
+PROVENANCE_HEADER = ("clip", "image name", "source video", "source frame index", "time (ms)",
+                     "detection probability", "sharpness score", "annotator",
+                     "labelled at (UTC)")
+RUNS_HEADER = ("folder", "clip", "run", "code", "class", "frames", "first source frame index",
+               "last source frame index", "split")
+
+#: Images copied (or linked) between two progress reports: a cancel waits at most this long.
+CHUNK = 500
+_PARTIAL = ".partial-"
+_OLD = ".old-"
+_VIDEO_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
+_CUT_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".avi"}
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What `feasstm export` and the export dialog let the user choose (DATASET.md defaults)."""
+
+    split_by: str = "clip"  # clip | actor
+    test_fraction: float = 0.2  # of images, reached with whole clips (or actors)
+    seed: int = 0
+    stratify: bool = False
+    split_file: Path | None = None  # CSV clip,split: fixes the split instead
+    format: str = "faf"  # faf | emotion-fan
+    include_unlabelled: bool = False  # faf only: unlabelled frames in faces/ with code 0
+    with_videos: bool = False  # videos/<clip>.<ext> (FEASSTM-V)
+    min_run: int = 1  # emotion-fan: shortest run of equal codes exported as a folder
+    link: bool = True  # hard-link crops when on the same file system (else copy)
+
+
+@dataclass
+class PlannedImage:
+    """One image of the export. `path` is relative to the export folder (POSIX); `name` is how
+    the lists and CSVs name it (faf: `000001.jpg`; emotion-fan: `Happy/clip_001/0000001.jpg`)."""
+
+    frame: ExportFrame
+    src: Path
+    path: str
+    name: str
+    code: int  # 0: unlabelled
+    split: str
+
+
+@dataclass
+class PlannedRun:
+    """Emotion-FAN: one folder of consecutive frames with one code."""
+
+    clip: str
+    number: int
+    code: int
+    folder: str  # <ClassName>/<clip>_<run>
+    images: list[PlannedImage]
+    split: str
+
+
+@dataclass
+class ExportPlan:
+    """Everything the export will write, decided before writing anything."""
+
+    options: ExportOptions
+    project: str
+    project_folder: Path
+    clips: list[Clip]
+    split: dict[str, str]  # clip id -> train | test (every clip of the project)
+    images: list[PlannedImage]
+    runs: list[PlannedRun] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    alignment: dict[str, Any] = field(default_factory=dict)
+    split_method: str = "fraction"
+    labels: dict[int, list[LabelRow]] = field(default_factory=dict)  # every annotator's own
+    adjudications: dict[int, LabelRow] = field(default_factory=dict)
+
+    @property
+    def labelled(self) -> list[PlannedImage]:
+        return [i for i in self.images if i.code]
+
+    def counts_by_split(self) -> dict[str, dict[int, int]]:
+        """Images per split and code (labelled images only; unlabelled are in no split)."""
+        out: dict[str, dict[int, int]] = {s: dict.fromkeys(CODES, 0) for s in SPLITS}
+        for image in self.images:
+            if image.code:
+                out[image.split][image.code] += 1
+        return out
+
+    def counts(self) -> dict[str, Any]:
+        """The counts manifest.json and the dialog show: per split, code and clip."""
+        by_split = self.counts_by_split()
+        clips: dict[str, dict[str, Any]] = {}
+        for clip in self.clips:
+            clips[clip.id] = {"split": self.split.get(clip.id, ""), "images": 0,
+                              "unlabelled": 0, "codes": {}}
+        for image in self.images:
+            c = clips[image.frame.clip]
+            c["images"] += 1
+            if image.code:
+                c["codes"][str(image.code)] = c["codes"].get(str(image.code), 0) + 1
+            else:
+                c["unlabelled"] += 1
+        out: dict[str, Any] = {
+            "images": len(self.images),
+            "labelled": sum(1 for i in self.images if i.code),
+            "unlabelled": sum(1 for i in self.images if not i.code),
+            "by_split": {
+                s: {"images": sum(codes.values()),
+                    "clips": sum(1 for c in clips.values() if c["split"] == s and c["images"]),
+                    "codes": {str(k): v for k, v in codes.items()}}
+                for s, codes in by_split.items()},
+            "by_code": {str(k): sum(by_split[s][k] for s in SPLITS) for k in CODES},
+            "by_clip": clips,
+        }
+        if self.options.format == "emotion-fan":
+            out["sequences"] = {s: sum(1 for r in self.runs if r.split == s) for s in SPLITS}
+        return out
+
+    def test_fraction_reached(self) -> float:
+        n = [sum(v.values()) for v in self.counts_by_split().values()]
+        return n[1] / sum(n) if sum(n) else 0.0
+
+
+# ============================================================================ plan
+
+
+def plan_export(store: Store, options: ExportOptions | None = None) -> ExportPlan:
+    """Decide the whole export from the project (read only). Raises FeasstmError for what the
+    user must fix first (a bad clip id, a bad split file, nothing to export)."""
+    options = options or ExportOptions()
+    _check_options(options)
+    with read_snapshot(store):
+        clips = store.clips()
+        frames = export_frames(store)
+        labels = labels_by_frame(store)
+        decided = adjudications(store)
+        params = store.params()
+    _check_names([c.id for c in clips], "clip id", store.folder)
+    problems: list[Problem] = []
+    frames_by_clip: dict[str, list[ExportFrame]] = defaultdict(list)
+    for frame in frames:
+        frames_by_clip[frame.clip].append(frame)
+    exported: dict[str, list[tuple[ExportFrame, Path | None]]] = {}
+    for clip in clips:
+        exported[clip.id] = _exportable(store.folder, clip.id, frames_by_clip.get(clip.id, []),
+                                        options, problems)
+    weights = {cid: Counter(f.code for f, src in rows if src is not None and f.code)
+               for cid, rows in exported.items()}
+    split, method = _split(store, clips, weights, options, problems)
+    if options.format == "emotion-fan":
+        images, runs = _emotion_fan_images(exported, split, options)
+    else:
+        images, runs = _faf_images(exported, split, options), []
+    if not images:
+        hint = ""
+        if not options.include_unlabelled and any(
+                f.code is None and not f.irrelevant and not f.deleted and f.crop
+                for rows in frames_by_clip.values() for f in rows):
+            hint = " (frames without a final label are left out unless --include-unlabelled)"
+        raise FeasstmError("nothing to export: no frame that is aligned, kept and labelled"
+                           + hint, path=store.folder)
+    alignment = {k.split(".", 1)[1]: v for k, v in params.items() if k.startswith("align.")}
+    return ExportPlan(options, params.get("project.name") or store.folder.name, store.folder,
+                      clips, split, images, runs, problems, alignment, method, labels, decided)
+
+
+def _check_options(options: ExportOptions) -> None:
+    if options.format not in FORMATS:
+        raise FeasstmError(f"unknown export format {options.format!r} (one of {', '.join(FORMATS)})")
+    if options.split_by not in SPLIT_BY:
+        raise FeasstmError(f"--split-by must be clip or actor, not {options.split_by!r}")
+    if not 0.0 <= float(options.test_fraction) <= 1.0:
+        raise FeasstmError(f"--test-fraction must be between 0 and 1, not {options.test_fraction}")
+    if int(options.min_run) < 1:
+        raise FeasstmError(f"--min-run must be 1 or more, not {options.min_run}")
+
+
+def _check_names(names: list[str], what: str, where: Path | str) -> None:
+    """Names that become file or folder names: valid, and distinct even where the file system
+    ignores case (Windows, macOS)."""
+    seen: dict[str, str] = {}
+    for name in names:
+        problem = clip_id_problem(name)
+        if problem:
+            raise FeasstmError(f"bad {what} {name!r}: {problem}; rename it before exporting",
+                               path=where)
+        key = name.casefold()
+        if key in seen and seen[key] != name:
+            raise FeasstmError(f"{what}s {seen[key]!r} and {name!r} differ only in case and would "
+                               "name the same folder on Windows and macOS; rename one",
+                               path=where)
+        seen[key] = name
+
+
+def _exportable(folder: Path, clip_id: str, frames: list[ExportFrame], options: ExportOptions,
+                problems: list[Problem]) -> list[tuple[ExportFrame, Path | None]]:
+    """The clip's kept frames (not deleted, not irrelevant) in source order, each with its crop
+    file, or None where it has none (reported; such a frame is not exported). Unlabelled frames
+    are kept in the sequence (Emotion-FAN runs end at them); the faf plan drops them unless
+    asked."""
+    out: list[tuple[ExportFrame, Path | None]] = []
+    no_face: list[ExportFrame] = []
+    for frame in frames:
+        if frame.irrelevant or frame.deleted:
+            continue
+        wanted = frame.code is not None or (options.include_unlabelled
+                                            and options.format == "faf")
+        src = None
+        if frame.crop is not None:
+            src = folder / frame.crop
+            if wanted and (src.suffix.lower() not in IMAGE_EXTENSIONS or not src.is_file()):
+                why = ("is missing" if src.suffix.lower() in IMAGE_EXTENSIONS
+                       else "is not a JPEG, PNG or BMP file")
+                problems.append(Problem.at(src, 0, f"crop of clip '{clip_id}' frame "
+                                           f"{frame.frame_index} {why}; frame left out"))
+                src = None
+        elif wanted:
+            no_face.append(frame)
+        out.append((frame, src))
+    if no_face:
+        problems.append(Problem.at(
+            folder, 0, f"clip '{clip_id}': {len(no_face)} kept frame(s) have no aligned face "
+            f"(first: frame {no_face[0].frame_index}); left out (align them first)"))
+    return out
+
+
+def _suffix(src: Path) -> str:
+    s = src.suffix.lower()
+    return ".jpg" if s == ".jpeg" else s
+
+
+def _faf_images(exported, split, options) -> list[PlannedImage]:
+    images = []
+    for clip_id, rows in exported.items():
+        n = 0
+        for frame, src in rows:
+            if src is None or (frame.code is None and not options.include_unlabelled):
+                continue
+            n += 1
+            name = f"{n:06d}{_suffix(src)}"
+            code = frame.code or 0
+            images.append(PlannedImage(frame, src, f"faces/{clip_id}/{name}", name, code,
+                                       split[clip_id] if code else ""))
+    return images
+
+
+def _emotion_fan_images(exported, split, options) -> tuple[list[PlannedImage], list[PlannedRun]]:
+    images: list[PlannedImage] = []
+    runs: list[PlannedRun] = []
+    folders = []
+    for clip_id, rows in exported.items():
+        codes = [f.code if src is not None else None for f, src in rows]
+        for number, run in enumerate(ef.find_runs(codes, int(options.min_run)), start=1):
+            folder = ef.folder_name(clip_id, number)
+            folders.append(folder)
+            rel = f"{ef.AFEW_CLASSES[run.code]}/{folder}"
+            planned = PlannedRun(clip_id, number, run.code, rel, [], split[clip_id])
+            for k, (frame, src) in enumerate(rows[run.start:run.stop], start=1):
+                name = f"{rel}/{ef.frame_name(k, _suffix(src))}"
+                planned.images.append(PlannedImage(frame, src, name, name, run.code,
+                                                   split[clip_id]))
+            images.extend(planned.images)
+            runs.append(planned)
+    _check_names(folders, "Emotion-FAN folder name", "emotion-fan")
+    return images, runs
+
+
+# ---------------------------------------------------------------------------- split
+
+
+def _split(store: Store, clips: list[Clip], weights: dict[str, Counter],
+           options: ExportOptions, problems: list[Problem]) -> tuple[dict[str, str], str]:
+    if options.split_file is not None:
+        return _split_from_file(clips, weights, options, problems), "file"
+    if options.split_by == "actor":
+        groups: dict[str, Counter] = defaultdict(Counter)
+        key_of = {}
+        for clip in clips:
+            actor = clip.actor.strip()
+            if not actor:
+                problems.append(Problem.at(store.folder, 0, f"clip '{clip.id}' has no actor; "
+                                           "--split-by actor treats it as an actor of its own"))
+            key_of[clip.id] = f"actor:{actor}" if actor else f"clip:{clip.id}"
+            groups[key_of[clip.id]].update(weights[clip.id])
+    else:
+        groups = {clip.id: weights[clip.id] for clip in clips}
+        key_of = {clip.id: clip.id for clip in clips}
+    result = choose_test_groups(groups, float(options.test_fraction), int(options.seed),
+                                options.stratify, unit=options.split_by)
+    problems.extend(Problem.at(store.folder, 0, note) for note in result.notes)
+    return {cid: TEST if key in result.test else TRAIN for cid, key in key_of.items()}, "fraction"
+
+
+def _split_from_file(clips, weights, options, problems) -> dict[str, str]:
+    path = Path(options.split_file)
+    given = read_split_file(path)
+    known = {c.id for c in clips}
+    for clip_id in given:
+        if clip_id not in known:
+            problems.append(Problem.at(path, 0, f"clip {clip_id!r} is not in the project; ignored"))
+    missing = [c.id for c in clips if c.id not in given and sum(weights[c.id].values())]
+    if missing:
+        listed = ", ".join(repr(m) for m in missing[:10]) + (" ..." if len(missing) > 10 else "")
+        raise FeasstmError(f"{len(missing)} clip(s) with labelled images are not in the split "
+                           f"file: {listed}; add a line 'clip,train' or 'clip,test' for each",
+                           path=path)
+    split = {c.id: given.get(c.id, TRAIN) for c in clips}
+    if options.split_by == "actor":
+        by_actor: dict[str, set[str]] = defaultdict(set)
+        for c in clips:
+            if c.actor.strip() and sum(weights[c.id].values()):
+                by_actor[c.actor.strip()].add(split[c.id])
+        both = sorted(a for a, s in by_actor.items() if len(s) > 1)
+        if both:
+            raise FeasstmError("with --split-by actor, every clip of an actor must be in one "
+                               "split; the split file puts " + ", ".join(repr(a) for a in both)
+                               + " in both", path=path)
+    return split
+
+
+# ============================================================================ export job
+
+
+def export_dataset(store: Store, out: str | Path, options: ExportOptions | None = None, *,
+                   force: bool = False, plan: ExportPlan | None = None) -> Job:
+    """Write the export as a job. `plan` (from plan_export) saves reading the project twice."""
+    out = Path(out).absolute()
+    plan = plan or plan_export(store, options)
+    _check_destination(out, store.folder, force)
+    _remove_stale_siblings(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}{_PARTIAL}{os.getpid()}-{secrets.token_hex(4)}"
+    writer = _Writer(tmp, plan.options.link)
+    problems = list(plan.problems)
+    total = len(plan.images) + 2
+    done = False
+    try:
+        tmp.mkdir()
+        yield Progress(0, total, "planned", list(plan.problems))
+        n = 0
+        for chunk in _chunks(plan.images, CHUNK):
+            for image in chunk:
+                writer.image(image.src, image.path)
+            n += len(chunk)
+            yield Progress(n, total, chunk[-1].frame.clip)
+        _write_lists(writer, plan)
+        _write_tables(writer, plan)
+        yield Progress(n + 1, total, "lists and tables")
+        if plan.options.with_videos:
+            for clip, found in _write_videos(writer, plan):
+                problems.extend(found)
+                yield Progress(n + 1, total, f"video {clip}", found)
+        found = _write_asa(writer, store, plan)
+        problems.extend(found)
+        _write_manifest(writer, plan)
+        writer.sync()
+        _swap_in(tmp, out, force)
+        done = True
+    except OSError as exc:
+        raise _os_error(exc, out) from exc
+    finally:
+        if not done:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return JobResult(done=len(plan.images), problems=problems, summary=_summary(plan, out))
+
+
+def _summary(plan: ExportPlan, out: Path) -> str:
+    counts = plan.counts()
+    by_split = counts["by_split"]
+    parts = [f"{s} {by_split[s]['images']} images" for s in SPLITS]
+    if plan.options.format == "emotion-fan":
+        seq = counts["sequences"]
+        parts = [f"{s} {seq[s]} sequences ({by_split[s]['images']} images)" for s in SPLITS]
+    unl = sum(1 for i in plan.images if not i.code)
+    extra = f", {unl} unlabelled" if unl else ""
+    return f"exported to {out}: {', '.join(parts)}{extra}"
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _check_destination(out: Path, project: Path, force: bool) -> None:
+    o, p = out.resolve(), project.resolve()
+    if o == p or p in o.parents or o in p.parents:
+        raise FeasstmError("the export cannot be written inside the project folder or over a "
+                           f"folder that holds the project ({project}); choose another place",
+                           path=out)
+    if (out.exists() or out.is_symlink()) and not force:
+        raise FeasstmError("already exists; choose a new name, or use --force to replace it",
+                           path=out)
+
+
+def _remove_stale_siblings(out: Path) -> None:
+    """Remove what a crashed export to the same place left (its process is gone)."""
+    if os.name != "posix" or not out.parent.is_dir():
+        return
+    prefix = f".{out.name}"
+    for entry in out.parent.iterdir():
+        rest = entry.name[len(prefix):] if entry.name.startswith(prefix) else ""
+        for tag in (_PARTIAL, _OLD):
+            if rest.startswith(tag):
+                pid = rest[len(tag):].split("-", 1)[0]
+                if pid.isdigit() and not _alive(int(pid)):
+                    shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _swap_in(tmp: Path, out: Path, force: bool) -> None:
+    """Rename the finished export into place; an old one (with force) goes aside first and is
+    deleted only once the new one is in place."""
+    if out.exists() or out.is_symlink():
+        if not force:
+            raise FeasstmError("appeared while exporting; nothing was replaced", path=out)
+        aside = out.parent / f".{out.name}{_OLD}{os.getpid()}-{secrets.token_hex(4)}"
+        os.rename(out, aside)
+        try:
+            os.rename(tmp, out)
+        except OSError:
+            os.rename(aside, out)
+            raise
+        if aside.is_dir() and not aside.is_symlink():
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            aside.unlink(missing_ok=True)
+    else:
+        os.rename(tmp, out)
+    _fsync_dir(out.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _os_error(exc: OSError, out: Path) -> FeasstmError:
+    where = exc.filename or out
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        why = "the disk is full" if exc.errno == errno.ENOSPC else "the disk quota is exceeded"
+        return FeasstmError(f"{why} while writing {where}; nothing was exported (the partial "
+                            "export was removed). Free some space and try again", path=out)
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return FeasstmError(f"cannot write {where}: permission denied; nothing was exported. "
+                            "Choose a folder you can write to", path=out)
+    return FeasstmError(f"could not write {where} ({exc.strerror or exc}); nothing was "
+                        "exported", path=out)
+
+
+# ---------------------------------------------------------------------------- file writing
+
+
+def _copy_file(src: Path, dst: Path, link: bool) -> tuple[str, int, bool]:
+    """Put `src`'s bytes at `dst` (new file): a hard link when `link`, else a copy. Returns the
+    SHA-256, the size, and whether a link was made (False: it fell back to a copy)."""
+    if link:
+        try:
+            os.link(src, dst)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EEXIST):
+                raise
+        else:
+            data = dst.read_bytes()
+            return hashlib.sha256(data).hexdigest(), len(data), True
+    data = src.read_bytes()
+    with open(dst, "xb") as f:
+        f.write(data)
+    return hashlib.sha256(data).hexdigest(), len(data), False
+
+
+class _Writer:
+    """Writes files under the temporary export folder and remembers each one's hash."""
+
+    def __init__(self, root: Path, link: bool):
+        self.root = root
+        self.link = link
+        self.hashes: dict[str, tuple[str, int]] = {}
+        self._dirs: set[str] = set()
+
+    def _target(self, rel: str) -> Path:
+        parent = rel.rpartition("/")[0]
+        if parent and parent not in self._dirs:
+            (self.root / parent).mkdir(parents=True, exist_ok=True)
+            self._dirs.add(parent)
+        return self.root / rel
+
+    def image(self, src: Path, rel: str) -> None:
+        digest, size, linked = _copy_file(src, self._target(rel), self.link)
+        if self.link and not linked:
+            self.link = False  # another file system, or links not allowed: copy the rest
+        self.hashes[rel] = (digest, size)
+
+    def bytes(self, rel: str, data: bytes) -> None:
+        with open(self._target(rel), "xb") as f:
+            f.write(data)
+        self.hashes[rel] = (hashlib.sha256(data).hexdigest(), len(data))
+
+    def path(self, rel: str) -> Path:
+        return self._target(rel)
+
+    def add_existing(self, rel: str) -> None:
+        h = hashlib.sha256()
+        size = 0
+        with open(self.root / rel, "rb") as f:
+            while block := f.read(1 << 20):
+                h.update(block)
+                size += len(block)
+        self.hashes[rel] = (h.hexdigest(), size)
+
+    def sync(self) -> None:
+        """Flush everything to disk before the rename makes the export visible."""
+        if hasattr(os, "sync"):
+            os.sync()
+
+
+def _write_lists(writer: _Writer, plan: ExportPlan) -> None:
+    if plan.options.format == "emotion-fan":
+        for s in SPLITS:
+            lines = [ef.list_line(r.code, r.folder.split("/", 1)[1]) for r in plan.runs
+                     if r.split == s]
+            writer.bytes(f"{s}.txt", "".join(lines).encode("utf-8"))
+        return
+    per_clip: dict[str, list[str]] = defaultdict(list)
+    lists: dict[str, list[str]] = {s: [] for s in (*SPLITS, "unlabelled")}
+    for image in plan.images:
+        clip = image.frame.clip
+        per_clip[clip].append(f"{image.name} {image.code}\n")
+        lists[image.split or "unlabelled"].append(f"{clip}/{image.name} {image.code}\n")
+    for clip, lines in per_clip.items():
+        writer.bytes(f"annotations/{clip}.txt", "".join(lines).encode("utf-8"))
+    for s in SPLITS:
+        writer.bytes(f"{s}.txt", "".join(lists[s]).encode("utf-8"))
+    if plan.options.include_unlabelled:
+        writer.bytes("unlabelled.txt", "".join(lists["unlabelled"]).encode("utf-8"))
+
+
+def _write_tables(writer: _Writer, plan: ExportPlan) -> None:
+    writer.bytes("clips.csv", csv_bytes(CLIPS_HEADER, (
+        (c.id, Path(c.video).name if c.video else "", c.work, c.actor, c.role, c.group,
+         _num(c.start_s), _num(c.end_s), plan.split.get(c.id, "")) for c in plan.clips)))
+    labels, decided = plan.labels, plan.adjudications
+    videos = {c.id: Path(c.video).name if c.video else "" for c in plan.clips}
+    label_rows = []
+    provenance = []
+    for image in plan.images:
+        f = image.frame
+        for row in labels.get(f.id, ()):
+            label_rows.append((f.clip, image.name, row.annotator, row.code))
+        who, when = _final_author(f.code, labels.get(f.id, ()), decided.get(f.id))
+        provenance.append((f.clip, image.name, videos[f.clip], f.frame_index, _num(f.time_ms),
+                           _num(f.prob), _num(f.sharpness), who, when))
+    writer.bytes("labels_by_annotator.csv", csv_bytes(LABELS_HEADER, label_rows))
+    writer.bytes("provenance.csv", csv_bytes(PROVENANCE_HEADER, provenance))
+    if plan.options.format == "emotion-fan":
+        writer.bytes("runs.csv", csv_bytes(RUNS_HEADER, (
+            (r.folder, r.clip, r.number, r.code, ef.AFEW_CLASSES[r.code], len(r.images),
+             r.images[0].frame.frame_index, r.images[-1].frame.frame_index, r.split)
+            for r in plan.runs)))
+
+
+def _final_author(code: int | None, labels, adjudication: LabelRow | None) -> tuple[str, str]:
+    """Who gave the final label and when: the adjudicator, else the annotators who agree on it
+    (names joined by `;`, the latest time)."""
+    if not code:
+        return "", ""
+    if adjudication is not None:
+        return adjudication.annotator, adjudication.labelled_at
+    agreeing = [r for r in labels if r.code == code]
+    return ";".join(r.annotator for r in agreeing), max((r.labelled_at for r in agreeing),
+                                                        default="")
+
+
+def _num(value: float | None) -> Any:
+    if value is None:
+        return ""
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _write_videos(writer: _Writer, plan: ExportPlan) -> Iterator[tuple[str, list[Problem]]]:
+    """Each clip's video into videos/, cut to its start and end: one clip per step."""
+    from feasstm_gui.core.media import VideoDamaged, cut_video
+
+    for clip in plan.clips:
+        if not clip.video:
+            yield clip.id, [Problem.at(plan.project_folder, 0, f"clip '{clip.id}' has no source "
+                                       "video (imported from a FAF folder); not in videos/")]
+            continue
+        src = Path(clip.video)
+        if not src.is_file():
+            yield clip.id, [Problem.at(src, 0, f"source video of clip '{clip.id}' is missing; "
+                                       "not in videos/")]
+            continue
+        cut = clip.start_s is not None or clip.end_s is not None
+        suffix = src.suffix.lower()
+        if not _VIDEO_SUFFIX.match(suffix) or (cut and suffix not in _CUT_SUFFIXES):
+            suffix = ".mp4"
+        rel = f"videos/{clip.id}{suffix}"
+        try:
+            cut_video(src, writer.path(rel), clip.start_s, clip.end_s)
+        except VideoDamaged as exc:
+            _discard(writer.root / rel)
+            yield clip.id, [Problem.at(src, 0, f"{exc}; video of clip '{clip.id}' not in "
+                                       "videos/")]
+            continue
+        except FeasstmError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise cause from exc
+            _discard(writer.root / rel)
+            yield clip.id, [Problem.at(src, 0, f"{exc}; video of clip '{clip.id}' not in "
+                                       "videos/")]
+            continue
+        writer.add_existing(rel)
+        yield clip.id, []
+
+
+def _discard(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".part").unlink(missing_ok=True)
+
+
+def _write_asa(writer: _Writer, store: Store, plan: ExportPlan) -> list[Problem]:
+    """asa/*.csv from the ratings developer's module, when the project holds ratings."""
+    if not has_ratings(store):
+        return []
+    try:
+        from feasstm_gui.core.asa import write_asa_tables
+    except ModuleNotFoundError as exc:
+        if exc.name != "feasstm_gui.core.asa":
+            raise
+        return [Problem.at(plan.project_folder, 0, "the project holds acting-skill ratings, but "
+                           "this version cannot export them; asa/ not written")]
+    asa_dir = writer.root / "asa"
+    asa_dir.mkdir(exist_ok=True)
+    names = {image.frame.id: image.name for image in plan.images}
+    write_asa_tables(store, asa_dir, dict(plan.split), names)
+    for path in sorted(asa_dir.rglob("*")):
+        if path.is_file():
+            writer.add_existing(path.relative_to(writer.root).as_posix())
+    return []
+
+
+def _write_manifest(writer: _Writer, plan: ExportPlan) -> None:
+    o = plan.options
+    a = plan.alignment
+    manifest = {
+        "format": "feasstm-faf" if o.format == "faf" else "emotion-fan",
+        "format_version": FORMAT_VERSION,
+        "application": "FEASSTM Studio",
+        "application_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00",
+                                                                                     "Z"),
+        "project": plan.project,
+        "alignment": {
+            "detector": a.get("detector"),
+            "crop_size": a.get("size"),
+            "margin": a.get("margin"),
+            "landmark_template": a.get("template", a.get("landmark_template", a.get("preset"))),
+            "parameters": a,
+        },
+        "split": {
+            "by": o.split_by,
+            "method": plan.split_method,
+            "test_fraction": o.test_fraction if plan.split_method == "fraction" else None,
+            "seed": o.seed if plan.split_method == "fraction" else None,
+            "stratify": o.stratify if plan.split_method == "fraction" else None,
+            "split_file": Path(o.split_file).name if o.split_file else None,
+            "test_fraction_reached": round(plan.test_fraction_reached(), 6),
+        },
+        "options": {"include_unlabelled": o.include_unlabelled, "with_videos": o.with_videos,
+                    **({"min_run": o.min_run} if o.format == "emotion-fan" else {})},
+        "csv_text_prefix": "a text cell starting with = + - @ tab or CR has a ' prepended",
+        "counts": plan.counts(),
+        "files": {rel: {"sha256": h, "bytes": n} for rel, (h, n) in sorted(writer.hashes.items())},
+    }
+    data = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+    with open(writer.root / MANIFEST, "xb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def with_options(options: ExportOptions, **changes: Any) -> ExportOptions:
+    """A copy of `options` with some fields changed (the dialog builds options step by step)."""
+    return replace(options, **changes)

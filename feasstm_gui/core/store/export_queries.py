@@ -1,0 +1,94 @@
+"""Read-only queries the export needs, each one pass over a table (fast for 100k frames).
+
+`Store.frames()` answers the strip and the preview one clip at a time; an export wants every
+frame, every annotator's label and the final label's author at once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from feasstm_gui.core.store.store import Store
+
+
+@contextmanager
+def read_snapshot(store: Store) -> Iterator[None]:
+    """Run several reads in one read transaction, so an export sees one consistent state of
+    the project even while an annotator keeps labelling in the GUI."""
+    with store._mutex:
+        conn = store._conn
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
+
+@dataclass(frozen=True)
+class ExportFrame:
+    """One frame with what the export writes about it. `code` is the final label (None:
+    unlabelled); `crop` is relative to the project folder (None: no aligned face)."""
+
+    id: int
+    clip: str
+    frame_index: int
+    time_ms: float | None
+    source_name: str | None
+    irrelevant: bool
+    deleted: bool
+    crop: str | None
+    prob: float | None
+    sharpness: float | None
+    code: int | None
+
+
+def export_frames(store: Store) -> list[ExportFrame]:
+    """Every frame of the project, by clip then source frame index."""
+    rows = store._query(
+        """
+        SELECT f.id, f.clip, f.frame_index, f.time_ms, f.source_name, f.irrelevant,
+               EXISTS (SELECT 1 FROM deletions d WHERE d.frame_id = f.id),
+               fa.crop, fa.prob, fa.sharpness, fl.code
+        FROM frames f
+        JOIN final_labels fl ON fl.frame_id = f.id
+        LEFT JOIN faces fa ON fa.frame_id = f.id AND fa.version = f.face_version
+        ORDER BY f.clip, f.frame_index
+        """)
+    return [ExportFrame(r[0], r[1], r[2], r[3], r[4], bool(r[5]), bool(r[6]), r[7], r[8], r[9],
+                        r[10]) for r in rows]
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    annotator: str
+    code: int
+    labelled_at: str
+
+
+def labels_by_frame(store: Store) -> dict[int, list[LabelRow]]:
+    """Every annotator's own label, per frame id (annotators in name order)."""
+    out: dict[int, list[LabelRow]] = defaultdict(list)
+    for frame_id, annotator, code, at in store._query(
+            "SELECT frame_id, annotator, code, labelled_at FROM labels "
+            "ORDER BY frame_id, annotator"):
+        out[frame_id].append(LabelRow(annotator, code, at))
+    return out
+
+
+def adjudications(store: Store) -> dict[int, LabelRow]:
+    """The adjudicated label of each frame that has one (who decided, and when)."""
+    return {r[0]: LabelRow(r[1], r[2], r[3]) for r in store._query(
+        "SELECT frame_id, annotator, code, decided_at FROM adjudications")}
+
+
+def has_ratings(store: Store) -> bool:
+    """Whether any acting-skill rating or rating pick is stored (the export then writes asa/)."""
+    row = store._one("SELECT EXISTS (SELECT 1 FROM ratings) OR EXISTS (SELECT 1 FROM rating_picks)")
+    return bool(row and row[0])

@@ -1,0 +1,385 @@
+"""Check an export against its manifest and against DATASET.md's rules (`feasstm verify`).
+
+What is checked, each failure one `file:line: reason` Problem:
+- every file listed in manifest.json is there with the same SHA-256 and size, and nothing else
+  is there (a file added, removed or changed after the export);
+- FEASSTM-FAF: image names continuous from 000001 in each faces/<clip>/; every TXT line names an
+  image and every image has a line; codes 1-7 (0 only in an export made with
+  --include-unlabelled); train/test lines agree with annotations/; TXT files are UTF-8 without
+  BOM with `\\n` line ends;
+- Emotion-FAN: every list line is `<Class>/<folder> <Class>` with a known class, every folder
+  is listed once and holds frames named continuously with seven digits;
+- no clip is in both splits, and (when the export was split by actor) no actor either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from feasstm_gui.core.csvsafe import read_csv
+from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.formats import emotion_fan as ef
+from feasstm_gui.core.images import IMAGE_EXTENSIONS
+from feasstm_gui.core.jobs import Job, JobResult, Progress, drive
+from feasstm_gui.core.names import clip_id_problem
+from feasstm_gui.core.problems import Problem
+
+MANIFEST = "manifest.json"
+CHUNK = 2000
+_FAF_NAME = re.compile(r"^([0-9]{6})(\.[a-z]+)$")
+_FAN_NAME = re.compile(r"^([0-9]{7})(\.[a-z]+)$")
+
+
+def verify(folder: str | Path) -> list[Problem]:
+    """Every problem of the export at `folder` ([] when it is sound)."""
+    return drive(verify_export(folder)).problems
+
+
+def verify_export(folder: str | Path) -> Job:
+    """The check as a job: hashes in chunks (progress, cancel), then the structure."""
+    folder = Path(folder)
+    manifest = load_manifest(folder)
+    files: dict[str, Any] = manifest.get("files") or {}
+    problems: list[Problem] = []
+    total = len(files) + 1
+    yield Progress(0, total, "reading")
+    names = sorted(files)
+    done = 0
+    workers = min(8, 2 * (os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for start in range(0, len(names), CHUNK):
+            chunk = names[start:start + CHUNK]
+            found = [p for p in pool.map(lambda rel: _check_file(folder, rel, files[rel]), chunk)
+                     if p is not None]
+            problems.extend(found)
+            done += len(chunk)
+            yield Progress(done, total, "hashes", found)
+    found = _unlisted(folder, set(files))
+    if manifest.get("format") == "emotion-fan":
+        found += _check_emotion_fan(folder, manifest)
+    else:
+        found += _check_faf(folder, manifest)
+    problems.extend(found)
+    yield Progress(total, total, "structure", found)
+    summary = (f"{folder}: {len(files)} files verified, no problem" if not problems
+               else f"{folder}: {len(problems)} problem(s)")
+    return JobResult(done=len(files), problems=problems, summary=summary)
+
+
+def load_manifest(folder: Path) -> dict[str, Any]:
+    path = folder / MANIFEST
+    if not folder.is_dir():
+        raise FeasstmError("no such export folder", path=folder)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise FeasstmError(f"not an export: no {MANIFEST}", path=folder) from exc
+    except (OSError, ValueError) as exc:
+        raise FeasstmError(f"cannot read the manifest ({exc})", path=path) from exc
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise FeasstmError("not an export manifest (no 'files' table)", path=path)
+    return manifest
+
+
+def _check_file(folder: Path, rel: str, entry: Any) -> Problem | None:
+    path = folder / rel
+    if not _inside(rel):
+        return Problem.at(folder / MANIFEST, 0, f"the manifest names {rel!r}, outside the export")
+    h = hashlib.sha256()
+    size = 0
+    try:
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                h.update(block)
+                size += len(block)
+    except FileNotFoundError:
+        return Problem.at(path, 0, "missing (listed in the manifest)")
+    except OSError as exc:
+        return Problem.at(path, 0, f"cannot be read ({exc.strerror or exc})")
+    want = entry.get("sha256") if isinstance(entry, dict) else None
+    if h.hexdigest() != want:
+        return Problem.at(path, 0, "SHA-256 differs from the manifest: the file was changed or "
+                          "damaged after the export")
+    if isinstance(entry, dict) and entry.get("bytes") not in (None, size):
+        return Problem.at(path, 0, f"{size} bytes, the manifest says {entry.get('bytes')}")
+    return None
+
+
+def _inside(rel: str) -> bool:
+    parts = rel.split("/")
+    return bool(rel) and not rel.startswith("/") and ".." not in parts and "\\" not in rel \
+        and ":" not in parts[0]
+
+
+def _unlisted(folder: Path, listed: set[str]) -> list[Problem]:
+    out = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            rel = Path(root, name).relative_to(folder).as_posix()
+            if rel != MANIFEST and rel not in listed:
+                out.append(Problem.at(Path(root, name), 0, "not listed in the manifest (added "
+                                      "after the export?)"))
+    return out
+
+
+# ---------------------------------------------------------------------------- text files
+
+
+def _lines(path: Path, problems: list[Problem]) -> Iterator[tuple[int, str]]:
+    """(number, text) of each line of a TXT we wrote; format slips reported on the way."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        problems.append(Problem.at(path, 0, "missing"))
+        return
+    except OSError as exc:
+        problems.append(Problem.at(path, 0, f"cannot be read ({exc.strerror or exc})"))
+        return
+    if data.startswith(b"\xef\xbb\xbf"):
+        problems.append(Problem.at(path, 1, "starts with a byte-order mark (must be UTF-8 "
+                                   "without BOM)"))
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem.at(path, 0, f"not UTF-8 (byte {exc.start})"))
+        return
+    if "\r" in text:
+        problems.append(Problem.at(path, text[:text.index("\r")].count("\n") + 1,
+                                   "\\r in the file (line ends must be \\n)"))
+    if text and not text.endswith("\n"):
+        problems.append(Problem.at(path, text.count("\n") + 1, "the last line has no \\n"))
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip("\r"):
+            yield number, line.rstrip("\r")
+
+
+def _code(text: str, allowed: range | tuple) -> int | None:
+    return int(text) if text.isdigit() and len(text) == 1 and int(text) in allowed else None
+
+
+# ---------------------------------------------------------------------------- FEASSTM-FAF
+
+
+def _check_faf(folder: Path, manifest: dict) -> list[Problem]:
+    problems: list[Problem] = []
+    unlabelled_ok = bool((manifest.get("options") or {}).get("include_unlabelled"))
+    allowed = range(0, 8) if unlabelled_ok else range(1, 8)
+    images = _faf_images(folder, problems)
+    codes: dict[str, dict[str, int]] = {}
+    ann_dir = folder / "annotations"
+    for clip, names in images.items():
+        codes[clip] = _check_annotation(ann_dir / f"{clip}.txt", names, allowed, problems)
+    if ann_dir.is_dir():
+        for txt in sorted(ann_dir.iterdir()):
+            if txt.suffix != ".txt" or txt.stem not in images:
+                problems.append(Problem.at(txt, 0, f"no folder faces/{txt.stem}/ for this file"))
+    seen: dict[tuple[str, str], str] = {}
+    clip_splits: dict[str, set[str]] = defaultdict(set)
+    lists = ["train", "test"] + (["unlabelled"] if unlabelled_ok else [])
+    for list_name in lists:
+        path = folder / f"{list_name}.txt"
+        want = range(0, 1) if list_name == "unlabelled" else range(1, 8)
+        for number, line in _lines(path, problems):
+            where, _, code_text = line.rpartition(" ")
+            clip, _, name = where.partition("/")
+            code = _code(code_text, want)
+            if not where or code is None:
+                problems.append(Problem.at(path, number, f"expected '<clip>/<image name> <code>' "
+                                           f"with code {'0' if want == range(0, 1) else '1-7'}, "
+                                           f"got {line!r}"))
+                continue
+            if clip not in codes or name not in codes[clip]:
+                problems.append(Problem.at(path, number, f"no image faces/{where}"))
+                continue
+            if codes[clip][name] != code:
+                problems.append(Problem.at(path, number, f"code {code} differs from "
+                                           f"annotations/{clip}.txt ({codes[clip][name]})"))
+            if (clip, name) in seen:
+                problems.append(Problem.at(path, number, f"{where} is already listed in "
+                                           f"{seen[clip, name]}.txt"))
+                continue
+            seen[clip, name] = list_name
+            if list_name != "unlabelled":
+                clip_splits[clip].add(list_name)
+    for clip, names in codes.items():
+        for name, code in names.items():
+            if (clip, name) in seen:
+                continue
+            why = ("listed in neither train.txt nor test.txt" if code
+                   else "not listed in unlabelled.txt")
+            problems.append(Problem.at(folder / "faces" / clip / name, 0, why))
+    problems.extend(_leaks(folder, manifest, clip_splits))
+    return problems
+
+
+def _faf_images(folder: Path, problems: list[Problem]) -> dict[str, dict[str, None]]:
+    """faces/<clip>/ -> its image names (in order), names checked for continuity."""
+    faces = folder / "faces"
+    out: dict[str, dict[str, None]] = {}
+    if not faces.is_dir():
+        problems.append(Problem.at(faces, 0, "missing: no faces/ folder"))
+        return out
+    for clip_dir in sorted(faces.iterdir()):
+        if not clip_dir.is_dir():
+            problems.append(Problem.at(clip_dir, 0, "a file directly in faces/ (expected clip "
+                                       "folders only)"))
+            continue
+        bad_id = clip_id_problem(clip_dir.name)
+        if bad_id:
+            problems.append(Problem.at(clip_dir, 0, f"bad clip id: {bad_id}"))
+        names = sorted(os.listdir(clip_dir))
+        out[clip_dir.name] = dict.fromkeys(names)
+        _continuity(clip_dir, names, _FAF_NAME, problems)
+    return out
+
+
+def _continuity(folder: Path, names: list[str], pattern: re.Pattern, problems: list[Problem],
+                ) -> None:
+    numbers: dict[int, str] = {}
+    for name in names:
+        m = pattern.match(name)
+        if not m or m.group(2) not in IMAGE_EXTENSIONS:
+            problems.append(Problem.at(folder / name, 0, "not an image named by its number "
+                                       f"({'000001' if pattern is _FAF_NAME else '0000001'}.jpg "
+                                       "...)"))
+            continue
+        n = int(m.group(1))
+        if n in numbers:
+            problems.append(Problem.at(folder / name, 0, f"number {n} is used twice (also "
+                                       f"{numbers[n]})"))
+        numbers[n] = name
+    want = set(range(1, len(numbers) + 1))
+    missing = sorted(want - set(numbers))
+    if missing:
+        extra = sorted(set(numbers) - want)
+        problems.append(Problem.at(folder, 0, f"names are not continuous from 1: "
+                                   f"{len(missing)} number(s) missing (first {missing[0]}), "
+                                   f"{len(extra)} beyond {len(numbers)} (first {extra[0]})"))
+
+
+def _check_annotation(path: Path, names: dict[str, None], allowed: range,
+                      problems: list[Problem]) -> dict[str, int]:
+    codes: dict[str, int] = {}
+    last = ""
+    for number, line in _lines(path, problems):
+        name, sep, code_text = line.rpartition(" ")
+        code = _code(code_text, allowed)
+        if not sep or not name or code is None:
+            problems.append(Problem.at(path, number, f"expected '<image name> <code>' with code "
+                                       f"{'0-7' if 0 in allowed else '1-7'}, got {line!r}"))
+            continue
+        if name not in names:
+            problems.append(Problem.at(path, number, f"no image {name} in faces/{path.stem}/"))
+            continue
+        if name in codes:
+            problems.append(Problem.at(path, number, f"{name} is listed twice"))
+            continue
+        if name < last:
+            problems.append(Problem.at(path, number, f"{name} is out of name order"))
+        last = name
+        codes[name] = code
+    for name in names:
+        if name not in codes and path.exists():
+            problems.append(Problem.at(path.parent.parent / "faces" / path.stem / name, 0,
+                                       f"no line in annotations/{path.name}"))
+    return codes
+
+
+# ---------------------------------------------------------------------------- Emotion-FAN
+
+
+def _check_emotion_fan(folder: Path, manifest: dict) -> list[Problem]:
+    problems: list[Problem] = []
+    on_disk: set[str] = set()
+    for cls in ef.CLASS_CODES:
+        cls_dir = folder / cls
+        if cls_dir.is_dir():
+            for run_dir in sorted(cls_dir.iterdir()):
+                if run_dir.is_dir():
+                    on_disk.add(f"{cls}/{run_dir.name}")
+                    _continuity(run_dir, sorted(os.listdir(run_dir)), _FAN_NAME, problems)
+                else:
+                    problems.append(Problem.at(run_dir, 0, "a file where only folders belong"))
+    runs = {}
+    runs_csv = folder / "runs.csv"
+    try:
+        runs = {r["folder"]: r for r in read_csv(runs_csv)}
+    except (OSError, KeyError, ValueError) as exc:
+        problems.append(Problem.at(runs_csv, 0, f"cannot be read ({exc})"))
+    listed: dict[str, str] = {}
+    clip_splits: dict[str, set[str]] = defaultdict(set)
+    for list_name in ("train", "test"):
+        path = folder / f"{list_name}.txt"
+        for number, line in _lines(path, problems):
+            fields = line.strip().split()
+            cls, _, run = fields[0].partition("/") if fields else ("", "", "")
+            if len(fields) != 2 or line != f"{fields[0]} {fields[1]}" or cls != fields[1] \
+                    or cls not in ef.CLASS_CODES or not run or "/" in run:
+                problems.append(Problem.at(path, number, "expected '<Class>/<folder> <Class>' "
+                                           f"with Class one of {', '.join(ef.CLASS_CODES)}, "
+                                           f"got {line!r}"))
+                continue
+            if fields[0] not in on_disk:
+                problems.append(Problem.at(path, number, f"no folder {fields[0]}/"))
+                continue
+            if fields[0] in listed:
+                problems.append(Problem.at(path, number, f"{fields[0]} is already listed in "
+                                           f"{listed[fields[0]]}.txt"))
+                continue
+            listed[fields[0]] = list_name
+            clip = (runs.get(fields[0]) or {}).get("clip")
+            if clip is None:
+                problems.append(Problem.at(runs_csv, 0, f"{fields[0]} is not in runs.csv"))
+            else:
+                clip_splits[clip].add(list_name)
+    for rel in sorted(on_disk - set(listed)):
+        problems.append(Problem.at(folder / rel, 0, "listed in neither train.txt nor test.txt"))
+    problems.extend(_leaks(folder, manifest, clip_splits))
+    return problems
+
+
+# ---------------------------------------------------------------------------- splits
+
+
+def _leaks(folder: Path, manifest: dict, clip_splits: dict[str, set[str]]) -> list[Problem]:
+    """A clip in both splits; an actor in both when the export was split by actor."""
+    out = []
+    for clip in sorted(clip_splits):
+        if len(clip_splits[clip]) > 1:
+            out.append(Problem.at(folder / "test.txt", 0, f"clip '{clip}' is in both train.txt "
+                                  "and test.txt"))
+    clips_csv = folder / "clips.csv"
+    try:
+        rows = read_csv(clips_csv)
+    except OSError as exc:
+        return [*out, Problem.at(clips_csv, 0, f"cannot be read ({exc.strerror or exc})")]
+    table = {r.get("clip", ""): r for r in rows}
+    for clip, splits in sorted(clip_splits.items()):
+        row = table.get(clip)
+        if row is None:
+            out.append(Problem.at(clips_csv, 0, f"clip '{clip}' is not in clips.csv"))
+        elif len(splits) == 1 and row.get("split") not in splits:
+            out.append(Problem.at(clips_csv, 0, f"clip '{clip}' has split "
+                                  f"{row.get('split')!r}, but its images are in "
+                                  f"{next(iter(splits))}.txt"))
+    if (manifest.get("split") or {}).get("by") == "actor":
+        actors: dict[str, set[str]] = defaultdict(set)
+        for clip, splits in clip_splits.items():
+            actor = (table.get(clip) or {}).get("actor", "").strip()
+            if actor:
+                actors[actor] |= splits
+        for actor in sorted(actors):
+            if len(actors[actor]) > 1:
+                out.append(Problem.at(clips_csv, 0, f"actor '{actor}' is in both splits (the "
+                                      "export was split by actor)"))
+    return out
