@@ -22,6 +22,7 @@ from pathlib import Path
 
 from feasstm_gui.cli.common import add_project_arg, open_store, print_problems
 from feasstm_gui.core import asa
+from feasstm_gui.core.csvsafe import unsafe_cell
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.formats.faf import read_text
 from feasstm_gui.core.problems import EXIT_FAILED, EXIT_OK, EXIT_REPORTED, Problem
@@ -178,8 +179,8 @@ def _read_group_csv(path: Path, store, problems: list[Problem]) -> dict[str, str
                                        line=line)
                 continue
             cells = dict(zip(header, (f.strip() for f in fields)))
-            clip = asa.unescape_cell(cells.get("clip", ""))
-            group = asa.unescape_cell(cells.get("group", ""))
+            clip = unsafe_cell(cells.get("clip", ""))
+            group = unsafe_cell(cells.get("group", ""))
             if not store.has_clip(clip):
                 problems.append(Problem.at(path, line, f"no clip '{clip}' in the project; "
                                            "line skipped"))

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from feasstm_gui.core.csvsafe import unsafe_cell, write_csv
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.formats.faf import read_text
 from feasstm_gui.core.jobs import JobResult
@@ -333,8 +333,8 @@ def _import_row(fields: list[str], columns: list[str], path: Path, line: int,
     for i, name in enumerate(columns):
         if name and name not in cells:
             cells[name] = fields[i] if i < len(fields) else ""
-    clip = unescape_cell(cells["clip"].strip())
-    rater = unescape_cell(cells["rater"].strip())
+    clip = unsafe_cell(cells["clip"].strip())
+    rater = unsafe_cell(cells["rater"].strip())
     if not clip or not rater:
         problems.append(Problem.at(path, line, "no clip or no rater; line skipped"))
         return None
@@ -356,7 +356,7 @@ def _import_row(fields: list[str], columns: list[str], path: Path, line: int,
             except ValueError:
                 problems.append(Problem.at(path, line, f"{who(clip, rater)}: frame {token!r} is "
                                            "not a source frame index; it is left out"))
-    return RatingLine(line, clip, rater, score, unescape_cell(cells["description"].strip()),
+    return RatingLine(line, clip, rater, score, unsafe_cell(cells["description"].strip()),
                       frames)
 
 
@@ -448,19 +448,6 @@ def _picks_from_indices(row: RatingLine, frames: list[FrameRow], path: Path,
 # Writing the asa/ tables of an export
 # ---------------------------------------------------------------------------------------------
 
-_FORMULA_START = ("=", "+", "-", "@")
-
-
-def safe_cell(value: object) -> str:
-    """A cell a spreadsheet shows as text: one that starts like a formula gets a leading '."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def unescape_cell(text: str) -> str:
-    """Undo `safe_cell`, so an exported table reads back to the same values."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text
-
 
 def write_asa_tables(store: Store, asa_dir: Path, clip_split: dict[str, str],
                      image_names: dict[int, str]) -> list[Path]:
@@ -492,24 +479,8 @@ def write_asa_tables(store: Store, asa_dir: Path, clip_split: dict[str, str],
                    "" if t.total is None else t.total, clip_split.get(t.clip, ""))
                   for t in clip_totals]
     return [
-        _write_csv(asa_dir / RATINGS_CSV, RATINGS_COLUMNS, rating_rows),
-        _write_csv(asa_dir / SELECTED_FRAMES_CSV, SELECTED_FRAMES_COLUMNS, pick_rows),
-        _write_csv(asa_dir / TOTALS_CSV, TOTALS_COLUMNS, total_rows),
+        write_csv(asa_dir / RATINGS_CSV, RATINGS_COLUMNS, rating_rows),
+        write_csv(asa_dir / SELECTED_FRAMES_CSV, SELECTED_FRAMES_COLUMNS, pick_rows),
+        write_csv(asa_dir / TOTALS_CSV, TOTALS_COLUMNS, total_rows),
     ]
 
-
-def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence]) -> Path:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([safe_cell(c) if isinstance(c, str) else c for c in row])
-    try:
-        path.write_text(out.getvalue(), encoding="utf-8", newline="")
-    except OSError as exc:
-        raise FeasstmError(f"cannot write the table ({exc.strerror or exc})", path=path) from exc
-    return path
-
-
-def dumps_totals(store: Store) -> str:
-    return json.dumps(totals_json(store), ensure_ascii=False, indent=2)
