@@ -305,12 +305,16 @@ def _faf_images(exported, split, options) -> list[PlannedImage]:
 def _emotion_fan_images(exported, split, options) -> tuple[list[PlannedImage], list[PlannedRun]]:
     images: list[PlannedImage] = []
     runs: list[PlannedRun] = []
-    folders = []
+    owner: dict[str, str] = {}  # folder name (case folded) -> clip id
     for clip_id, rows in exported.items():
         codes = [f.code if src is not None else None for f, src in rows]
         for number, run in enumerate(ef.find_runs(codes, int(options.min_run)), start=1):
             folder = ef.folder_name(clip_id, number)
-            folders.append(folder)
+            other = owner.setdefault(folder.casefold(), clip_id)
+            if other != clip_id:
+                raise FeasstmError(
+                    f"clip ids {other!r} and {clip_id!r} both give the Emotion-FAN folder name "
+                    f"{folder!r} (whitespace becomes '_', case is ignored); rename one")
             rel = f"{ef.AFEW_CLASSES[run.code]}/{folder}"
             planned = PlannedRun(clip_id, number, run.code, rel, [], split[clip_id])
             for k, (frame, src) in enumerate(rows[run.start:run.stop], start=1):
@@ -319,7 +323,6 @@ def _emotion_fan_images(exported, split, options) -> tuple[list[PlannedImage], l
                                                    split[clip_id]))
             images.extend(planned.images)
             runs.append(planned)
-    _check_names(folders, "Emotion-FAN folder name", "emotion-fan")
     return images, runs
 
 

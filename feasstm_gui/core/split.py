@@ -186,11 +186,11 @@ def _balance_notes(groups: Mapping[str, Mapping[int, int]], test: set[str],
         n = per_code[c]
         if n and abs(in_test[c] / n - fraction) > STRATIFY_TOLERANCE:
             holders = sum(1 for codes in groups.values() if codes.get(c))
+            why = (f"whole {unit}s allow no closer balance" if holders > 1
+                   else f"all its images are in one {unit}, which is not split")
             notes.append(
                 f"--stratify: code {c} ({CODES.get(c, c)}) has {in_test[c]} of {n} images in "
-                f"test ({in_test[c] / n:.0%}, target {fraction:.0%}); whole "
-                f"{unit + 's allow' if holders > 1 else unit + ' allows (it is in one only)'} no "
-                "closer balance")
+                f"test ({in_test[c] / n:.0%}, target {fraction:.0%}); {why}")
     return notes
 
 

@@ -1,0 +1,167 @@
+"""`verify` finds every kind of damage to an export, and nothing in a sound one."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from test_export_helpers import ClipSpec, build_project
+
+from feasstm_gui.cli import main as cli_main
+from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.export import ExportOptions, export_dataset
+from feasstm_gui.core.jobs import drive
+from feasstm_gui.core.verify import verify
+
+A, B, C = "片段 一", "片段 二", "片段 三"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("verify") / "项目 一"
+    b = build_project(folder, [
+        ClipSpec(A, ["4", "4", "7", "-", "7"], actor="甲"),
+        ClipSpec(B, ["1", "2", "2", "3"], actor="乙"),
+        ClipSpec(C, ["6", "6", "5", "5"], actor="甲"),
+    ])
+    yield b.store
+    b.store.close()
+
+
+def export(store, out, **options) -> Path:
+    drive(export_dataset(store, out, ExportOptions(**options)))
+    return out
+
+
+def reasons(out: Path) -> list[str]:
+    return [f"{Path(p.path).relative_to(out).as_posix() if p.path != str(out) else '.'}:"
+            f"{p.line}: {p.reason}" for p in verify(out)]
+
+
+def rewrite(out: Path, rel: str, data: bytes) -> None:
+    """Change a file and its manifest entry: only the structural checks can find it."""
+    (out / rel).write_bytes(data)
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    m["files"][rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    (out / "manifest.json").write_text(json.dumps(m, ensure_ascii=False), encoding="utf-8")
+
+
+def test_a_sound_export_has_no_problem(project, tmp_path):
+    assert verify(export(project, tmp_path / "导出")) == []
+    assert verify(export(project, tmp_path / "unl", include_unlabelled=True)) == []
+    assert verify(export(project, tmp_path / "fan", format="emotion-fan")) == []
+    assert verify(export(project, tmp_path / "actor", split_by="actor")) == []
+
+
+def test_changed_missing_and_added_files(project, tmp_path):
+    out = export(project, tmp_path / "导出")
+    image = out / "faces" / A / "000002.jpg"
+    data = bytearray(image.read_bytes())
+    data[200] ^= 0xFF
+    image.write_bytes(bytes(data))
+    (out / "faces" / B / "000004.jpg").unlink()
+    (out / "faces" / B / "extra.txt").write_text("x", encoding="utf-8")
+    found = reasons(out)
+    assert f"faces/{A}/000002.jpg:0: SHA-256 differs from the manifest: the file was changed " \
+        "or damaged after the export" in found
+    assert f"faces/{B}/000004.jpg:0: missing (listed in the manifest)" in found
+    assert f"faces/{B}/extra.txt:0: not listed in the manifest (added after the export?)" in found
+    assert f"faces/{B}/extra.txt:0: not an image named by its number (000001.jpg ...)" in found
+    assert f"annotations/{B}.txt:4: no image 000004.jpg in faces/{B}/" in found
+
+
+def test_names_must_be_continuous(project, tmp_path):
+    out = export(project, tmp_path / "导出")
+    (out / "faces" / C / "000003.jpg").rename(out / "faces" / C / "000007.jpg")
+    found = reasons(out)
+    assert f"faces/{C}:0: names are not continuous from 1: 1 number(s) missing (first 3), " \
+        "1 beyond 4 (first 7)" in found
+    assert f"faces/{C}/000007.jpg:0: no line in annotations/{C}.txt" in found
+
+
+def test_bad_lines_and_codes(project, tmp_path):
+    out = export(project, tmp_path / "导出")
+    rewrite(out, f"annotations/{B}.txt",
+            b"000001.jpg 1\n000002.jpg 9\n000003.jpg  2\n000003.jpg 2\n")
+    found = reasons(out)
+    assert f"annotations/{B}.txt:2: expected '<image name> <code>' with code 1-7, got " \
+        "'000002.jpg 9'" in found
+    assert f"annotations/{B}.txt:3: no image 000003.jpg  in faces/{B}/" in found
+    assert f"faces/{B}/000004.jpg:0: no line in annotations/{B}.txt" in found
+    assert any("code 2 differs from" in r or "train.txt" in r or "test.txt" in r for r in found)
+
+
+def test_bom_crlf_and_unlabelled_code(project, tmp_path):
+    out = export(project, tmp_path / "导出")
+    lines = (out / "annotations" / f"{A}.txt").read_bytes()
+    rewrite(out, f"annotations/{A}.txt",
+            b"\xef\xbb\xbf" + lines.replace(b"\n", b"\r\n").replace(b".jpg 7", b".jpg 0", 1))
+    found = reasons(out)
+    assert f"annotations/{A}.txt:1: starts with a byte-order mark (must be UTF-8 without " \
+        "BOM)" in found
+    assert f"annotations/{A}.txt:1: \\r in the file (line ends must be \\n)" in found
+    assert f"annotations/{A}.txt:3: expected '<image name> <code>' with code 1-7, got " \
+        "'000003.jpg 0'" in found
+
+
+def test_a_clip_in_both_splits(project, tmp_path):
+    out = export(project, tmp_path / "导出", test_fraction=0.4)
+    train = (out / "train.txt").read_text(encoding="utf-8").splitlines()
+    test = (out / "test.txt").read_text(encoding="utf-8").splitlines()
+    moved = train.pop()
+    rewrite(out, "train.txt", "".join(f"{x}\n" for x in train).encode())
+    rewrite(out, "test.txt", "".join(f"{x}\n" for x in [*test, moved]).encode())
+    clip = moved.split("/")[0]
+    assert f"test.txt:0: clip '{clip}' is in both train.txt and test.txt" in reasons(out)
+
+
+def test_an_actor_in_both_splits(project, tmp_path):
+    out = export(project, tmp_path / "导出", split_by="actor", test_fraction=0.3)
+    text = (out / "clips.csv").read_text(encoding="utf-8")
+    assert "乙" in text
+    # give clip B (alone, actor 乙) the actor of A and C, who are in the other split
+    rows = text.splitlines()
+    split_b = next(r for r in rows if r.startswith(B)).rsplit(",", 1)[1]
+    split_a = next(r for r in rows if r.startswith(A)).rsplit(",", 1)[1]
+    assert split_a != split_b
+    rewrite(out, "clips.csv", text.replace(",乙,", ",甲,").encode())
+    assert "clips.csv:0: actor '甲' is in both splits (the export was split by actor)" in \
+        reasons(out)
+    # the same tables split by clip: no problem
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    m["split"]["by"] = "clip"
+    (out / "manifest.json").write_text(json.dumps(m, ensure_ascii=False), encoding="utf-8")
+    assert verify(out) == []
+
+
+def test_emotion_fan_damage(project, tmp_path):
+    out = export(project, tmp_path / "fan", format="emotion-fan")
+    lines = (out / "train.txt").read_text(encoding="utf-8").splitlines()
+    first = lines[0]
+    cls, rest = first.split("/", 1)
+    bad = [f"{cls}/{rest.split()[0]} Fear" if cls != "Fear" else first.replace("Fear", "Sad"),
+           *lines[1:], "Happy/nowhere_001 Happy", "Happy/x y Happy"]
+    rewrite(out, "train.txt", "".join(f"{x}\n" for x in bad).encode())
+    found = reasons(out)
+    assert any(r.startswith("train.txt:1: expected '<Class>/<folder> <Class>'") for r in found)
+    assert f"train.txt:{len(lines) + 1}: no folder Happy/nowhere_001/" in found
+    assert any(r.startswith(f"train.txt:{len(lines) + 2}: expected") for r in found)
+    assert f"{first.split()[0]}:0: listed in neither train.txt nor test.txt" in found
+
+
+def test_not_an_export(tmp_path):
+    with pytest.raises(FeasstmError, match="not an export: no manifest.json"):
+        verify(tmp_path)
+
+
+def test_cli_exit_status(project, tmp_path, capsys):
+    out = export(project, tmp_path / "导出")
+    assert cli_main(["verify", str(out), "-q"]) == 0
+    assert "no problem" in capsys.readouterr().out
+    (out / "faces" / A / "000001.jpg").write_bytes(b"changed")
+    assert cli_main(["verify", str(out), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert f"{out / 'faces' / A / '000001.jpg'}:0: SHA-256 differs" in err
+    assert cli_main(["verify", str(tmp_path / "nowhere"), "-q"]) == 2
