@@ -1,0 +1,292 @@
+"""Agreement panel: how well the raters agree, per group, with the report's own figures.
+
+The statistics come from core/agreement.py (ICC(2,1), ICC(2,k), ICC(3,k) and Kendall's W within
+each group, where the raters are the same for every clip; across groups the one-way ICC(1), or
+null with the reason) and the figures from core/report.py, rendered with matplotlib's Agg canvas
+to PNG and shown as images. A value that cannot be computed shows "—" and the reason (the
+statistics' notes), never NaN. pingouin and matplotlib take seconds to import, so the numbers are
+computed on a worker thread; the panel stays usable meanwhile.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from feasstm_gui.core import asa
+from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.store import Store
+from feasstm_gui.core.store import ratings as rdb
+
+#: (column title, key in the statistics) of the two tables.
+SCORE_COLUMNS = (("ICC(2,1)", "icc2_1"), ("ICC(2,k)", "icc2_k"), ("ICC(3,k)", "icc3_k"),
+                 ("Kendall's W", "kendall_w"), ("alpha (ordinal)", "alpha"),
+                 ("ICC(1)", "icc1"))
+LABEL_COLUMNS = (("Fleiss' kappa", "fleiss_kappa"), ("alpha (nominal)", "alpha"))
+COUNT_COLUMNS = (("targets", "n_targets"), ("raters", "n_raters"), ("ratings", "n_ratings"))
+NULL = "—"
+#: At most this many confusion matrices are drawn in the panel (the report has them all).
+MAX_CONFUSION_FIGURES = 6
+
+
+def compute(scores: list[tuple], labels: list[tuple]) -> dict:
+    """The statistics and the figures (PNG bytes) for the panel. Runs off the GUI thread."""
+    from feasstm_gui.core.agreement import label_agreement, score_agreement
+    from feasstm_gui.core.report import (
+        confusion_figure,
+        label_distribution_figure,
+        rater_bias_figure,
+        save_figure,
+        score_distribution_figure,
+    )
+
+    def png(figure) -> bytes:
+        buf = io.BytesIO()
+        save_figure(figure, buf)
+        return buf.getvalue()
+
+    out: dict = {"scores": None, "labels": None, "score_figures": [], "label_figures": []}
+    if scores:
+        out["scores"] = score_agreement(scores)
+        out["score_figures"] = [png(score_distribution_figure(scores)),
+                                png(rater_bias_figure(scores))]
+    if labels:
+        result = label_agreement(labels)
+        out["labels"] = result
+        pairs = list(result.get("confusion_matrices") or [])
+        out["label_figures"] = [png(label_distribution_figure(labels))] + [
+            png(confusion_figure(p)) for p in pairs[:MAX_CONFUSION_FIGURES]]
+    return out
+
+
+class _Signals(QObject):
+    done = Signal(object)  # dict from compute(), or {"error": message}
+
+
+class _Job(QRunnable):
+    def __init__(self, scores: list, labels: list, signals: _Signals):
+        super().__init__()
+        self.scores, self.labels, self.signals = scores, labels, signals
+
+    def run(self) -> None:
+        try:
+            result = compute(self.scores, self.labels)
+        except FeasstmError as exc:
+            result = {"error": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - shown to the user in the panel, not swallowed
+            result = {"error": f"the statistics could not be computed: {exc!r}"}
+        self.signals.done.emit(result)
+
+
+def format_value(result: dict, key: str) -> str:
+    value = result.get(key)
+    if value is None:
+        return NULL
+    text = f"{value:.3f}"
+    ci = result.get(f"{key}_ci95")
+    return text + (f"  [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+
+
+def notes_of(result: dict | None) -> list[str]:
+    """Every note, the groups' prefixed with their group."""
+    if not result:
+        return []
+    notes = list(result.get("notes", []))
+    for group, sub in (result.get("groups") or {}).items():
+        notes += [f"group {group}: {n}" for n in sub.get("notes", [])]
+    return notes
+
+
+class AgreementPanel(QDialog):
+    """Per-group agreement of the acting scores and agreement of the expression labels."""
+
+    computed = Signal()
+
+    def __init__(self, store: Store, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.store = store
+        self.setWindowTitle("Rater agreement")
+        self.resize(1000, 750)
+        self.result: dict | None = None
+        self._signals = _Signals()  # no parent: a job may finish after the panel is gone
+        self._signals.done.connect(self._on_done)
+        self._scores: list[tuple] = []
+        self._labels: list[tuple] = []
+
+        self.status = QLabel(wordWrap=True)
+        self.problems = QPlainTextEdit(readOnly=True)
+        self.problems.setStyleSheet("color: #a04000")
+        self.problems.setMaximumHeight(80)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.report_button = QPushButton("Write report…")
+        self.report_button.clicked.connect(self._ask_report)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.status, 1)
+        buttons.addWidget(self.refresh_button)
+        buttons.addWidget(self.report_button)
+
+        self.tabs = QTabWidget()
+        self.score_table, self.score_notes, self.score_figures = self._tab("Acting scores")
+        self.label_table, self.label_notes, self.label_figures = self._tab("Expression labels")
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addWidget(self.problems)
+        layout.addWidget(self.tabs, 1)
+        self.refresh()
+
+    def _tab(self, title: str) -> tuple[QTableWidget, QPlainTextEdit, QHBoxLayout]:
+        table = QTableWidget()
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        notes = QPlainTextEdit(readOnly=True)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(table, 1)
+        top_layout.addWidget(QLabel("Why a value is missing, and what was computed:"))
+        top_layout.addWidget(notes, 1)
+        figures = QWidget()
+        fig_layout = QHBoxLayout(figures)
+        scroll = QScrollArea(widgetResizable=True)
+        scroll.setWidget(figures)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(top)
+        split.addWidget(scroll)
+        split.setSizes([300, 450])
+        self.tabs.addTab(split, title)
+        return table, notes, fig_layout
+
+    # -- computing ---------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Read the ratings and labels now; compute on a worker thread."""
+        self._scores = asa.score_rows(self.store)
+        labels = rdb.label_rows(self.store)
+        self._labels = labels if len({who for _, who, _ in labels}) >= 2 else []
+        problems = asa.check_ratings(self.store)
+        self.problems.setPlainText("\n".join(problems))
+        self.problems.setVisible(bool(problems))
+        if not self._scores and not self._labels:
+            self.result = {"scores": None, "labels": None, "score_figures": [],
+                           "label_figures": []}
+            self._show()
+            self.status.setText("Nothing to compute yet: no completed rating by a group's "
+                                "rater, and no frame labelled by two or more annotators.")
+            self.computed.emit()
+            return
+        self.status.setText("Computing the statistics…")
+        self.refresh_button.setEnabled(False)
+        QThreadPool.globalInstance().start(_Job(self._scores, self._labels, self._signals))
+
+    def _on_done(self, result: dict) -> None:
+        self.refresh_button.setEnabled(True)
+        if "error" in result:
+            self.result = None
+            self.status.setText(result["error"])
+        else:
+            self.result = result
+            n = len({(c, r) for c, r, *_ in self._scores})
+            self.status.setText(f"{n} completed rating(s) of the groups' raters; "
+                                f"{len(self._labels)} label(s) by several annotators.")
+            self._show()
+        self.computed.emit()
+
+    # -- showing -----------------------------------------------------------------------------
+
+    def _show(self) -> None:
+        r = self.result or {}
+        self._fill(self.score_table, r.get("scores"), SCORE_COLUMNS, "across groups")
+        self._fill(self.label_table, r.get("labels"), LABEL_COLUMNS, "all annotators")
+        self.score_notes.setPlainText("\n".join(notes_of(r.get("scores")))
+                                      or ("No completed ratings yet." if not r.get("scores")
+                                          else ""))
+        self.label_notes.setPlainText("\n".join(notes_of(r.get("labels")))
+                                      or ("No frame was labelled by two or more annotators."
+                                          if not r.get("labels") else ""))
+        self._images(self.score_figures, r.get("score_figures", []))
+        self._images(self.label_figures, r.get("label_figures", []))
+
+    def _fill(self, table: QTableWidget, result: dict | None, columns, top_name: str) -> None:
+        headers = [t for t, _ in COUNT_COLUMNS] + [t for t, _ in columns]
+        table.clear()
+        table.setColumnCount(len(headers))
+        table.setHorizontalHeaderLabels(headers)
+        if not result:
+            table.setRowCount(0)
+            return
+        groups = result.get("groups") or {}
+        rows = [(f"group {g}", sub) for g, sub in groups.items()]
+        rows.append((top_name if groups else "all", result))
+        table.setRowCount(len(rows))
+        table.setVerticalHeaderLabels([name for name, _ in rows])
+        for i, (_, res) in enumerate(rows):
+            for j, (_, key) in enumerate(COUNT_COLUMNS):
+                table.setItem(i, j, QTableWidgetItem(str(res.get(key, ""))))
+            for j, (title, key) in enumerate(columns, start=len(COUNT_COLUMNS)):
+                item = QTableWidgetItem(format_value(res, key))
+                if res.get(key) is None:
+                    why = [n for n in res.get("notes", []) if title.split(" (")[0] in n]
+                    item.setToolTip("\n".join(why or res.get("notes", [])))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                table.setItem(i, j, item)
+        table.resizeColumnsToContents()
+
+    @staticmethod
+    def _images(layout: QHBoxLayout, pngs: list[bytes]) -> None:
+        while layout.count():
+            widget = layout.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        for data in pngs:
+            label = QLabel()
+            pixmap = QPixmap.fromImage(QImage.fromData(data, "PNG"))
+            label.setPixmap(pixmap)
+            label.setMinimumSize(pixmap.size())
+            layout.addWidget(label, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addStretch(1)
+
+    # -- the report --------------------------------------------------------------------------
+
+    def _ask_report(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder for the agreement report")
+        if folder:
+            self.write_report(Path(folder))
+
+    def write_report(self, folder: Path) -> Path | None:
+        """The same report as `feasstm ratings-report` (HTML + PNG) in `folder`."""
+        from feasstm_gui.core.report import write_agreement_report
+
+        try:
+            path = write_agreement_report(folder, self._scores or None, self._labels or None,
+                                          title=f"Rater agreement: {self.store.name}")
+        except FeasstmError as exc:
+            self.status.setText(str(exc))
+            return None
+        self.status.setText(f"Report written: {path}")
+        return path
+
+
+def open_agreement_panel(parent: QWidget | None, store: Store) -> AgreementPanel:
+    """Open the agreement panel (non-modal) over `parent`; returns it."""
+    panel = AgreementPanel(store, parent)
+    panel.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    panel.show()
+    return panel
