@@ -9,6 +9,8 @@ at any moment and resume later. Blind: the dialog reads and shows only this rate
 Keys (while the description does not have the focus): 1-5 score, Space play/pause, , and .
 step one frame, P pick/unpick the strip's current frame, Ctrl+Return complete the rating,
 Ctrl+Z / Ctrl+Shift+Z undo / redo the rater's last step, PgDown/PgUp next/previous clip.
+
+RatingGroupsDialog sets the rating up: clips in groups, raters in groups.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSlider,
     QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -51,6 +55,8 @@ from feasstm_gui.core.vocab import SCORES
 #: Milliseconds the description waits after the last key before it is committed.
 DESCRIPTION_COMMIT_MS = 1500
 PICKED_COLOR = QColor("#f1c40f")
+#: Raters per group in the published FEASSTM-ASA (a hint only: any number is allowed).
+DEFAULT_RATERS_PER_GROUP = 4
 _DONE, _STARTED, _TODO = "✓", "…", "·"
 
 
@@ -618,6 +624,122 @@ def open_rating_mode(parent: QWidget | None, store: Store, rater: str | None = N
                      ) -> RatingDialog:
     """Open rating mode (non-modal) over `parent`; returns the dialog."""
     dialog = RatingDialog(store, parent, rater)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.show()
+    return dialog
+
+
+class RatingGroupsDialog(QDialog):
+    """Set up the rating: put clips in groups and raters in groups. Groups have 4 raters in
+    the published set; any number is allowed. Each change is one undoable step."""
+
+    def __init__(self, store: Store, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.store = store
+        self.setWindowTitle("Rating groups and raters")
+        self.resize(900, 600)
+
+        self.clips = QTableWidget(0, 3)
+        self.clips.setHorizontalHeaderLabels(["clip", "actor", "group"])
+        self.clips.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.clips.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.clip_group = QComboBox(editable=True)
+        put = QPushButton("Put selected clips in group")
+        put.clicked.connect(self.put_selected_clips)
+        clip_row = QHBoxLayout()
+        clip_row.addWidget(put)
+        clip_row.addWidget(self.clip_group, 1)
+        left = QVBoxLayout()
+        left.addWidget(QLabel("Clips (their group also comes from the clip table's group "
+                              "column)"))
+        left.addWidget(self.clips, 1)
+        left.addLayout(clip_row)
+
+        self.raters = QListWidget()
+        self.rater_name = QLineEdit(placeholderText="rater name")
+        self.rater_group = QComboBox(editable=True)
+        add = QPushButton("Add / move rater")
+        add.clicked.connect(self.add_rater)
+        remove = QPushButton("Remove selected rater")
+        remove.clicked.connect(self.remove_selected_rater)
+        rater_row = QHBoxLayout()
+        rater_row.addWidget(self.rater_name, 1)
+        rater_row.addWidget(self.rater_group)
+        rater_row.addWidget(add)
+        self.summary = QLabel(wordWrap=True)
+        right = QVBoxLayout()
+        right.addWidget(QLabel("Raters by group"))
+        right.addWidget(self.raters, 1)
+        right.addLayout(rater_row)
+        right.addWidget(remove)
+        right.addWidget(self.summary)
+
+        self.message = QLabel(wordWrap=True)
+        body = QHBoxLayout()
+        body.addLayout(left, 3)
+        body.addLayout(right, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(body, 1)
+        layout.addWidget(self.message)
+        self.refresh()
+
+    def refresh(self) -> None:
+        groups = rdb.groups(self.store)
+        clips = self.store.clips()
+        self.clips.setRowCount(len(clips))
+        for i, c in enumerate(clips):
+            for j, text in enumerate((c.id, c.actor, c.group)):
+                self.clips.setItem(i, j, QTableWidgetItem(text))
+        self.raters.clear()
+        for r in rdb.raters(self.store):
+            item = QListWidgetItem(f"{r.group}: {r.name}")
+            item.setData(Qt.ItemDataRole.UserRole, r.name)
+            self.raters.addItem(item)
+        for box in (self.clip_group, self.rater_group):
+            text = box.currentText()
+            box.clear()
+            box.addItems(list(groups))
+            box.setCurrentText(text)
+        lines = []
+        for name, (group_clips, names) in groups.items():
+            hint = "" if len(names) == DEFAULT_RATERS_PER_GROUP else \
+                f" (the published set has {DEFAULT_RATERS_PER_GROUP})"
+            lines.append(f"group {name}: {len(group_clips)} clip(s), {len(names)} rater(s){hint}")
+        self.summary.setText("\n".join(lines) or "No groups yet.")
+
+    def _run(self, action, *args) -> None:
+        try:
+            action(*args)
+        except FeasstmError as exc:
+            self.message.setText(str(exc))
+            return
+        self.message.setText("")
+        self.refresh()
+
+    def put_selected_clips(self) -> None:
+        rows = sorted({i.row() for i in self.clips.selectedIndexes()})
+        group = self.clip_group.currentText().strip()
+        if not rows:
+            self.message.setText("Select clips first.")
+            return
+        ids = {self.clips.item(r, 0).text(): group for r in rows}
+        self._run(rdb.set_clip_groups, self.store, ids)
+
+    def add_rater(self) -> None:
+        self._run(rdb.set_rater, self.store, self.rater_name.text(),
+                  self.rater_group.currentText())
+
+    def remove_selected_rater(self) -> None:
+        item = self.raters.currentItem()
+        if item is None:
+            self.message.setText("Select a rater first.")
+            return
+        self._run(rdb.remove_rater, self.store, item.data(Qt.ItemDataRole.UserRole))
+
+
+def open_rating_groups(parent: QWidget | None, store: Store) -> RatingGroupsDialog:
+    """Open the groups-and-raters set-up (non-modal) over `parent`; returns the dialog."""
+    dialog = RatingGroupsDialog(store, parent)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.show()
     return dialog

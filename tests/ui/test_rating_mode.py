@@ -11,7 +11,13 @@ from PySide6.QtCore import Qt
 from feasstm_gui.core.images import read_image, write_jpeg
 from feasstm_gui.core.store import Clip, Store
 from feasstm_gui.core.store import ratings as rdb
-from feasstm_gui.ui.rating_mode import ClipPlayer, RatingDialog, open_rating_mode, player_frames
+from feasstm_gui.ui.rating_mode import (
+    ClipPlayer,
+    RatingDialog,
+    open_rating_groups,
+    open_rating_mode,
+    player_frames,
+)
 
 FACES = Path(__file__).resolve().parents[1] / "data" / "faces"
 A1, A2 = "片段 甲", "片段 乙"
@@ -199,3 +205,27 @@ def test_no_raters_says_what_to_do(qtbot, cjk_dir):
         qtbot.addWidget(dlg)
         assert "add raters to groups first" in dlg.message.text()
         dlg.close()
+
+
+def test_groups_dialog_puts_clips_and_raters_in_groups(qtbot, store):
+    dlg = open_rating_groups(None, store)
+    qtbot.addWidget(dlg)
+    assert dlg.summary.text() == "group A: 2 clip(s), 2 rater(s) (the published set has 4)"
+    dlg.clips.selectRow(1)
+    dlg.clip_group.setCurrentText("B")
+    dlg.put_selected_clips()
+    assert store.clip(A2).group == "B"
+    dlg.rater_name.setText("评分员 三")
+    dlg.rater_group.setCurrentText("B")
+    dlg.add_rater()
+    assert rdb.rater(store, "评分员 三").group == "B"
+    assert "group B: 1 clip(s), 1 rater(s)" in dlg.summary.text()
+    dlg.raters.setCurrentRow(0)  # "A: r1"
+    dlg.remove_selected_rater()
+    assert rdb.rater(store, "r1") is None
+    dlg.rater_name.setText("")
+    dlg.add_rater()
+    assert "rater name is empty" in dlg.message.text()
+    store.undo()  # each change was an undoable step of the annotator
+    assert rdb.rater(store, "r1").group == "A"
+    dlg.close()
