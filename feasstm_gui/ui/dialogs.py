@@ -1,0 +1,346 @@
+"""Dialogs: errors that say what to do, the annotator's name, re-align options, the keymap
+editor and the F1 overlay of every key."""
+
+from __future__ import annotations
+
+import getpass
+import traceback
+
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QColor, QKeySequence, QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QKeySequenceEdit,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.ui.actions import (
+    ACTIONS,
+    DEFAULT_KEYMAP,
+    MENUS,
+    SPECS,
+    Keymap,
+    conflicts,
+    display_keys,
+    normalise,
+)
+
+# -- messages ------------------------------------------------------------------------------
+
+
+def error_text(exc: BaseException | str) -> tuple[str, str]:
+    """(message, details) for the user: FeasstmError messages already name the file and say
+    what to do; anything else is a bug, said plainly, with the traceback as details."""
+    if isinstance(exc, str):
+        return exc, ""
+    if isinstance(exc, FeasstmError):
+        return str(exc), ""
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return (f"{where}{exc.strerror or exc}. Check that the file or folder exists and that "
+                "you may write there, then try again.", "")
+    details = "".join(traceback.format_exception(exc))
+    return (f"Something went wrong ({type(exc).__name__}: {exc}). Everything saved before this "
+            "is kept. Please report it with the details below.", details)
+
+
+def show_message(parent: QWidget | None, title: str, text: str, details: str = "",
+                 icon: QMessageBox.Icon = QMessageBox.Icon.Warning) -> QMessageBox:
+    """A window-modal message that does not block the event loop (tests can read it)."""
+    box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
+    if details:
+        box.setDetailedText(details)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if parent is not None:
+        parent.setProperty("last_message", text)
+    box.open()
+    return box
+
+
+def show_error(parent: QWidget | None, exc: BaseException | str,
+               title: str = "FEASSTM Studio") -> QMessageBox:
+    text, details = error_text(exc)
+    return show_message(parent, title, text, details, QMessageBox.Icon.Warning)
+
+
+def ask_annotator(parent: QWidget | None, current: str = "") -> str | None:
+    """The annotator's name, asked once and remembered (it is stamped on every edit)."""
+    name, ok = QInputDialog.getText(
+        parent, "Who is labelling?",
+        "Your name (stamped on every label and flag you make; you can change it later in "
+        "File ▸ Change annotator):", text=current or _login())
+    name = name.strip()
+    return name if ok and name else None
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+# -- re-align options ------------------------------------------------------------------------
+
+
+class RealignDialog(QDialog):
+    """Options for re-aligning the selected frames (passed to the pipeline as a dict)."""
+
+    def __init__(self, parent: QWidget | None, n_frames: int, has_drawn: bool,
+                 margin: float = 0.0):
+        super().__init__(parent)
+        self.setWindowTitle("Re-align selected frames")
+        form = QFormLayout(self)
+        form.addRow(QLabel(f"Detect and align {n_frames} frame(s) again. The new crops replace "
+                           "the current ones (undo brings them back)."))
+        self.min_prob = QDoubleSpinBox()
+        self.min_prob.setRange(0.0, 1.0)
+        self.min_prob.setSingleStep(0.05)
+        self.min_prob.setValue(0.7)
+        self.min_prob.setToolTip("Faces detected with a lower probability are ignored")
+        form.addRow("Lowest detection probability", self.min_prob)
+        self.margin = QDoubleSpinBox()
+        self.margin.setRange(0.0, 1.0)
+        self.margin.setSingleStep(0.05)
+        self.margin.setValue(margin)
+        form.addRow("Margin around the face", self.margin)
+        self.upscale = QCheckBox("Upscale small frames before detection")
+        form.addRow(self.upscale)
+        self.use_tracker = QCheckBox("Follow the actor from the neighbouring frames")
+        self.use_tracker.setChecked(True)
+        form.addRow(self.use_tracker)
+        self.use_drawn = QCheckBox("Use the box and landmarks drawn on the preview")
+        self.use_drawn.setEnabled(has_drawn)
+        self.use_drawn.setChecked(has_drawn)
+        form.addRow(self.use_drawn)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def options(self) -> dict:
+        return {"min_prob": round(self.min_prob.value(), 3),
+                "margin": round(self.margin.value(), 3),
+                "upscale": self.upscale.isChecked(),
+                "track": self.use_tracker.isChecked()}
+
+
+# -- keymap editor ---------------------------------------------------------------------------
+
+
+class KeymapEditor(QDialog):
+    """Change the keys of any action. Keys are saved in the preferences and win over the
+    defaults; a key given to two actions is refused."""
+
+    def __init__(self, keymap: Keymap, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.keymap = keymap
+        self.setWindowTitle("Keyboard shortcuts")
+        self.resize(640, 560)
+        self.mapping = keymap.mapping()
+        self.table = QTableWidget(len(ACTIONS), 3)
+        self.table.setHorizontalHeaderLabels(["Action", "Keys", "Default"])
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for r, spec in enumerate(ACTIONS):
+            item = QTableWidgetItem(f"{spec.menu} ▸ {spec.title.replace('&', '')}")
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            item.setData(Qt.ItemDataRole.UserRole, spec.id)
+            self.table.setItem(r, 0, item)
+            keys = QTableWidgetItem(", ".join(self.mapping[spec.id]))
+            keys.setToolTip("Keys separated by commas, e.g. 4, Num+4")
+            self.table.setItem(r, 1, keys)
+            default = QTableWidgetItem(", ".join(DEFAULT_KEYMAP.get(spec.id, [])))
+            default.setFlags(default.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            self.table.setItem(r, 2, default)
+        self.recorder = QKeySequenceEdit()
+        self.recorder.setMaximumSequenceLength(1)
+        set_btn = QPushButton("Set for selected")
+        add_btn = QPushButton("Add to selected")
+        reset_btn = QPushButton("Default for selected")
+        reset_all = QPushButton("All defaults")
+        set_btn.clicked.connect(lambda: self._record(replace=True))
+        add_btn.clicked.connect(lambda: self._record(replace=False))
+        reset_btn.clicked.connect(self._reset_selected)
+        reset_all.clicked.connect(self._reset_all)
+        rec = QHBoxLayout()
+        rec.addWidget(QLabel("Press a key:"))
+        rec.addWidget(self.recorder, 1)
+        rec.addWidget(set_btn)
+        rec.addWidget(add_btn)
+        rec.addWidget(reset_btn)
+        rec.addWidget(reset_all)
+        self.problem = QLabel()
+        self.problem.setStyleSheet("color:#e74c3c")
+        self.problem.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(rec)
+        layout.addWidget(self.problem)
+        layout.addWidget(buttons)
+
+    def _row_keys(self, r: int) -> list[str]:
+        text = self.table.item(r, 1).text()
+        return [k.strip() for k in text.split(",") if k.strip()]
+
+    def current_mapping(self) -> dict[str, list[str]]:
+        return {self.table.item(r, 0).data(Qt.ItemDataRole.UserRole): self._row_keys(r)
+                for r in range(self.table.rowCount())}
+
+    def set_keys(self, action_id: str, keys: list[str]) -> None:
+        for r in range(self.table.rowCount()):
+            if self.table.item(r, 0).data(Qt.ItemDataRole.UserRole) == action_id:
+                self.table.item(r, 1).setText(", ".join(keys))
+
+    def _record(self, replace: bool) -> None:
+        r = self.table.currentRow()
+        seq = self.recorder.keySequence().toString(QKeySequence.SequenceFormat.PortableText)
+        if r < 0 or not seq:
+            return
+        keys = [] if replace else self._row_keys(r)
+        self.table.item(r, 1).setText(", ".join([*keys, seq]))
+        self.recorder.clear()
+
+    def _reset_selected(self) -> None:
+        r = self.table.currentRow()
+        if r >= 0:
+            action_id = self.table.item(r, 0).data(Qt.ItemDataRole.UserRole)
+            self.table.item(r, 1).setText(", ".join(DEFAULT_KEYMAP.get(action_id, [])))
+
+    def _reset_all(self) -> None:
+        for r in range(self.table.rowCount()):
+            action_id = self.table.item(r, 0).data(Qt.ItemDataRole.UserRole)
+            self.table.item(r, 1).setText(", ".join(DEFAULT_KEYMAP.get(action_id, [])))
+
+    def validate(self) -> str:
+        mapping = self.current_mapping()
+        bad = [k for keys in mapping.values() for k in keys if not normalise(k)]
+        if bad:
+            return f"Not a key: {', '.join(bad)}"
+        clash = conflicts(mapping)
+        if clash:
+            return "; ".join(f"{k} is given to " + " and ".join(
+                SPECS[a].title.replace("&", "") for a in ids) for k, ids in clash.items())
+        return ""
+
+    def accept(self) -> None:
+        problem = self.validate()
+        if problem:
+            self.problem.setText(problem + ". Give each key to one action.")
+            return
+        self.keymap.save(self.current_mapping())
+        super().accept()
+
+
+# -- F1 overlay ------------------------------------------------------------------------------
+
+
+class KeyOverlay(QWidget):
+    """Every key of every action, over the main window (F1, Esc or a click closes it)."""
+
+    def __init__(self, keymap: Keymap, parent: QWidget):
+        super().__init__(parent)
+        self.keymap = keymap
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(30, 30, 30, 30)
+        self._grid.setHorizontalSpacing(28)
+        parent.installEventFilter(self)
+        self.rebuild()
+        self.hide()
+
+    def rebuild(self) -> None:
+        while self._grid.count():
+            w = self._grid.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        columns = 3
+        col_menus: list[list[str]] = [[] for _ in range(columns)]
+        for i, menu in enumerate([m for m in MENUS if any(a.menu == m for a in ACTIONS)]):
+            col_menus[i % columns].append(menu)
+        for c, menus in enumerate(col_menus):
+            lines = []
+            for menu in menus:
+                lines.append(f"<p style='margin:8px 0 2px 0; color:#f1c40f'><b>{menu}</b></p>")
+                rows = []
+                for spec in ACTIONS:
+                    if spec.menu != menu:
+                        continue
+                    keys = display_keys(self.keymap.keys(spec.id))
+                    if not keys:
+                        continue
+                    rows.append(f"<tr><td style='padding-right:12px; color:#8fd3ff'><b>"
+                                f"{' / '.join(keys)}</b></td><td>"
+                                f"{spec.title.replace('&', '')}</td></tr>")
+                lines.append("<table>" + "".join(rows) + "</table>")
+            label = QLabel("".join(lines))
+            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+            label.setStyleSheet("color:white; background:transparent; font-size:12px")
+            self._grid.addWidget(label, 0, c)
+        title = QLabel("Keys (F1 or Esc to close; change them in File ▸ Keyboard shortcuts)")
+        title.setStyleSheet("color:white; font-size:14px; font-weight:bold; "
+                            "background:transparent")
+        self._grid.addWidget(title, 1, 0, 1, columns)
+
+    def text(self) -> str:
+        return " ".join(w.text() for w in self.findChildren(QLabel))
+
+    def paintEvent(self, _event) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(10, 10, 15, 225))
+
+    def toggle(self) -> None:
+        if self.isVisible():
+            self.hide()
+        else:
+            self.rebuild()
+            self.setGeometry(self.parentWidget().rect())
+            self.show()
+            self.raise_()
+            self.setFocus()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_F1):
+            self.hide()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def mousePressEvent(self, _event) -> None:  # noqa: N802
+        self.hide()
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+        if obj is self.parentWidget() and event.type() == QEvent.Type.Resize and \
+                self.isVisible():
+            self.setGeometry(self.parentWidget().rect())
+        return False
+
+
+def confirm(parent: QWidget | None, title: str, text: str) -> bool:
+    return QMessageBox.question(parent, title, text) == QMessageBox.StandardButton.Yes

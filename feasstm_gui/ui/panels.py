@@ -1,0 +1,133 @@
+"""Small panels of the main window: the filter and sort bar, the review grid's bar, the legend."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from feasstm_gui.core.vocab import CODES, REASONS, SUGGESTED_REASONS
+from feasstm_gui.ui.filters import FILTERS, SORTS, FrameFilter, FrameSort
+from feasstm_gui.ui.style import (
+    CODE_COLORS,
+    DELETED_COLOR,
+    IRRELEVANT_COLOR,
+    REASON_LETTERS,
+    SUGGESTED_COLOR,
+    text_color_on,
+)
+
+
+class FilterBar(QWidget):
+    """Which frames of the clip the strip shows, and in what order."""
+
+    changed = Signal(object, object)  # FrameFilter, FrameSort
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.filter_box = QComboBox()
+        for f in FILTERS:
+            self.filter_box.addItem(f.title, f)
+        self.filter_box.setToolTip("Show only some frames (edited frames stay until you refresh)")
+        self.sort_box = QComboBox()
+        for s in SORTS:
+            self.sort_box.addItem(s.title, s)
+        self.count = QLabel()
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setToolTip("Apply the filter again (F5)")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(QLabel("Show"))
+        layout.addWidget(self.filter_box)
+        layout.addWidget(QLabel("Sort"))
+        layout.addWidget(self.sort_box)
+        layout.addWidget(self.refresh_button)
+        layout.addStretch(1)
+        layout.addWidget(self.count)
+        self.filter_box.currentIndexChanged.connect(self._emit)
+        self.sort_box.currentIndexChanged.connect(self._emit)
+        self.refresh_button.clicked.connect(self._emit)
+
+    def _emit(self) -> None:
+        self.changed.emit(self.current_filter(), self.current_sort())
+
+    def current_filter(self) -> FrameFilter:
+        return self.filter_box.currentData()
+
+    def current_sort(self) -> FrameSort:
+        return self.sort_box.currentData()
+
+    def set_filter(self, key: str) -> None:
+        for i in range(self.filter_box.count()):
+            if self.filter_box.itemData(i).key == key:
+                self.filter_box.setCurrentIndex(i)
+                return
+        raise ValueError(f"unknown filter {key!r}")
+
+    def set_sort(self, key: str, descending: bool = False) -> None:
+        for i in range(self.sort_box.count()):
+            s = self.sort_box.itemData(i)
+            if s.key == key and s.descending == descending:
+                self.sort_box.setCurrentIndex(i)
+                return
+        raise ValueError(f"unknown sort {key!r}")
+
+    def set_count(self, shown: int, total: int) -> None:
+        self.count.setText(f"{shown:,} of {total:,} frames shown" if shown != total
+                           else f"{total:,} frames")
+
+
+class ReviewBar(QWidget):
+    """What the review grid shows: every frame with a code, a reason or a suggestion."""
+
+    changed = Signal(dict)  # keyword arguments for views.review_frames
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.box = QComboBox()
+        for c, n in CODES.items():
+            self.box.addItem(f"Code {c} {n}", {"code": c})
+        for r in REASONS:
+            self.box.addItem(f"Deleted: {r}", {"reason": r})
+        for r in SUGGESTED_REASONS:
+            self.box.addItem(f"Suggested: {r}", {"suggested": r})
+        self.count = QLabel()
+        self.refresh_button = QPushButton("Refresh")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(QLabel("Every frame, across clips, with"))
+        layout.addWidget(self.box)
+        layout.addWidget(self.refresh_button)
+        layout.addStretch(1)
+        layout.addWidget(self.count)
+        layout.addWidget(QLabel("Double-click: open in its clip"))
+        self.box.currentIndexChanged.connect(lambda _i: self.changed.emit(self.query()))
+        self.refresh_button.clicked.connect(lambda: self.changed.emit(self.query()))
+
+    def query(self) -> dict:
+        return dict(self.box.currentData())
+
+    def set_query(self, **query) -> None:
+        for i in range(self.box.count()):
+            if self.box.itemData(i) == query:
+                self.box.setCurrentIndex(i)
+                return
+        raise ValueError(f"no review view for {query}")
+
+
+class LegendBar(QLabel):
+    """The seven codes in their colours and the flag letters."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        chips = []
+        for c, n in CODES.items():
+            bg = CODE_COLORS[c]
+            chips.append(f"<span style='background:{bg.name()}; color:{text_color_on(bg).name()}'"
+                         f">&nbsp;<b>{c}</b> {n}&nbsp;</span>")
+        flags = " ".join(f"<b>{letter}</b> {reason}" for reason, letter in REASON_LETTERS.items())
+        self.setText(
+            "&nbsp;".join(chips)
+            + f"&nbsp;&nbsp; <span style='color:{DELETED_COLOR.name()}'>deleted:</span> {flags}"
+            + f" &nbsp;<span style='color:{SUGGESTED_COLOR.name()}'>?X suggested</span>"
+            + f" &nbsp;<span style='color:{IRRELEVANT_COLOR.name()}'>irrelevant</span>")
+        self.setWordWrap(True)

@@ -1,0 +1,440 @@
+"""The frame strip: a virtualised QListView of a clip's aligned crops.
+
+FrameStripModel holds the clip's FrameRows in frame order and the positions the current filter
+and sort show. `data()` never touches the disk: thumbnails come from an ImageLoader (decoded off
+the GUI thread, LRU cache); a miss paints a placeholder and the row is repainted when its image
+is ready. After an edit only the rows that changed are replaced (`update_frames`), never the
+whole clip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate
+
+from feasstm_gui.core.store import FrameRow
+from feasstm_gui.core.vocab import CODES
+from feasstm_gui.ui.filters import FILTERS, SORTS, FrameFilter, FrameSort, visible_rows
+from feasstm_gui.ui.style import (
+    CODE_COLORS,
+    DELETED_COLOR,
+    IRRELEVANT_COLOR,
+    REASON_LETTERS,
+    SUGGESTED_COLOR,
+    UNLABELLED_COLOR,
+    text_color_on,
+)
+from feasstm_gui.ui.thumbs import Failed, ImageLoader, Loaded, placeholder
+
+FrameRole = Qt.ItemDataRole.UserRole + 1
+FrameIdRole = Qt.ItemDataRole.UserRole + 2
+CodeRole = Qt.ItemDataRole.UserRole + 3
+ReasonsRole = Qt.ItemDataRole.UserRole + 4
+ThumbStateRole = Qt.ItemDataRole.UserRole + 5  # "ready" | "loading" | "missing" | "noface"
+
+_RoleIndex = QModelIndex | QPersistentModelIndex
+
+
+class FrameStripModel(QAbstractListModel):
+    """A list of frames (one clip, or a review set across clips)."""
+
+    #: A crop that could not be read: (frame row, reason). The window says so once.
+    crop_failed = Signal(object, str)
+
+    def __init__(self, loader: ImageLoader, parent=None):
+        super().__init__(parent)
+        self.loader = loader
+        self._all: list[FrameRow] = []  # frame order
+        self._pos_of: dict[int, int] = {}  # frame id -> position in _all
+        self._rows: list[int] = []  # visible: positions in _all
+        self._row_of: dict[int, int] = {}  # frame id -> visible row
+        self._waiting: dict[str, set[int]] = {}  # crop path -> frame ids waiting for it
+        self.filter: FrameFilter = FILTERS[0]
+        self.sort: FrameSort = SORTS[0]
+        self.show_clip = False  # review grid: show the clip id on each item
+        loader.ready.connect(self._on_image_ready)
+
+    # -- Qt model API -----------------------------------------------------------------------
+
+    def rowCount(self, parent: _RoleIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: _RoleIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._all[self._rows[index.row()]]
+        if role == FrameRole:
+            return row
+        if role == FrameIdRole:
+            return row.id
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{row.clip} #{row.frame_index}" if self.show_clip else str(row.frame_index)
+        if role == CodeRole:
+            return row.code
+        if role == ReasonsRole:
+            return sorted(row.reasons)
+        if role == Qt.ItemDataRole.DecorationRole:
+            item = self._thumb(row)
+            return item.pixmap if isinstance(item, Loaded) else None
+        if role == ThumbStateRole:
+            if not row.crop:
+                return "noface"
+            item = self.loader.peek(self.crop_path(row))
+            if item is None:
+                return "loading"
+            return "missing" if isinstance(item, Failed) else "ready"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return tooltip(row)
+        return None
+
+    def flags(self, index: _RoleIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | \
+            Qt.ItemFlag.ItemNeverHasChildren
+
+    # -- contents -----------------------------------------------------------------------------
+
+    base_folder: str = ""
+
+    def crop_path(self, row: FrameRow) -> str:
+        return f"{self.base_folder}/{row.crop}" if row.crop else ""
+
+    def set_frames(self, rows: list[FrameRow], base_folder: str) -> None:
+        """Show a new list of frames (a clip was opened)."""
+        self.beginResetModel()
+        self.base_folder = base_folder
+        self._all = rows
+        self._pos_of = {r.id: i for i, r in enumerate(rows)}
+        self._waiting.clear()
+        self._apply_view()
+        self.endResetModel()
+
+    def set_view(self, flt: FrameFilter | None = None, sort: FrameSort | None = None) -> None:
+        """Filter and sort again (also re-applies the current filter to edited frames)."""
+        self.beginResetModel()
+        if flt is not None:
+            self.filter = flt
+        if sort is not None:
+            self.sort = sort
+        self._apply_view()
+        self.endResetModel()
+
+    def _apply_view(self) -> None:
+        if self.filter.key == "all" and self.sort.key == "frame" and not self.sort.descending:
+            self._rows = list(range(len(self._all)))
+            self._row_of = self._pos_of.copy() if self._all else {}
+        else:
+            self._rows = visible_rows(self._all, self.filter, self.sort)
+            self._row_of = {self._all[p].id: r for r, p in enumerate(self._rows)}
+
+    def update_frames(self, rows: Iterable[FrameRow]) -> list[tuple[FrameRow, FrameRow]]:
+        """Replace edited frames in place and repaint their items (the filter is not re-run
+        until asked, so a frame does not vanish under the cursor). Returns (old, new) pairs."""
+        changed: list[tuple[FrameRow, FrameRow]] = []
+        lo, hi = None, None
+        for new in rows:
+            pos = self._pos_of.get(new.id)
+            if pos is None:
+                continue
+            old = self._all[pos]
+            self._all[pos] = new
+            if old.crop != new.crop and old.crop:
+                self.loader.forget(self.crop_path(old))
+            changed.append((old, new))
+            r = self._row_of.get(new.id)
+            if r is not None:
+                lo = r if lo is None else min(lo, r)
+                hi = r if hi is None else max(hi, r)
+        if lo is not None:
+            self.dataChanged.emit(self.index(lo), self.index(hi))
+        return changed
+
+    def frames(self) -> list[FrameRow]:
+        """Every frame in frame order (filtered out ones included)."""
+        return self._all
+
+    def visible_frames(self) -> list[FrameRow]:
+        return [self._all[p] for p in self._rows]
+
+    def frame_at(self, row: int) -> FrameRow | None:
+        return self._all[self._rows[row]] if 0 <= row < len(self._rows) else None
+
+    def row_of(self, frame_id: int) -> int | None:
+        return self._row_of.get(frame_id)
+
+    def position_of(self, frame_id: int) -> int | None:
+        return self._pos_of.get(frame_id)
+
+    def has_frame(self, frame_id: int) -> bool:
+        return frame_id in self._pos_of
+
+    # -- thumbnails -------------------------------------------------------------------------
+
+    def _thumb(self, row: FrameRow) -> Loaded | Failed | None:
+        if not row.crop:
+            return None
+        path = self.crop_path(row)
+        item = self.loader.get(path)
+        if item is None:
+            self._waiting.setdefault(path, set()).add(row.id)
+        return item
+
+    def thumb(self, row: FrameRow) -> Loaded | Failed | None:
+        return self._thumb(row)
+
+    def _on_image_ready(self, path: str) -> None:
+        ids = self._waiting.pop(path, None)
+        if not ids:
+            return
+        item = self.loader.peek(path)
+        for fid in ids:
+            r = self._row_of.get(fid)
+            if r is None:
+                continue
+            if isinstance(item, Failed):
+                self.crop_failed.emit(self._all[self._rows[r]], item.reason)
+            idx = self.index(r)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+
+def tooltip(row: FrameRow) -> str:
+    parts = [f"clip {row.clip}, frame {row.frame_index}"]
+    if row.time_ms is not None:
+        parts.append(f"time {row.time_ms / 1000:.2f} s")
+    parts.append(f"code: {row.code} {CODES[row.code]}" if row.code else "unlabelled")
+    if row.reasons:
+        parts.append("deleted: " + ", ".join(sorted(row.reasons)))
+    if row.suggested:
+        parts.append("suggested: " + ", ".join(sorted(row.suggested)))
+    if row.irrelevant:
+        parts.append("irrelevant (no face of the actor)")
+    if row.prob is not None:
+        parts.append(f"detection p={row.prob:.3f}")
+    if row.sharpness is not None:
+        parts.append(f"sharpness {row.sharpness:.1f}")
+    return "\n".join(parts)
+
+
+class FrameDelegate(QStyledItemDelegate):
+    """Paints a crop with a colour band for its code and badges for its flags."""
+
+    BAND = 18
+
+    def __init__(self, parent=None, thumb: int = 96):
+        super().__init__(parent)
+        self.thumb = thumb
+        self._font = QFont()
+        self._font.setPixelSize(11)
+        self._bold = QFont(self._font)
+        self._bold.setBold(True)
+
+    def sizeHint(self, option, index) -> QSize:
+        return QSize(self.thumb + 6, self.thumb + self.BAND + 6)
+
+    def paint(self, p: QPainter, option, index) -> None:
+        row: FrameRow | None = index.data(FrameRole)
+        if row is None:
+            return
+        model: FrameStripModel = index.model()
+        rect = option.rect.adjusted(3, 3, -3, -3)
+        img = QRect(rect.left(), rect.top(), rect.width(), rect.width())
+        band = QRect(rect.left(), img.bottom() + 1, rect.width(), self.BAND)
+        p.save()
+        item = model.thumb(row)
+        if isinstance(item, Loaded):
+            p.drawPixmap(img, item.pixmap)
+        else:
+            kind = "noface" if not row.crop else ("missing" if isinstance(item, Failed)
+                                                  else "loading")
+            p.drawPixmap(img, placeholder(kind, img.width()))
+        if row.irrelevant:
+            p.fillRect(img, QColor(40, 50, 60, 170))
+        if row.reasons:
+            p.fillRect(img, QColor(0, 0, 0, 120))
+            p.setPen(QPen(DELETED_COLOR, 3))
+            p.drawLine(img.topLeft(), img.bottomRight())
+            p.drawLine(img.topRight(), img.bottomLeft())
+        # code band
+        color = CODE_COLORS.get(row.code or 0, UNLABELLED_COLOR)
+        p.fillRect(band, color)
+        p.setPen(text_color_on(color))
+        p.setFont(self._font)
+        number = str(index.data(Qt.ItemDataRole.DisplayRole))
+        room = band.width() - p.fontMetrics().horizontalAdvance(number) - 10
+        p.drawText(band.adjusted(3, 0, -3, 0), Qt.AlignmentFlag.AlignVCenter
+                   | Qt.AlignmentFlag.AlignRight, number)
+        p.setFont(self._bold)
+        label = f"{row.code} {CODES[row.code]}" if row.code else "–"
+        p.drawText(band.adjusted(3, 0, -3, 0), Qt.AlignmentFlag.AlignVCenter
+                   | Qt.AlignmentFlag.AlignLeft,
+                   p.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight, room))
+        # badges: deletion reasons (red, top right), suggestions (amber, top left)
+        if row.reasons:
+            self._badge(p, img, "".join(REASON_LETTERS[r] for r in sorted(row.reasons)),
+                        DELETED_COLOR, right=True)
+        if row.suggested:
+            self._badge(p, img, "?" + "".join(REASON_LETTERS[r] for r in sorted(row.suggested)),
+                        SUGGESTED_COLOR, right=False)
+        if row.irrelevant:
+            self._badge(p, QRect(img.left(), img.bottom() - 16, img.width(), 16), "irrelevant",
+                        IRRELEVANT_COLOR, right=False)
+        # selection and current frame
+        if option.state & QStyle.StateFlag.State_Selected:
+            hl = QColor(option.palette.highlight().color())
+            hl.setAlpha(70)
+            p.fillRect(img, hl)
+            p.setPen(QPen(option.palette.highlight().color(), 4))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(option.rect.adjusted(2, 2, -2, -2))
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            p.setPen(QPen(QColor("white"), 1, Qt.PenStyle.DashLine))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(option.rect.adjusted(0, 0, -1, -1))
+        p.restore()
+
+    def _badge(self, p: QPainter, img: QRect, text: str, color: QColor, right: bool) -> None:
+        p.setFont(self._bold)
+        w = p.fontMetrics().horizontalAdvance(text) + 6
+        r = QRect(img.right() - w + 1 if right else img.left(), img.top(), w, 15)
+        p.fillRect(r, color)
+        p.setPen(text_color_on(color))
+        p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+
+
+class FrameStripView(QListView):
+    """A wrapping grid of frames; navigation and range selection are driven by actions."""
+
+    #: The current frame changed (FrameRow or None).
+    current_frame_changed = Signal(object)
+    activated_frame = Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.ListMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setUniformItemSizes(True)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(4000)
+        self.setMovement(QListView.Movement.Static)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setSelectionRectVisible(True)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setMouseTracking(False)
+        self.delegate = FrameDelegate(self)
+        self.setItemDelegate(self.delegate)
+        self._anchor: int | None = None
+        self.doubleClicked.connect(lambda idx: self.activated_frame.emit(idx.data(FrameRole)))
+
+    def setModel(self, model) -> None:  # noqa: N802 - Qt API
+        super().setModel(model)
+        self.selectionModel().currentChanged.connect(self._on_current)
+        model.modelReset.connect(self._on_reset)
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.current_frame_changed.emit(current.data(FrameRole) if current.isValid() else None)
+
+    def _on_reset(self) -> None:
+        self._anchor = None
+        self.current_frame_changed.emit(None)
+
+    def set_thumb_size(self, size: int) -> None:
+        self.delegate.thumb = size
+        self.scheduleDelayedItemsLayout()
+        self.viewport().update()
+
+    # -- selection --------------------------------------------------------------------------
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        super().mousePressEvent(event)
+        if not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            idx = self.currentIndex()
+            self._anchor = idx.row() if idx.isValid() else None
+
+    def selected_rows(self) -> list[int]:
+        rows = sorted(i.row() for i in self.selectionModel().selectedIndexes())
+        if not rows and self.currentIndex().isValid():
+            rows = [self.currentIndex().row()]
+        return rows
+
+    def selected_frames(self) -> list[FrameRow]:
+        model: FrameStripModel = self.model()
+        return [f for r in self.selected_rows() if (f := model.frame_at(r)) is not None]
+
+    def current_frame(self) -> FrameRow | None:
+        idx = self.currentIndex()
+        return idx.data(FrameRole) if idx.isValid() else None
+
+    def go_to_row(self, row: int, extend: bool = False) -> None:
+        """Make `row` current; select it alone, or the range from the anchor when extending."""
+        model = self.model()
+        n = model.rowCount()
+        if n == 0:
+            return
+        row = max(0, min(n - 1, row))
+        target = model.index(row)
+        sm = self.selectionModel()
+        if extend:
+            if self._anchor is None:
+                cur = self.currentIndex()
+                self._anchor = cur.row() if cur.isValid() else row
+            a = model.index(self._anchor)
+            sm.setCurrentIndex(target, QItemSelectionModel.SelectionFlag.NoUpdate)
+            sm.select(QItemSelection(a if self._anchor <= row else target,
+                                     target if self._anchor <= row else a),
+                      QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        else:
+            self._anchor = row
+            sm.setCurrentIndex(target, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.scrollTo(target)
+
+    def select_rows(self, rows: Sequence[int]) -> None:
+        model = self.model()
+        sel = QItemSelection()
+        for r in rows:
+            sel.select(model.index(r), model.index(r))
+        self.selectionModel().select(sel, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+
+    def navigate(self, where: str, extend: bool = False) -> None:
+        cur = self.currentIndex()
+        row = cur.row() if cur.isValid() else -1
+        n = self.model().rowCount() if self.model() else 0
+        if n == 0:
+            return
+        if where == "prev":
+            target = max(0, row - 1)
+        elif where == "next":
+            target = min(n - 1, row + 1)
+        elif where == "first":
+            target = 0
+        elif where == "last":
+            target = n - 1
+        else:
+            action = {
+                "up": QAbstractItemView.CursorAction.MoveUp,
+                "down": QAbstractItemView.CursorAction.MoveDown,
+                "page_up": QAbstractItemView.CursorAction.MovePageUp,
+                "page_down": QAbstractItemView.CursorAction.MovePageDown,
+            }[where]
+            if row < 0:
+                target = 0
+            else:
+                idx = self.moveCursor(action, Qt.KeyboardModifier.NoModifier)
+                target = idx.row() if idx.isValid() else row
+        self.go_to_row(target, extend=extend)

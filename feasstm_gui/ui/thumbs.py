@@ -1,0 +1,197 @@
+"""Images decoded off the GUI thread, kept in a bounded LRU cache.
+
+`ImageLoader.get(path)` never touches the disk: it answers from the cache or returns None and
+queues a decode. Worker threads decode to QImage (newest request first, so a fast scroll does
+not wait for thumbnails that have scrolled away); the GUI thread turns them into pixmaps and
+emits `ready(path)`. A file that is missing or cannot be decoded is remembered as failed, shown
+as a placeholder, and reported once through `failed(path, reason)`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QImageReader, QPainter, QPixmap
+
+
+@dataclass
+class Loaded:
+    """A decoded image and the size of the file it came from (box coordinates use that)."""
+
+    pixmap: QPixmap
+    source_size: QSize
+
+
+class Failed:
+    """A file that could not be read: why."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+class _Sink(QObject):
+    """Lives on the GUI thread; worker threads emit through it (queued)."""
+
+    decoded = Signal(str, QImage, QSize, str)
+
+
+class _Decode(QRunnable):
+    def __init__(self, loader: ImageLoader):
+        super().__init__()
+        self._loader = loader
+        self.setAutoDelete(True)
+
+    def run(self) -> None:
+        path = self._loader._pop_request()
+        if path is None:
+            return
+        reader = QImageReader(path)
+        reader.setAutoTransform(False)
+        size = reader.size()
+        limit = self._loader.max_side
+        if size.isValid() and limit and max(size.width(), size.height()) > limit:
+            reader.setScaledSize(size.scaled(limit, limit, Qt.AspectRatioMode.KeepAspectRatio))
+        image = reader.read()
+        error = "" if not image.isNull() else (reader.errorString() or "cannot be decoded")
+        if not image.isNull():
+            image = image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+        self._loader._sink.decoded.emit(path, image, size, error)
+
+
+class ImageLoader(QObject):
+    """Asynchronous image decoding with an LRU cache bounded in bytes."""
+
+    ready = Signal(str)
+    failed = Signal(str, str)
+
+    def __init__(self, *, max_bytes: int = 96 << 20, max_side: int = 0, threads: int = 2,
+                 max_pending: int = 512, parent: QObject | None = None):
+        super().__init__(parent)
+        self.max_bytes = max_bytes
+        self.max_side = max_side
+        self.max_pending = max_pending
+        self._cache: OrderedDict[str, Loaded | Failed] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self._pending: OrderedDict[str, None] = OrderedDict()  # newest last
+        self._requested: set[str] = set()  # pending or being decoded
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(threads)
+        self._sink = _Sink()
+        self._sink.decoded.connect(self._on_decoded, Qt.ConnectionType.QueuedConnection)
+
+    # -- the GUI side ---------------------------------------------------------------------
+
+    def get(self, path: str) -> Loaded | Failed | None:
+        """The cached image, a Failed marker, or None (then a decode is queued)."""
+        hit = self._cache.get(path)
+        if hit is not None:
+            self._cache.move_to_end(path)
+            return hit
+        self.request(path)
+        return None
+
+    def peek(self, path: str) -> Loaded | Failed | None:
+        return self._cache.get(path)
+
+    def request(self, path: str) -> None:
+        with self._lock:
+            if path in self._requested:
+                if path in self._pending:
+                    self._pending.move_to_end(path)
+                return
+            self._requested.add(path)
+            self._pending[path] = None
+            while len(self._pending) > self.max_pending:  # scrolled away: forget the oldest
+                old, _ = self._pending.popitem(last=False)
+                self._requested.discard(old)
+        self._pool.start(_Decode(self))
+
+    def forget(self, path: str) -> None:
+        """Drop a cached image (its file was rewritten, e.g. by re-align)."""
+        item = self._cache.pop(path, None)
+        if isinstance(item, Loaded):
+            self._bytes -= _cost(item)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pending.clear()
+            self._requested.clear()
+        self._cache.clear()
+        self._bytes = 0
+
+    def wait(self, msecs: int = 5000) -> bool:
+        """Wait for queued decodes (tests and benchmarks)."""
+        return self._pool.waitForDone(msecs)
+
+    @property
+    def cached_bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    # -- worker side ------------------------------------------------------------------------
+
+    def _pop_request(self) -> str | None:
+        with self._lock:
+            if not self._pending:
+                return None
+            path, _ = self._pending.popitem(last=True)  # newest first
+            return path
+
+    def _on_decoded(self, path: str, image: QImage, size: QSize, error: str) -> None:
+        with self._lock:
+            self._requested.discard(path)
+        if error:
+            self._cache[path] = Failed(error)
+            self.failed.emit(path, error)
+        else:
+            item = Loaded(QPixmap.fromImage(image), size)
+            self._cache[path] = item
+            self._bytes += _cost(item)
+            self._evict()
+        self.ready.emit(path)
+
+    def _evict(self) -> None:
+        while self._bytes > self.max_bytes and len(self._cache) > 1:
+            _, old = self._cache.popitem(last=False)
+            if isinstance(old, Loaded):
+                self._bytes -= _cost(old)
+
+
+def _cost(item: Loaded) -> int:
+    return item.pixmap.width() * item.pixmap.height() * 4 + 256
+
+
+_PLACEHOLDERS: dict[tuple[str, int], QPixmap] = {}
+
+
+def placeholder(kind: str, size: int) -> QPixmap:
+    """A grey square while a thumbnail loads ('loading'), or a crossed one when the file is
+    missing or unreadable ('missing'), or when a frame has no aligned face ('noface')."""
+    key = (kind, size)
+    pix = _PLACEHOLDERS.get(key)
+    if pix is not None:
+        return pix
+    pix = QPixmap(size, size)
+    pix.fill(QColor("#2b2b2b") if kind == "loading" else QColor("#402020"))
+    if kind != "loading":
+        p = QPainter(pix)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(QColor("#c0392b") if kind == "missing" else QColor("#888888"))
+        if kind == "missing":
+            p.drawLine(6, 6, size - 6, size - 6)
+            p.drawLine(size - 6, 6, 6, size - 6)
+        font = QFont()
+        font.setPixelSize(max(9, size // 9))
+        p.setFont(font)
+        p.setPen(QColor("#eeeeee"))
+        text = "missing" if kind == "missing" else "no face"
+        p.drawText(pix.rect(), Qt.AlignmentFlag.AlignCenter, text)
+        p.end()
+    _PLACEHOLDERS[key] = pix
+    return pix
