@@ -147,6 +147,9 @@ class AgreementPanel(QDialog):
         self.tabs = QTabWidget()
         self.score_table, self.score_notes, self.score_figures = self._tab("Acting scores")
         self.label_table, self.label_notes, self.label_figures = self._tab("Expression labels")
+        self.totals = QTableWidget()
+        self.totals.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.tabs.addTab(self.totals, "Totals")
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.problems)
@@ -181,6 +184,7 @@ class AgreementPanel(QDialog):
         self._scores = asa.score_rows(self.store)
         labels = rdb.label_rows(self.store)
         self._labels = labels if len({who for _, who, _ in labels}) >= 2 else []
+        self._fill_totals(asa.totals(self.store))
         problems = asa.check_ratings(self.store)
         self.problems.setPlainText("\n".join(problems))
         self.problems.setVisible(bool(problems))
@@ -248,6 +252,20 @@ class AgreementPanel(QDialog):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(i, j, item)
         table.resizeColumnsToContents()
+
+    def _fill_totals(self, totals: list[asa.ClipTotal]) -> None:
+        """Each clip's total: the sum of its group's raters' scores, only when all rated."""
+        headers = ["clip", "actor", "group", "rated", "total"]
+        self.totals.clear()
+        self.totals.setColumnCount(len(headers))
+        self.totals.setHorizontalHeaderLabels(headers)
+        self.totals.setRowCount(len(totals))
+        for i, t in enumerate(totals):
+            cells = (t.clip, t.actor, t.group or "(none)", f"{t.n_raters}/{t.group_raters}",
+                     str(t.total) if t.complete else "incomplete")
+            for j, text in enumerate(cells):
+                self.totals.setItem(i, j, QTableWidgetItem(text))
+        self.totals.resizeColumnsToContents()
 
     @staticmethod
     def _images(layout: QHBoxLayout, pngs: list[bytes]) -> None:
