@@ -27,3 +27,7 @@ __all__ = [
     "register_op",
     "restore_backup",
 ]
+
+# The ratings part of the store registers its undoable edit operations on import: import it with
+# the store, so undo of a rating edit works wherever the store is used.
+from feasstm_gui.core.store import ratings as _ratings  # noqa: E402,F401

@@ -941,7 +941,10 @@ class Store:
             suggested[reason] = n
         disagreements = self._one(
             """SELECT COUNT(*) FROM (SELECT l.frame_id FROM labels l
-               LEFT JOIN adjudications a ON a.frame_id=l.frame_id WHERE a.frame_id IS NULL
+               JOIN frames f ON f.id=l.frame_id AND f.irrelevant=0
+               LEFT JOIN adjudications a ON a.frame_id=l.frame_id
+               WHERE a.frame_id IS NULL
+                 AND NOT EXISTS (SELECT 1 FROM deletions d WHERE d.frame_id=l.frame_id)
                GROUP BY l.frame_id HAVING COUNT(DISTINCT l.code) > 1)""")[0]
         return {
             "project": self.name,
