@@ -96,7 +96,7 @@ class PlannedImage:
     the lists and CSVs name it (faf: `000001.jpg`; emotion-fan: `Happy/clip_001/0000001.jpg`)."""
 
     frame: ExportFrame
-    src: Path
+    src: str  # the crop in the project
     path: str
     name: str
     code: int  # 0: unlabelled
@@ -182,29 +182,50 @@ class ExportPlan:
 # ============================================================================ plan
 
 
-def plan_export(store: Store, options: ExportOptions | None = None) -> ExportPlan:
-    """Decide the whole export from the project (read only). Raises FeasstmError for what the
-    user must fix first (a bad clip id, a bad split file, nothing to export)."""
+@dataclass
+class ProjectSnapshot:
+    """What the export reads from the project, read once in one transaction. The dialog keeps
+    one while the user tries options, so a new plan does not read the database again."""
+
+    folder: Path
+    name: str
+    clips: list[Clip]
+    frames: list[ExportFrame]
+    labels: dict[int, list[LabelRow]]
+    adjudications: dict[int, LabelRow]
+    params: dict[str, Any]
+
+
+def read_project(store: Store) -> ProjectSnapshot:
+    with read_snapshot(store):
+        params = store.params()
+        return ProjectSnapshot(store.folder, params.get("project.name") or store.folder.name,
+                               store.clips(), export_frames(store), labels_by_frame(store),
+                               adjudications(store), params)
+
+
+def plan_export(store: Store, options: ExportOptions | None = None, *,
+                snapshot: ProjectSnapshot | None = None) -> ExportPlan:
+    """Decide the whole export from the project (read only; from `snapshot` when given).
+    Raises FeasstmError for what the user must fix first (a bad clip id, a bad split file,
+    nothing to export)."""
     options = options or ExportOptions()
     _check_options(options)
-    with read_snapshot(store):
-        clips = store.clips()
-        frames = export_frames(store)
-        labels = labels_by_frame(store)
-        decided = adjudications(store)
-        params = store.params()
-    _check_names([c.id for c in clips], "clip id", store.folder)
+    snap = snapshot or read_project(store)
+    clips = snap.clips
+    _check_names([c.id for c in clips], "clip id", snap.folder)
     problems: list[Problem] = []
     frames_by_clip: dict[str, list[ExportFrame]] = defaultdict(list)
-    for frame in frames:
+    for frame in snap.frames:
         frames_by_clip[frame.clip].append(frame)
-    exported: dict[str, list[tuple[ExportFrame, Path | None]]] = {}
+    listing = _Listing(snap.folder)
+    exported: dict[str, list[tuple[ExportFrame, str | None]]] = {}
     for clip in clips:
-        exported[clip.id] = _exportable(store.folder, clip.id, frames_by_clip.get(clip.id, []),
+        exported[clip.id] = _exportable(listing, clip.id, frames_by_clip.get(clip.id, []),
                                         options, problems)
     weights = {cid: Counter(f.code for f, src in rows if src is not None and f.code)
                for cid, rows in exported.items()}
-    split, method = _split(store, clips, weights, options, problems)
+    split, method = _split(snap.folder, clips, weights, options, problems)
     if options.format == "emotion-fan":
         images, runs = _emotion_fan_images(exported, split, options)
     else:
@@ -213,13 +234,13 @@ def plan_export(store: Store, options: ExportOptions | None = None) -> ExportPla
         hint = ""
         if not options.include_unlabelled and any(
                 f.code is None and not f.irrelevant and not f.deleted and f.crop
-                for rows in frames_by_clip.values() for f in rows):
+                for f in snap.frames):
             hint = " (frames without a final label are left out unless --include-unlabelled)"
         raise FeasstmError("nothing to export: no frame that is aligned, kept and labelled"
-                           + hint, path=store.folder)
-    alignment = {k.split(".", 1)[1]: v for k, v in params.items() if k.startswith("align.")}
-    return ExportPlan(options, params.get("project.name") or store.folder.name, store.folder,
-                      clips, split, images, runs, problems, alignment, method, labels, decided)
+                           + hint, path=snap.folder)
+    alignment = {k.split(".", 1)[1]: v for k, v in snap.params.items() if k.startswith("align.")}
+    return ExportPlan(options, snap.name, snap.folder, clips, split, images, runs, problems,
+                      alignment, method, snap.labels, snap.adjudications)
 
 
 def _check_options(options: ExportOptions) -> None:
@@ -250,13 +271,36 @@ def _check_names(names: list[str], what: str, where: Path | str) -> None:
         seen[key] = name
 
 
-def _exportable(folder: Path, clip_id: str, frames: list[ExportFrame], options: ExportOptions,
-                problems: list[Problem]) -> list[tuple[ExportFrame, Path | None]]:
+class _Listing:
+    """Which crop files exist, one directory listing per folder (22k stat calls cost more)."""
+
+    def __init__(self, folder: Path):
+        self.base = os.fspath(folder)
+        self._names: dict[str, set[str]] = {}
+
+    def path(self, rel: str) -> str:
+        return os.path.join(self.base, *rel.split("/"))
+
+    def exists(self, rel: str) -> bool:
+        parent, _, name = rel.rpartition("/")
+        names = self._names.get(parent)
+        if names is None:
+            try:
+                names = set(os.listdir(os.path.join(self.base, *parent.split("/"))))
+            except OSError:
+                names = set()
+            self._names[parent] = names
+        return name in names
+
+
+def _exportable(listing: _Listing, clip_id: str, frames: list[ExportFrame],
+                options: ExportOptions, problems: list[Problem]
+                ) -> list[tuple[ExportFrame, str | None]]:
     """The clip's kept frames (not deleted, not irrelevant) in source order, each with its crop
     file, or None where it has none (reported; such a frame is not exported). Unlabelled frames
     are kept in the sequence (Emotion-FAN runs end at them); the faf plan drops them unless
     asked."""
-    out: list[tuple[ExportFrame, Path | None]] = []
+    out: list[tuple[ExportFrame, str | None]] = []
     no_face: list[ExportFrame] = []
     for frame in frames:
         if frame.irrelevant or frame.deleted:
@@ -265,10 +309,10 @@ def _exportable(folder: Path, clip_id: str, frames: list[ExportFrame], options: 
                                             and options.format == "faf")
         src = None
         if frame.crop is not None:
-            src = folder / frame.crop
-            if wanted and (src.suffix.lower() not in IMAGE_EXTENSIONS or not src.is_file()):
-                why = ("is missing" if src.suffix.lower() in IMAGE_EXTENSIONS
-                       else "is not a JPEG, PNG or BMP file")
+            src = listing.path(frame.crop)
+            image = _suffix(src) in IMAGE_EXTENSIONS
+            if wanted and not (image and listing.exists(frame.crop)):
+                why = "is missing" if image else "is not a JPEG, PNG or BMP file"
                 problems.append(Problem.at(src, 0, f"crop of clip '{clip_id}' frame "
                                            f"{frame.frame_index} {why}; frame left out"))
                 src = None
@@ -277,13 +321,13 @@ def _exportable(folder: Path, clip_id: str, frames: list[ExportFrame], options: 
         out.append((frame, src))
     if no_face:
         problems.append(Problem.at(
-            folder, 0, f"clip '{clip_id}': {len(no_face)} kept frame(s) have no aligned face "
-            f"(first: frame {no_face[0].frame_index}); left out (align them first)"))
+            listing.base, 0, f"clip '{clip_id}': {len(no_face)} kept frame(s) have no aligned "
+            f"face (first: frame {no_face[0].frame_index}); left out (align them first)"))
     return out
 
 
-def _suffix(src: Path) -> str:
-    s = src.suffix.lower()
+def _suffix(src: str) -> str:
+    s = os.path.splitext(src)[1].lower()
     return ".jpg" if s == ".jpeg" else s
 
 
@@ -329,7 +373,7 @@ def _emotion_fan_images(exported, split, options) -> tuple[list[PlannedImage], l
 # ---------------------------------------------------------------------------- split
 
 
-def _split(store: Store, clips: list[Clip], weights: dict[str, Counter],
+def _split(folder: Path, clips: list[Clip], weights: dict[str, Counter],
            options: ExportOptions, problems: list[Problem]) -> tuple[dict[str, str], str]:
     if options.split_file is not None:
         return _split_from_file(clips, weights, options, problems), "file"
@@ -339,7 +383,7 @@ def _split(store: Store, clips: list[Clip], weights: dict[str, Counter],
         for clip in clips:
             actor = clip.actor.strip()
             if not actor:
-                problems.append(Problem.at(store.folder, 0, f"clip '{clip.id}' has no actor; "
+                problems.append(Problem.at(folder, 0, f"clip '{clip.id}' has no actor; "
                                            "--split-by actor treats it as an actor of its own"))
             key_of[clip.id] = f"actor:{actor}" if actor else f"clip:{clip.id}"
             groups[key_of[clip.id]].update(weights[clip.id])
@@ -348,7 +392,7 @@ def _split(store: Store, clips: list[Clip], weights: dict[str, Counter],
         key_of = {clip.id: clip.id for clip in clips}
     result = choose_test_groups(groups, float(options.test_fraction), int(options.seed),
                                 options.stratify, unit=options.split_by)
-    problems.extend(Problem.at(store.folder, 0, note) for note in result.notes)
+    problems.extend(Problem.at(folder, 0, note) for note in result.notes)
     return {cid: TEST if key in result.test else TRAIN for cid, key in key_of.items()}, "fraction"
 
 
@@ -387,13 +431,13 @@ def export_dataset(store: Store, out: str | Path, options: ExportOptions | None 
     """Write the export as a job. `plan` (from plan_export) saves reading the project twice."""
     out = Path(out).absolute()
     plan = plan or plan_export(store, options)
-    _check_destination(out, store.folder, force)
     _remove_stale_siblings(out)
+    _check_destination(out, store.folder, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}{_PARTIAL}{os.getpid()}-{secrets.token_hex(4)}"
     writer = _Writer(tmp, plan.options.link)
     problems = list(plan.problems)
-    total = len(plan.images) + 2
+    total = len(plan.images) + 1 + (len(plan.clips) if plan.options.with_videos else 0)
     done = False
     try:
         tmp.mkdir()
@@ -407,10 +451,12 @@ def export_dataset(store: Store, out: str | Path, options: ExportOptions | None 
         _write_lists(writer, plan)
         _write_tables(writer, plan)
         yield Progress(n + 1, total, "lists and tables")
+        n += 1
         if plan.options.with_videos:
             for clip, found in _write_videos(writer, plan):
                 problems.extend(found)
-                yield Progress(n + 1, total, f"video {clip}", found)
+                n += 1
+                yield Progress(n, total, f"video {clip}", found)
         found = _write_asa(writer, store, plan)
         problems.extend(found)
         _write_manifest(writer, plan)
@@ -463,7 +509,11 @@ def _remove_stale_siblings(out: Path) -> None:
         for tag in (_PARTIAL, _OLD):
             if rest.startswith(tag):
                 pid = rest[len(tag):].split("-", 1)[0]
-                if pid.isdigit() and not _alive(int(pid)):
+                if not pid.isdigit() or _alive(int(pid)):
+                    continue
+                if tag == _OLD and not (out.exists() or out.is_symlink()):
+                    os.rename(entry, out)  # it crashed between its two renames: put it back
+                else:
                     shutil.rmtree(entry, ignore_errors=True)
 
 
@@ -530,7 +580,7 @@ def _os_error(exc: OSError, out: Path) -> FeasstmError:
 # ---------------------------------------------------------------------------- file writing
 
 
-def _copy_file(src: Path, dst: Path, link: bool) -> tuple[str, int, bool]:
+def _copy_file(src: str | Path, dst: Path, link: bool) -> tuple[str, int, bool]:
     """Put `src`'s bytes at `dst` (new file): a hard link when `link`, else a copy. Returns the
     SHA-256, the size, and whether a link was made (False: it fell back to a copy)."""
     if link:
@@ -542,7 +592,8 @@ def _copy_file(src: Path, dst: Path, link: bool) -> tuple[str, int, bool]:
         else:
             data = dst.read_bytes()
             return hashlib.sha256(data).hexdigest(), len(data), True
-    data = src.read_bytes()
+    with open(src, "rb") as f:
+        data = f.read()
     with open(dst, "xb") as f:
         f.write(data)
     return hashlib.sha256(data).hexdigest(), len(data), False
@@ -564,7 +615,7 @@ class _Writer:
             self._dirs.add(parent)
         return self.root / rel
 
-    def image(self, src: Path, rel: str) -> None:
+    def image(self, src: str | Path, rel: str) -> None:
         digest, size, linked = _copy_file(src, self._target(rel), self.link)
         if self.link and not linked:
             self.link = False  # another file system, or links not allowed: copy the rest

@@ -32,7 +32,14 @@ from PySide6.QtWidgets import (
 )
 
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.export import ExportOptions, ExportPlan, export_dataset, plan_export
+from feasstm_gui.core.export import (
+    ExportOptions,
+    ExportPlan,
+    ProjectSnapshot,
+    export_dataset,
+    plan_export,
+    read_project,
+)
 from feasstm_gui.core.split import SPLITS
 from feasstm_gui.core.store import Store
 from feasstm_gui.core.vocab import CODES
@@ -51,6 +58,7 @@ class ExportDialog(QDialog):
         self.store = store
         self.plan: ExportPlan | None = None
         self.plan_error = ""
+        self._snapshot: ProjectSnapshot | None = None
         self.runner = JobRunner(self)
         self._close_when_done = False
         self.setWindowTitle(f"Export {store.name}")
@@ -192,11 +200,15 @@ class ExportDialog(QDialog):
     def _schedule_replan(self) -> None:
         self._replan_timer.start()
 
-    def refresh_plan(self) -> None:
-        """Plan the export with the options shown (a dry run) and show its counts."""
+    def refresh_plan(self, reread: bool = False) -> None:
+        """Plan the export with the options shown (a dry run) and show its counts. The project
+        is read once (and again with `reread`); changing an option only plans again."""
         self._replan_timer.stop()
         try:
-            self.plan, self.plan_error = plan_export(self.store, self.options()), ""
+            if reread or self._snapshot is None:
+                self._snapshot = read_project(self.store)
+            self.plan = plan_export(self.store, self.options(), snapshot=self._snapshot)
+            self.plan_error = ""
         except FeasstmError as exc:
             self.plan, self.plan_error = None, str(exc)
         self._show_plan()
@@ -237,8 +249,8 @@ class ExportDialog(QDialog):
     # -- export -------------------------------------------------------------------------------
 
     def start_export(self) -> bool:
-        """Plan again (the project may have changed) and start the export job."""
-        self.refresh_plan()
+        """Plan again from a fresh read (the project may have changed) and start the job."""
+        self.refresh_plan(reread=True)
         out_text = self.out_edit.text().strip()
         if self.plan is None or not out_text:
             if not out_text:

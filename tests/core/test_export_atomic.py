@@ -159,6 +159,16 @@ def test_leftovers_of_a_crashed_export_are_removed(built, cjk_dir):
     assert verify(out) == []
 
 
+def test_a_crash_between_the_two_renames_of_force_loses_nothing(built, cjk_dir):
+    out = cjk_dir / "导出"
+    drive(export_dataset(built.store, out))
+    aside = cjk_dir / f".{out.name}.old-999999999-abcd"  # the old export, set aside ...
+    out.rename(aside)  # ... and the process died before the new one was renamed in
+    with pytest.raises(FeasstmError, match="already exists"):
+        drive(export_dataset(built.store, out))
+    assert verify(out) == [] and siblings(out) == []  # put back, and not overwritten
+
+
 def test_export_inside_the_project_is_refused(built):
     folder = built.store.folder
     with pytest.raises(FeasstmError, match="inside the project folder"):

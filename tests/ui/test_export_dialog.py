@@ -98,6 +98,17 @@ def test_export_runs_in_a_worker(qtbot, dialog, cjk_dir):
     assert dialog.export_button.isEnabled() and not dialog.cancel_button.isEnabled()
 
 
+def test_export_uses_the_project_as_it_is_when_clicked(qtbot, dialog, store, cjk_dir):
+    unlabelled = [f.id for f in store.frames("片段 一") if f.code is None]
+    store.set_labels(unlabelled, 7)  # labelled while the dialog is open
+    with qtbot.waitSignal(dialog.runner.finished, timeout=20000):
+        assert dialog.start_export()
+    out = cjk_dir / "导出 一"
+    lines = [line for name in ("train.txt", "test.txt")
+             for line in (out / name).read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 15 and cell(dialog, 7, 2) == 15
+
+
 def test_cancel_leaves_nothing(qtbot, dialog, cjk_dir, monkeypatch):
     monkeypatch.setattr(export_mod, "CHUNK", 1)
     real = export_mod._copy_file
