@@ -1069,6 +1069,8 @@ class MainWindow(QMainWindow):
             self.runner.cancel()
             self._wait_for_job()
         self._save_geometry()
+        self._reload_timer.stop()
+        self.history.set_store(None, self.annotator)
         self.thumbs.clear()
         self.thumbs.wait(2000)
         self.frame_images.clear()

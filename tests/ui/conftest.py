@@ -149,5 +149,8 @@ def window(qtbot):
     w.show()
     qtbot.waitExposed(w)
     w.activateWindow()
+    from PySide6.QtWidgets import QApplication
+
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
     yield w
     w.close()
