@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_export_helpers import ClipSpec, build_project
 
 from feasstm_gui.cli import main as cli_main
@@ -165,3 +167,42 @@ def test_cli_exit_status(project, tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{out / 'faces' / A / '000001.jpg'}:0: SHA-256 differs" in err
     assert cli_main(["verify", str(tmp_path / "nowhere"), "-q"]) == 2
+
+
+TOKENS = st.sampled_from(["1", "2", "3", "4", "5", "6", "7", "4", "7", "-", "x3", "i", "n2"])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(clips=st.lists(st.lists(TOKENS, min_size=1, max_size=12), min_size=1, max_size=5),
+       unlabelled=st.booleans(), fmt=st.sampled_from(["faf", "emotion-fan"]),
+       by=st.sampled_from(["clip", "actor"]), fraction=st.sampled_from([0.0, 0.2, 0.5, 1.0]),
+       seed=st.integers(0, 5), stratify=st.booleans())
+def test_any_project_exports_to_a_sound_export(tmp_path_factory, clips, unlabelled, fmt, by,
+                                               fraction, seed, stratify):
+    root = tmp_path_factory.mktemp("prop") / "项目 x"
+    specs = [ClipSpec(f"片段 {i}", tokens, actor=f"演员 {i % 2}") for i, tokens in
+             enumerate(clips)]
+    b = build_project(root / "project", specs)
+    options = ExportOptions(format=fmt, include_unlabelled=unlabelled, split_by=by,
+                            test_fraction=fraction, seed=seed, stratify=stratify)
+    try:
+        try:
+            result = drive(export_dataset(b.store, root / "out", options))
+        except FeasstmError as exc:
+            assert "nothing to export" in str(exc)
+            assert not any(t.isdigit() for tokens in clips for t in tokens)
+            return
+        out = root / "out"
+        assert verify(out) == []
+        assert result.done == sum(1 for _ in (out).rglob("*.jpg"))
+        if fmt == "faf":
+            for spec in specs:
+                want = [0 if t == "-" else int(t) for t in spec.frames
+                        if t.isdigit() or (unlabelled and t == "-")]
+                txt = out / "annotations" / f"{spec.id}.txt"
+                got = [int(line.split()[-1]) for line in
+                       txt.read_text(encoding="utf-8").splitlines()] if txt.exists() else []
+                assert got == want
+    finally:
+        b.store.close()
