@@ -83,6 +83,21 @@ def build(folder: Path, n_images: int, n_clips: int) -> Store:
     return store
 
 
+def create_latency_us(folder: Path, n: int = 500) -> float:
+    """How long creating and writing one 4 KB file takes here now (a shared disk varies a lot:
+    the copy mode's figure follows it)."""
+    probe = folder / "probe"
+    probe.mkdir()
+    data = os.urandom(4096)
+    start = time.perf_counter()
+    for i in range(n):
+        with open(probe / f"{i}.bin", "xb") as f:
+            f.write(data)
+    elapsed = time.perf_counter() - start
+    shutil.rmtree(probe)
+    return elapsed / n * 1e6
+
+
 def timed_export(store: Store, out: Path, options: ExportOptions) -> float:
     start = time.perf_counter()
     plan = plan_export(store, options)
@@ -107,6 +122,7 @@ def main() -> int:
         build_s = time.perf_counter() - t0
         export_s = timed_export(store, work / "导出 export", ExportOptions())
         linked = os.stat(next((work / "导出 export" / "faces").rglob("*.jpg"))).st_nlink > 1
+        latency = create_latency_us(work)
         export_copy_s = timed_export(store, work / "导出 copy", ExportOptions(link=False))
         t0 = time.perf_counter()
         verify = drive(verify_export(work / "导出 export"))
@@ -115,7 +131,8 @@ def main() -> int:
         print(f"machine: {platform.platform()}, {os.cpu_count()} cores, "
               f"python {platform.python_version()}, feasstm {__version__}")
         print(f"project: {args.images} crops (100x100 JPEG) in {args.clips} clips, built in "
-              f"{build_s:.1f} s; work folder {work}")
+              f"{build_s:.1f} s; work folder {work}; creating a 4 KB file takes "
+              f"{latency:.0f} us here now")
         print(f"export (hard links: {linked}): {export_s:.2f} s; with copies: "
               f"{export_copy_s:.2f} s; verify: {verify_s:.2f} s, "
               f"{len(verify.problems)} problem(s)")
@@ -123,7 +140,8 @@ def main() -> int:
                           "export_s": round(export_s, 3),
                           "export_copy_s": round(export_copy_s, 3),
                           "verify_s": round(verify_s, 3), "hard_links": linked,
-                          "verify_problems": len(verify.problems)}))
+                          "verify_problems": len(verify.problems),
+                          "file_create_us": round(latency)}))
         return 0 if not verify.problems else 1
     finally:
         if not args.keep:

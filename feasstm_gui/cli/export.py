@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 
 from feasstm_gui.cli.common import add_project_arg, open_store, print_problems, run_job
-from feasstm_gui.core.export import FORMATS, SPLIT_BY, ExportOptions, export_dataset, plan_export
+from feasstm_gui.core.export import (
+    FORMATS,
+    SPLIT_BY,
+    ExportOptions,
+    ExportPlan,
+    export_dataset,
+    plan_export,
+)
 from feasstm_gui.core.problems import EXIT_OK, EXIT_REPORTED
 from feasstm_gui.core.split import SPLITS
 from feasstm_gui.core.verify import verify_export
@@ -88,7 +95,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     return result.exit_status
 
 
-def plan_table(plan) -> str:
+def plan_table(plan: ExportPlan) -> str:
     """Images per code (rows) and split (columns), as the dry run and the dialog show them."""
     counts = plan.counts_by_split()
     lines = [f"{'code':<14}" + "".join(f"{s:>8}" for s in SPLITS) + f"{'total':>8}"]
