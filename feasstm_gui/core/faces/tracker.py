@@ -1,0 +1,309 @@
+"""Following the actor's face through a clip.
+
+Frames often show other people. Within a shot the actor is followed by geometry: the face whose
+box overlaps the last one and whose landmarks continue the last ones. Across a scene cut (found
+from colour histograms of downscaled frames) geometry means nothing, so the tracker compares the
+new shot's faces with what the actor looks like: the faces the user pointed at ("this face is the
+actor", `set_actor`) and the actor's look in the last tracked frame. There is no face-recognition
+network available offline, so this appearance test is a plain one (normalised grey thumbnails of
+the aligned faces): it tells the actor from another person under the same lighting, not across
+very different shots. When no face is similar enough the actor is reported absent, and the user
+seeds the actor once in that shot; propagation does the rest.
+
+Determinism and resuming: everything the tracker remembers is `state`, a small JSON-serialisable
+dict, saved with each committed frame. A tracker rebuilt from the state saved with frame k gives
+for frame k+1 onwards exactly what an uninterrupted run gives: the state is the tracker's only
+memory (it goes through JSON after every step, so nothing rides along in memory), full-frame
+detections are scheduled by frame index (every `full_every`-th index), and torch's thread count
+is fixed by the detector.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from feasstm_gui.core.faces.align import align_face
+from feasstm_gui.core.faces.detector import (
+    Detection,
+    FaceDetector,
+    box_iou,
+    order_faces,
+)
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    """How the tracker follows the actor (stored in the project)."""
+
+    #: a full-frame detection on every frame whose index is a multiple of this
+    full_every: int = 30
+    #: the region searched around the last face: this many face sizes wide
+    roi_scale: float = 2.5
+    #: pyramid levels searched in the region: faces from lo to hi times the last face's size
+    roi_face_range: tuple[float, float] = (0.4, 3.0)
+    #: a jump in frame index larger than this starts afresh (full detection, appearance test)
+    max_gap: int = 5
+    #: scene cut: Bhattacharyya distance between consecutive frames' colour histograms above this
+    cut_threshold: float = 0.3
+    #: geometry: smallest box overlap (IoU) for the same face in the next frame
+    min_iou: float = 0.3
+    #: geometry: largest mean landmark move, in inter-ocular distances, for the same face
+    max_landmark_move: float = 1.0
+    #: appearance: smallest similarity (0-1) for a face to be taken for the actor after a cut
+    min_similarity: float = 0.75
+    #: appearance: a tracked face less similar than this to the last frame's is someone else
+    #: (a cut the histograms missed)
+    switch_similarity: float = 0.5
+    #: at most this many seeds (faces the user pointed at) are remembered
+    max_exemplars: int = 4
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["roi_face_range"] = list(self.roi_face_range)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrackerSettings:
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        if "roi_face_range" in known:
+            known["roi_face_range"] = tuple(known["roi_face_range"])
+        return cls(**known)
+
+
+@dataclass
+class TrackResult:
+    frame_index: int
+    actor: Detection | None  # the actor's face in this frame, or None (absent)
+    status: str  # tracked | reacquired | acquired | seeded | absent
+    mode: str  # roi | full: how the frame was searched
+    cut: bool  # a scene cut between the previous frame and this one
+    faces: list[Detection] = field(default_factory=list)  # every face found this frame
+    similarity: float | None = None  # appearance similarity of the actor's face, when tested
+    state: dict[str, Any] = field(default_factory=dict)  # save with the committed frame
+
+
+def new_state() -> dict[str, Any]:
+    return {"v": STATE_VERSION, "last": None, "hist": None, "track": None,
+            "exemplars": [], "recent": None, "auto": True}
+
+
+class ActorTracker:
+    """Follows one actor; `step` each frame in order (forward or backward)."""
+
+    def __init__(
+        self,
+        detector: FaceDetector,
+        settings: TrackerSettings | None = None,
+        state: dict[str, Any] | None = None,
+    ) -> None:
+        self.detector = detector
+        self.settings = settings or TrackerSettings()
+        self._state = _roundtrip(state) if state is not None else new_state()
+        if self._state.get("v") != STATE_VERSION:
+            self._state = new_state()
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The tracker's whole memory (a copy): save it with each committed frame."""
+        return _roundtrip(self._state)
+
+    # -- the user says "this face is the actor"
+
+    def set_actor(
+        self, detection: Detection, image: np.ndarray, frame_index: int, *, bgr: bool = True
+    ) -> TrackResult:
+        """Seed the track with a face the user chose on one frame; later steps propagate it."""
+        st = self._state
+        desc = appearance(image, detection, bgr=bgr)
+        if st.get("auto"):
+            st["exemplars"] = []
+        st["auto"] = False
+        st["exemplars"] = (st["exemplars"] + [desc])[-self.settings.max_exemplars :]
+        st["recent"] = desc
+        st["track"] = _track_dict(detection)
+        st["last"] = int(frame_index)
+        st["hist"] = signature(image)
+        self._state = _roundtrip(st)
+        return TrackResult(int(frame_index), detection, "seeded", "manual", False, [detection],
+                           1.0, self.state)
+
+    # -- one frame
+
+    def step(self, frame_index: int, image: np.ndarray, *, bgr: bool = True) -> TrackResult:
+        """Find the actor in one frame (BGR unless ``bgr=False``) and advance the state."""
+        s = self.settings
+        st = self._state
+        idx = int(frame_index)
+        sig = signature(image, bgr=bgr)
+        last = st["last"]
+        fresh = last is None or abs(idx - last) > s.max_gap
+        cut = (not fresh) and st["hist"] is not None and hist_distance(sig, st["hist"]) > s.cut_threshold
+        track = None if (fresh or cut or st["track"] is None) else _track_det(st["track"])
+
+        actor: Detection | None = None
+        status = "absent"
+        mode = "full"
+        faces: list[Detection] = []
+        similarity: float | None = None
+        desc: str | None = None
+
+        if track is not None and idx % s.full_every != 0:
+            mode = "roi"
+            side = track.size
+            cx, cy = track.center
+            half = s.roi_scale * side / 2.0
+            lo, hi = s.roi_face_range
+            faces = self.detector.detect(
+                image, bgr=bgr, roi=(cx - half, cy - half, cx + half, cy + half),
+                face_size=(lo * side, hi * side),
+            )
+            actor = self._match_geometry(track, faces)
+            if actor is not None:
+                status = "tracked"
+        if actor is None:
+            if mode == "roi":
+                mode = "full"  # lost in the region: look at the whole frame
+            faces = self.detector.detect(image, bgr=bgr)
+            if track is not None:
+                actor = self._match_geometry(track, faces)
+                if actor is not None:
+                    status = "tracked"
+        if actor is not None and st["recent"] is not None:
+            desc = appearance(image, actor, bgr=bgr)
+            similarity = descriptor_similarity(desc, st["recent"])
+            if similarity < s.switch_similarity:  # someone else in the actor's place
+                actor, status, cut = None, "absent", True
+        if actor is None and faces:
+            actor, similarity, desc = self._match_appearance(image, faces, bgr)
+            if actor is not None:
+                status = "reacquired"
+            elif st["auto"] and not st["exemplars"]:
+                actor = order_faces(faces, "size")[0]
+                desc = appearance(image, actor, bgr=bgr)
+                st["exemplars"] = [desc]
+                status, similarity = "acquired", None
+        if actor is not None and desc is None:
+            desc = appearance(image, actor, bgr=bgr)
+
+        st["last"] = idx
+        st["hist"] = sig
+        st["track"] = _track_dict(actor) if actor is not None else None
+        if desc is not None:
+            st["recent"] = desc
+        self._state = _roundtrip(st)
+        return TrackResult(idx, actor, status, mode, bool(cut), faces, similarity, self.state)
+
+    # -- matching
+
+    def _match_geometry(self, track: Detection, faces: list[Detection]) -> Detection | None:
+        s = self.settings
+        best, best_score = None, -1e9
+        iod = max(track.iod, 1.0)
+        for f in faces:
+            iou = box_iou(f.raw_box, track.raw_box)
+            move = float(np.linalg.norm(f.landmarks - track.landmarks, axis=1).mean()) / iod
+            if iou < s.min_iou or move > s.max_landmark_move:
+                continue
+            score = iou - 0.25 * move
+            if score > best_score:
+                best, best_score = f, score
+        return best
+
+    def _match_appearance(self, image, faces, bgr):
+        refs = list(self._state["exemplars"])
+        if self._state["recent"] is not None:
+            refs.append(self._state["recent"])
+        if not refs:
+            return None, None, None
+        best = (None, -1.0, None)
+        for f in faces:
+            d = appearance(image, f, bgr=bgr)
+            sim = max(descriptor_similarity(d, r) for r in refs)
+            if sim > best[1]:
+                best = (f, sim, d)
+        if best[0] is not None and best[1] >= self.settings.min_similarity:
+            return best
+        return None, (best[1] if best[0] is not None else None), None
+
+
+# --------------------------------------------------------------------------- state helpers
+
+
+def _roundtrip(state: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(state))
+
+
+def _track_dict(d: Detection) -> dict[str, Any]:
+    return d.to_dict(ndigits=3)
+
+
+def _track_det(d: dict[str, Any]) -> Detection:
+    return Detection.from_dict(d)
+
+
+# --------------------------------------------------------------------------- scene cuts
+
+HIST_BINS = (16, 4, 8)  # hue x saturation, value
+
+
+def signature(image: np.ndarray, *, bgr: bool = True) -> list[int]:
+    """Colour histogram of a 64 x 36 thumbnail (hue x saturation, and value), in 1/10000ths."""
+    import cv2
+
+    step = max(1, min(image.shape[0] // 144, image.shape[1] // 256))  # every n-th pixel first
+    small = cv2.resize(image[::step, ::step], (64, 36), interpolation=cv2.INTER_AREA)
+    hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV if bgr else cv2.COLOR_RGB2HSV)
+    hb, sb, vb = HIST_BINS
+    hs = cv2.calcHist([hsv], [0, 1], None, [hb, sb], [0, 180, 0, 256]).ravel()
+    v = cv2.calcHist([hsv], [2], None, [vb], [0, 256]).ravel()
+    hist = np.concatenate([hs / max(hs.sum(), 1), v / max(v.sum(), 1)]) / 2.0
+    return [int(round(x * 10000)) for x in hist]
+
+
+def hist_distance(a: list[int], b: list[int]) -> float:
+    """Bhattacharyya distance between two signatures: 0 same colours, 1 nothing in common."""
+    p = np.asarray(a, dtype=np.float64)
+    q = np.asarray(b, dtype=np.float64)
+    p = p / max(p.sum(), 1.0)
+    q = q / max(q.sum(), 1.0)
+    return float(np.sqrt(max(0.0, 1.0 - float(np.sqrt(p * q).sum()))))
+
+
+# --------------------------------------------------------------------------- appearance
+
+THUMB = 16
+
+
+def appearance(image: np.ndarray, detection: Detection, *, bgr: bool = True) -> str:
+    """What a face looks like, compactly: its aligned grey 16 x 16 thumbnail, standardised and
+    quantised to int8, base64 (344 characters)."""
+    import cv2
+
+    crop, _ = align_face(image, detection.landmarks, preset="arcface", size=48)
+    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY if bgr else cv2.COLOR_RGB2GRAY)
+    t = cv2.resize(grey, (THUMB, THUMB), interpolation=cv2.INTER_AREA).astype(np.float64)
+    t -= t.mean()
+    sd = t.std()
+    if sd > 1e-6:
+        t /= sd
+    q = np.clip(np.round(t * 31.0), -127, 127).astype(np.int8)
+    return base64.b64encode(q.tobytes()).decode("ascii")
+
+
+def descriptor_similarity(a: str, b: str) -> float:
+    """Normalised correlation of two appearance descriptors, clipped to 0-1."""
+    x = np.frombuffer(base64.b64decode(a), dtype=np.int8).astype(np.float64)
+    y = np.frombuffer(base64.b64decode(b), dtype=np.int8).astype(np.float64)
+    x -= x.mean()
+    y -= y.mean()
+    den = float(np.linalg.norm(x) * np.linalg.norm(y))
+    if den <= 0:
+        return 0.0
+    return float(max(0.0, min(1.0, float(x @ y) / den)))

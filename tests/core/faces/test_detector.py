@@ -1,0 +1,214 @@
+"""MTCNN detection on the real photographs (the real network, no mocks)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import clipmaker
+import cv2
+import numpy as np
+import pytest
+
+from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.faces.detector import (
+    Detection,
+    DetectorSettings,
+    FaceDetector,
+    detect,
+    get_detector,
+    order_faces,
+    pyramid_scales,
+)
+
+FACES = ("obama", "obama2", "biden", "astronaut", "camera", "messi5")
+NONFACES = ("coffee", "rocket", "chelsea")
+
+
+def load(data_dir, stem: str, longest: int = 640) -> np.ndarray:
+    for sub in ("faces", "nonface"):
+        for ext in (".jpg", ".png"):
+            p = data_dir / sub / f"{stem}{ext}"
+            if p.exists():
+                img = cv2.imread(str(p))
+                s = min(1.0, longest / max(img.shape[:2]))
+                return cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else img
+    raise FileNotFoundError(stem)
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    return get_detector(DetectorSettings(device="cpu"))
+
+
+def test_importing_faces_does_not_import_torch():
+    code = (
+        "import sys; import feasstm_gui.core.faces, feasstm_gui.core.faces.detector, "
+        "feasstm_gui.core.faces.align, feasstm_gui.core.faces.quality, "
+        "feasstm_gui.core.faces.tracker; print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("stem", FACES)
+def test_one_face_with_five_landmarks_in_mtcnn_order(detector, data_dir, stem):
+    img = load(data_dir, stem)
+    h, w = img.shape[:2]
+    dets = detector.detect(img)
+    assert len(dets) == 1, [d.to_dict() for d in dets]
+    d = dets[0]
+    assert d.prob > 0.99
+    assert d.landmarks.shape == (5, 2) and d.landmarks.dtype == np.float64
+    x1, y1, x2, y2 = d.box
+    assert 0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h
+    le, re, nose, ml, mr = d.landmarks
+    assert le[0] < re[0] and ml[0] < mr[0]  # image-left first
+    assert min(le[1], re[1]) < nose[1] < max(ml[1], mr[1])  # eyes above nose above mouth
+    assert x1 <= nose[0] <= x2 and y1 <= nose[1] <= y2
+
+
+@pytest.mark.parametrize("stem", NONFACES)
+def test_no_face_in_non_face_images(detector, data_dir, stem):
+    assert detector.detect(load(data_dir, stem)) == []
+
+
+def test_low_probability_boxes_are_filtered_and_boxes_clipped(data_dir):
+    # messi5 upscaled to 720p: MTCNN adds two low-probability boxes, one partly outside
+    img = cv2.resize(load(data_dir, "messi5"), (1280, 720))
+    strict = get_detector(DetectorSettings(device="cpu"))
+    assert len(strict.detect(img)) == 1
+    loose = FaceDetector(DetectorSettings(device="cpu", min_prob=0.0, min_visible=0.0))
+    everything = loose.detect(img)
+    assert len(everything) >= 2
+    for d in everything:
+        x1, y1, x2, y2 = d.box
+        assert 0 <= x1 <= x2 <= 1280 and 0 <= y1 <= y2 <= 720
+        assert d.visible <= 1.0
+    assert min(d.prob for d in everything) < 0.9
+
+
+def test_rgb_and_bgr_give_the_same_faces(detector, data_dir):
+    img = load(data_dir, "astronaut")
+    a = detector.detect(img)[0]
+    b = detector.detect(np.ascontiguousarray(img[:, :, ::-1]), bgr=False)[0]
+    assert np.array_equal(a.landmarks, b.landmarks) and a.prob == b.prob
+
+
+def test_detection_is_deterministic(detector, data_dir):
+    img = load(data_dir, "obama2")
+    a, b = detector.detect(img), detector.detect(img)
+    assert [x.to_dict(6) for x in a] == [x.to_dict(6) for x in b]
+
+
+def test_thresholds_and_min_face_size(detector, data_dir):
+    img = load(data_dir, "astronaut")  # 512 x 512, face about 110 px
+    assert detector.detect(img, min_face_size=600) == []  # no pyramid level at all
+    assert len(detector.detect(img, min_face_size=60)) == 1
+    # the module-level helper takes the same options
+    assert len(detect(img, thresholds=(0.7, 0.8, 0.9), settings=DetectorSettings(device="cpu"))) == 1
+
+
+def test_region_detection_matches_full_frame_landmarks(detector):
+    """The region cascade reproduces the full frame's pyramid: same face, same landmarks."""
+    frame, _ = clipmaker.render("obama", (190, 4.0, 700, 330), (1280, 720))
+    full = detector.detect(frame)
+    assert len(full) == 1
+    f = full[0]
+    s = f.size
+    cx, cy = f.center
+    roi = (cx - 1.25 * s, cy - 1.25 * s, cx + 1.25 * s, cy + 1.25 * s)
+    region = detector.detect(frame, roi=roi, face_size=(0.4 * s, 3 * s))
+    assert len(region) == 1
+    r = region[0]
+    assert r.source == "roi"
+    assert np.abs(r.landmarks - f.landmarks).max() < 0.01
+    assert np.abs(np.subtract(r.raw_box, f.raw_box)).max() < 0.01
+    assert abs(r.prob - f.prob) < 1e-4
+
+
+def test_whole_frame_cascade_equals_facenet_pytorch(detector, data_dir):
+    img = cv2.resize(load(data_dir, "messi5"), (1280, 720))
+    loose = FaceDetector(DetectorSettings(device="cpu", min_prob=0.0, min_visible=0.0))
+    ref = loose.detect(img)
+    ours = loose.detect(img, face_size=(1.0, 1e9))  # every pyramid level, our cascade
+    assert len(ours) == len(ref)
+    for a, b in zip(ref, ours):
+        assert np.abs(a.landmarks - b.landmarks).max() < 0.01
+        assert abs(a.prob - b.prob) < 1e-4
+
+
+def test_region_only_finds_faces_inside_it(detector):
+    frames, truth = clipmaker.render_clip()
+    two = next(i for i, t in enumerate(truth) if t["shot"] == "two")
+    frame = frames[two]
+    assert len(detector.detect(frame)) == 2
+    left = detector.detect(frame, roi=(0, 0, 320, 480))
+    assert len(left) == 1 and left[0].center[0] < 320
+
+
+def test_manual_box_finds_the_landmarks_inside(detector, data_dir):
+    img = load(data_dir, "astronaut")
+    ref = detector.detect(img)[0]
+    x1, y1, x2, y2 = ref.raw_box
+    got = detector.detect_in_box(img, (x1 - 8, y1 + 5, x2 + 6, y2 - 4))
+    assert got is not None
+    assert np.linalg.norm(got.landmarks - ref.landmarks, axis=1).max() < 0.1 * ref.iod
+
+
+def test_manual_box_without_a_detectable_face_still_gives_landmarks(detector, data_dir):
+    """MTCNN's last stage alone on the user's box: landmarks come back, with ONet's own score."""
+    img = load(data_dir, "coffee")
+    got = detector.detect_in_box(img, (200, 100, 360, 260))
+    assert got is not None and got.source == "box"
+    assert got.landmarks.shape == (5, 2)
+    assert np.all(got.landmarks[:, 0] > 100) and np.all(got.landmarks[:, 0] < 460)
+    assert detector.detect_in_box(img, (10, 10, 11, 11)) is None
+
+
+def test_manual_landmarks_make_a_detection():
+    pts = [[40, 50], [80, 50], [60, 70], [45, 90], [75, 90]]
+    d = Detection.from_landmarks(pts, (120, 120, 3))
+    assert d.source == "manual" and d.prob == 1.0
+    assert d.iod == pytest.approx(40)
+    assert 0 <= d.box[0] < 40 and d.box[2] > 80
+
+
+def test_order_faces_by_size_position_and_probability():
+    lm = np.zeros((5, 2))
+    a = Detection((0, 0, 10, 10), 0.99, lm)
+    b = Detection((50, 0, 80, 30), 0.95, lm)
+    c = Detection((20, 0, 40, 20), 0.999, lm)
+    assert order_faces([a, b, c], "size") == [b, c, a]
+    assert order_faces([a, b, c], "left") == [a, c, b]
+    assert order_faces([a, b, c], "prob") == [c, a, b]
+    with pytest.raises(FeasstmError):
+        order_faces([a], "random")
+
+
+def test_settings_and_detections_round_trip_through_json(detector, data_dir):
+    s = DetectorSettings(min_face_size=30, thresholds=(0.5, 0.6, 0.7), device="cpu")
+    assert DetectorSettings.from_dict(json.loads(json.dumps(s.to_dict()))) == s
+    d = detector.detect(load(data_dir, "camera"))[0]
+    back = Detection.from_dict(json.loads(json.dumps(d.to_dict())))
+    assert np.abs(back.landmarks - d.landmarks).max() < 1e-3
+
+
+def test_pyramid_matches_facenet_pytorch():
+    assert pyramid_scales(720, 1280, 20, 0.709)[:3] == [0.6, 0.6 * 0.709, 0.6 * 0.709 * 0.709]
+    assert len(pyramid_scales(720, 1280, 20, 0.709)) == 11
+
+
+def test_bad_images_are_refused(detector):
+    with pytest.raises(FeasstmError):
+        detector.detect(np.zeros((10, 10, 3), np.float32))
+    if not _cuda():
+        with pytest.raises(FeasstmError):
+            FaceDetector(DetectorSettings(device="cuda"))
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
