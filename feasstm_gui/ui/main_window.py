@@ -11,6 +11,7 @@ from the action registry (actions.TOOLS); each is imported only when opened.
 from __future__ import annotations
 
 import functools
+import gc
 import importlib
 import importlib.util
 from collections.abc import Callable, Iterable
@@ -103,7 +104,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("FEASSTM Studio")
         self.resize(1400, 880)
 
-        self.thumbs = ImageLoader(max_bytes=96 << 20, max_side=160, threads=2, parent=self)
+        self.thumbs = ImageLoader(max_bytes=96 << 20, max_side=96, exact=True, threads=2,
+                                  parent=self)
         self.frame_images = ImageLoader(max_bytes=48 << 20, max_side=1600, threads=1,
                                         max_pending=4, parent=self)
         self.thumbs.failed.connect(self._image_failed)
@@ -124,6 +126,11 @@ class MainWindow(QMainWindow):
         act.build_toolbar(self.toolbar, self.actions)
         self.addToolBar(self.toolbar)
         self.overlay = KeyOverlay(self.keymap, self)
+        self._preview_row: FrameRow | None = None
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(0)
+        self._preview_timer.timeout.connect(self._update_preview)
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
         self._reload_timer.timeout.connect(lambda: self.reload_clip(keep=True))
@@ -187,7 +194,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         self.clips_dock = dock
 
-        self.preview = PreviewWidget(self.frame_images, self.thumbs)
+        self.preview = PreviewWidget(self.frame_images, self.frame_images)
         self.preview.fix_applied.connect(self._fix_applied)
         dock = QDockWidget("Preview", self)
         dock.setObjectName("preview-dock")
@@ -335,6 +342,7 @@ class MainWindow(QMainWindow):
         self._reported.clear()
         self.strip_model.set_frames([], "")
         self.review_model.set_frames([], "")
+        self._preview_row = None
         self.preview.show_frame(None, None, "")
         if store is not None:
             store.annotator = self.annotator
@@ -433,6 +441,9 @@ class MainWindow(QMainWindow):
                 self.strip.verticalScrollBar().setValue(scroll)
             elif rows:
                 self.strip.go_to_row(0)
+            # The clip's rows live until the next clip: keep the cyclic garbage collector from
+            # walking them on every full collection (100,000 rows: 100 ms pauses mid-labelling).
+            gc.freeze()
         self._refresh_summary(self.clip_id)
         self.filter_bar.set_count(self.strip_model.rowCount(), len(rows))
         self._update_annotator_label()
@@ -458,6 +469,17 @@ class MainWindow(QMainWindow):
         view = self.sender()
         if isinstance(view, FrameStripView) and view is not self.active_view():
             return
+        self._schedule_preview(row)
+
+    def _schedule_preview(self, row: FrameRow | None) -> None:
+        """Show `row` in the preview once control is back in the event loop (several changes
+        of the current frame in one key press cost one update)."""
+        self._preview_row = row
+        if not self._preview_timer.isActive():
+            self._preview_timer.start()
+
+    def _update_preview(self) -> None:
+        row = self._preview_row
         if self.store is None or row is None:
             self.preview.show_frame(None, None, "")
             return
@@ -469,6 +491,7 @@ class MainWindow(QMainWindow):
 
     def _set_thumb_size(self, size: int) -> None:
         size = min(THUMB_SIZES, key=lambda s: abs(s - size))
+        self.thumbs.set_max_side(size)
         self.strip.set_thumb_size(size)
         self.review.set_thumb_size(size)
 
@@ -501,7 +524,7 @@ class MainWindow(QMainWindow):
         self._update_counts()
         cur = self.active_view().current_frame()
         if cur is not None and cur.id in rows:
-            self._on_current_frame(cur)
+            self._schedule_preview(cur)
         self.history.schedule_refresh()
         self.frames_refreshed.emit()
 

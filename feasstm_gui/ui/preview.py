@@ -46,6 +46,8 @@ class FrameCanvas(QWidget):
         self.fix_mode = False
         self.message = ""
         self._drag: tuple[str, int] | None = None
+        self._scaled = None
+        self._scaled_key: tuple | None = None
         self.setMinimumSize(240, 180)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         loader.ready.connect(self._on_ready)
@@ -97,8 +99,13 @@ class FrameCanvas(QWidget):
                                     if isinstance(cached, Failed) else "loading…")
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
             return
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        p.drawPixmap(target, item.pixmap, QRectF(item.pixmap.rect()))
+        size = target.size().toSize()
+        key = (item.pixmap.cacheKey(), size.width(), size.height())
+        if self._scaled_key != key:  # scale once per frame and size, not on every paint
+            self._scaled = item.pixmap.scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                              Qt.TransformationMode.SmoothTransformation)
+            self._scaled_key = key
+        p.drawPixmap(target.topLeft(), self._scaled)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         if self.box:
             x1, y1, x2, y2 = self.box[:4]

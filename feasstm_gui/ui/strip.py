@@ -324,7 +324,9 @@ class FrameStripView(QListView):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setViewMode(QListView.ViewMode.ListMode)
+        # IconMode, not ListMode: in ListMode every dataChanged() lays out all items again
+        # (200,000 rowCount calls for a 100,000-frame clip); IconMode repaints just the item.
+        self.setViewMode(QListView.ViewMode.IconMode)
         self.setFlow(QListView.Flow.LeftToRight)
         self.setWrapping(True)
         self.setResizeMode(QListView.ResizeMode.Adjust)
@@ -332,6 +334,7 @@ class FrameStripView(QListView):
         self.setLayoutMode(QListView.LayoutMode.Batched)
         self.setBatchSize(4000)
         self.setMovement(QListView.Movement.Static)
+        self.setDragEnabled(False)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setSelectionRectVisible(True)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)

@@ -38,38 +38,52 @@ class _Sink(QObject):
     decoded = Signal(str, QImage, QSize, str)
 
 
-class _Decode(QRunnable):
+class _Drain(QRunnable):
+    """Decodes queued requests, newest first, until the queue is empty."""
+
     def __init__(self, loader: ImageLoader):
         super().__init__()
         self._loader = loader
         self.setAutoDelete(True)
 
     def run(self) -> None:
-        path = self._loader._pop_request()
-        if path is None:
-            return
-        reader = QImageReader(path)
-        reader.setAutoTransform(False)
-        size = reader.size()
-        limit = self._loader.max_side
-        if size.isValid() and limit and max(size.width(), size.height()) > limit:
-            reader.setScaledSize(size.scaled(limit, limit, Qt.AspectRatioMode.KeepAspectRatio))
-        image = reader.read()
-        error = "" if not image.isNull() else (reader.errorString() or "cannot be decoded")
-        if not image.isNull():
-            image = image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
-        self._loader._sink.decoded.emit(path, image, size, error)
+        loader = self._loader
+        while True:
+            path = loader._pop_request()
+            if path is None:
+                return
+            image, size, error = _decode(path, loader.max_side, loader.exact)
+            try:
+                loader._sink.decoded.emit(path, image, size, error)
+            except RuntimeError:  # the window closed while this image was decoded
+                return
+
+
+def _decode(path: str, limit: int, exact: bool) -> tuple[QImage, QSize, str]:
+    reader = QImageReader(path)
+    reader.setAutoTransform(False)
+    size = reader.size()
+    longer = max(size.width(), size.height())
+    if size.isValid() and limit and (longer > limit or (exact and longer != limit)):
+        reader.setScaledSize(size.scaled(limit, limit, Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    if image.isNull():
+        return image, size, reader.errorString() or "cannot be decoded"
+    return image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied), size, ""
 
 
 class ImageLoader(QObject):
-    """Asynchronous image decoding with an LRU cache bounded in bytes."""
+    """Asynchronous image decoding with an LRU cache bounded in bytes. Images are scaled to
+    `max_side` (their longer side) as they are decoded, down only unless `exact`; 0 keeps the
+    file's size."""
 
     ready = Signal(str)
     failed = Signal(str, str)
 
-    def __init__(self, *, max_bytes: int = 96 << 20, max_side: int = 0, threads: int = 2,
-                 max_pending: int = 512, parent: QObject | None = None):
+    def __init__(self, *, max_bytes: int = 96 << 20, max_side: int = 0, exact: bool = False,
+                 threads: int = 2, max_pending: int = 512, parent: QObject | None = None):
         super().__init__(parent)
+        self.exact = exact
         self.max_bytes = max_bytes
         self.max_side = max_side
         self.max_pending = max_pending
@@ -78,6 +92,8 @@ class ImageLoader(QObject):
         self._lock = threading.Lock()
         self._pending: OrderedDict[str, None] = OrderedDict()  # newest last
         self._requested: set[str] = set()  # pending or being decoded
+        self._draining = 0  # _Drain runnables started and not finished
+        self._threads = threads
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(threads)
         self._sink = _Sink()
@@ -108,7 +124,10 @@ class ImageLoader(QObject):
             while len(self._pending) > self.max_pending:  # scrolled away: forget the oldest
                 old, _ = self._pending.popitem(last=False)
                 self._requested.discard(old)
-        self._pool.start(_Decode(self))
+            if self._draining >= self._threads:
+                return
+            self._draining += 1
+        self._pool.start(_Drain(self))
 
     def forget(self, path: str) -> None:
         """Drop a cached image (its file was rewritten, e.g. by re-align)."""
@@ -122,6 +141,13 @@ class ImageLoader(QObject):
             self._requested.clear()
         self._cache.clear()
         self._bytes = 0
+
+    def set_max_side(self, side: int) -> None:
+        """Decode at this size from now on (thumbnails at the size they are painted, so
+        painting is a plain copy); what is cached at another size is dropped."""
+        if side != self.max_side:
+            self.max_side = side
+            self.clear()
 
     def wait(self, msecs: int = 5000) -> bool:
         """Wait for queued decodes (tests and benchmarks)."""
@@ -139,6 +165,7 @@ class ImageLoader(QObject):
     def _pop_request(self) -> str | None:
         with self._lock:
             if not self._pending:
+                self._draining -= 1  # under the lock: a request after this starts a new one
                 return None
             path, _ = self._pending.popitem(last=True)  # newest first
             return path
