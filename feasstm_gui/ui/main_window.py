@@ -214,6 +214,8 @@ class MainWindow(QMainWindow):
         self.history_dock = dock
         self.resizeDocks([self.clips_dock, self.preview_dock], [280, 520],
                          Qt.Orientation.Horizontal)
+        self.resizeDocks([self.clips_dock, self.history_dock], [520, 260],
+                         Qt.Orientation.Vertical)
 
     def _build_status(self) -> None:
         bar = self.statusBar()
