@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from feasstm_gui.cli.common import add_project_arg, open_store, run_job
-from feasstm_gui.core.pipeline import extract_clip, for_clips
+from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.pipeline import (
+    RealignOptions,
+    align_clip,
+    extract_clip,
+    for_clips,
+    frames_by_key,
+    realign_frames,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,8 +32,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_extract(args) -> int:
     if args.fps is not None and args.fps <= 0:
-        from feasstm_gui.core.errors import FeasstmError
-
         raise FeasstmError(f"--fps must be positive (got {args.fps})")
     with open_store(args) as store:
         job = for_clips(store, args.clip,
@@ -35,4 +42,116 @@ def cmd_extract(args) -> int:
 
 
 def _register_align(sub: argparse._SubParsersAction) -> None:
-    """align and realign join here once the alignment job is in core.pipeline."""
+    p = sub.add_parser("align", help="detect, follow and align the actor's face in clips",
+                       description="MTCNN detection (five landmarks), the actor followed across "
+                       "frames, similarity alignment to the project's template, quality scores "
+                       "and suggested flags. Frames without the actor become irrelevant "
+                       "(reversible). Run again to resume. Exit 0, 1 or 2.")
+    add_project_arg(p)
+    p.add_argument("--clip", action="append", metavar="ID", help="only this clip (repeatable)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="where MTCNN runs (default: cuda when available, else cpu)")
+    p.set_defaults(func=cmd_align)
+
+    p = sub.add_parser("realign", help="find and align the face again on chosen frames",
+                       description="Re-align frames given as CLIP:START-END or CLIP:N (source "
+                       "frame indices, comma separated) or one `clip,frame` per line in "
+                       "--frames-file. The new crops are undoable (`feasstm undo`).")
+    add_project_arg(p)
+    p.add_argument("--frames", metavar="CLIP:START-END[,CLIP:N...]", default=None)
+    p.add_argument("--frames-file", type=Path, metavar="FILE", default=None)
+    p.add_argument("--min-face-size", type=float, metavar="PX", default=None)
+    p.add_argument("--threshold", type=float, metavar="P", default=None,
+                   help="smallest detection probability to keep")
+    p.add_argument("--face", type=int, metavar="N", default=None,
+                   help="which face, by size: 0 the largest (default: the one nearest the "
+                   "current face)")
+    p.add_argument("--box", metavar="X,Y,W,H", default=None,
+                   help="look for the face inside this box (frame pixels)")
+    p.add_argument("--landmarks", metavar="X1,Y1,...,X5,Y5", default=None,
+                   help="align on these five points: left eye, right eye, nose, mouth corners")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.set_defaults(func=cmd_realign)
+
+
+def cmd_align(args) -> int:
+    with open_store(args) as store:
+        job = for_clips(store, args.clip,
+                        lambda s, c: align_clip(s, c, device=args.device), "align")
+        result = run_job(job, "align")
+    print(result.summary)
+    return result.exit_status
+
+
+def cmd_realign(args) -> int:
+    keys = []
+    if args.frames:
+        keys += parse_frame_spec(args.frames)
+    if args.frames_file:
+        keys += read_frames_file(args.frames_file)
+    if not keys:
+        raise FeasstmError("give the frames to re-align: --frames CLIP:START-END or "
+                           "--frames-file FILE")
+    options = RealignOptions(
+        min_face_size=args.min_face_size, threshold=args.threshold, face=args.face,
+        box=_numbers(args.box, 4, "--box") if args.box else None,
+        landmarks=_pairs(_numbers(args.landmarks, 10, "--landmarks")) if args.landmarks else None)
+    with open_store(args) as store:
+        ids = frames_by_key(store, keys)
+        result = run_job(realign_frames(store, ids, options, device=args.device), "realign")
+    print(result.summary)
+    return result.exit_status
+
+
+def parse_frame_spec(spec: str) -> list[tuple[str, int]]:
+    """`CLIP:START-END,CLIP:N` -> [(clip, index), ...]; the clip id is all before the last ':'."""
+    keys: list[tuple[str, int]] = []
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        clip, sep, rng = part.rpartition(":")
+        if not sep or not clip:
+            raise FeasstmError(f"--frames: {part!r} is not CLIP:N or CLIP:START-END")
+        try:
+            if "-" in rng:
+                lo, hi = (int(v) for v in rng.split("-", 1))
+            else:
+                lo = hi = int(rng)
+        except ValueError:
+            raise FeasstmError(f"--frames: {rng!r} in {part!r} is not a frame number or "
+                               "range") from None
+        if hi < lo or lo < 0:
+            raise FeasstmError(f"--frames: the range {rng!r} is empty or negative")
+        keys += [(clip, i) for i in range(lo, hi + 1)]
+    return keys
+
+
+def read_frames_file(path: Path) -> list[tuple[str, int]]:
+    from feasstm_gui.core.formats.faf import read_text
+
+    keys = []
+    for n, line in enumerate(read_text(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        clip, sep, index = line.rpartition(",")
+        try:
+            keys.append((clip.strip(), int(index)))
+        except ValueError:
+            raise FeasstmError("expected `clip,frame`", path=path, line=n) from None
+        if not sep:
+            raise FeasstmError("expected `clip,frame`", path=path, line=n)
+    return keys
+
+
+def _numbers(text: str, count: int, option: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise FeasstmError(f"{option} takes {count} numbers separated by commas") from None
+    if len(values) != count:
+        raise FeasstmError(f"{option} takes {count} numbers separated by commas")
+    return values
+
+
+def _pairs(values: list[float]) -> list[list[float]]:
+    return [values[i:i + 2] for i in range(0, len(values), 2)]

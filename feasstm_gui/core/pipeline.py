@@ -8,6 +8,7 @@ same result as an uninterrupted run.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from feasstm_gui.core.errors import FeasstmError
@@ -112,3 +113,342 @@ def _strip_where(message: str, exc: FeasstmError) -> str:
 def frames_by_key(store: Store, keys: Iterable[tuple[str, int]]) -> list[int]:
     """Frame ids for (clip, source frame index) pairs; an unknown one is an error naming it."""
     return [store.frame_id(clip, index) for clip, index in keys]
+
+
+# ---------------------------------------------------------------------------------------------
+# Detection and alignment
+# ---------------------------------------------------------------------------------------------
+
+
+def face_settings(store: Store, device: str | None = None):
+    """The project's alignment, detector, tracker and quality settings (stored parameters)."""
+    from feasstm_gui.core.faces.align import AlignSettings
+    from feasstm_gui.core.faces.detector import DetectorSettings
+    from feasstm_gui.core.faces.quality import QualityThresholds
+    from feasstm_gui.core.faces.tracker import TrackerSettings
+
+    align = AlignSettings(preset=store.param("align.preset"), size=int(store.param("align.size")),
+                          margin=store.param("align.margin"))
+    detector = DetectorSettings.from_dict(store.param("align.detector") or {})
+    if device:
+        detector = DetectorSettings.from_dict({**detector.to_dict(), "device": device})
+    tracker = TrackerSettings.from_dict(store.param("align.tracker") or {})
+    quality = QualityThresholds.from_dict(store.param("quality.thresholds") or {})
+    return align, detector, tracker, quality
+
+
+def _record_settings(store: Store, align, detector, tracker, quality) -> None:
+    """Write the settings in force into the project, so the export manifest names them."""
+    values = {"align.template": align.to_dict()["template"],
+              "align.detector": {**detector.to_dict(), "model": "facenet-pytorch MTCNN"},
+              "align.tracker": tracker.to_dict(), "quality.thresholds": quality.to_dict()}
+    if any(store.param(k) != v for k, v in values.items()):
+        store.set_params(values)
+
+
+def _crop_name(clip_id: str, index: int, version: int) -> str:
+    suffix = "" if version == 1 else f"_v{version}"
+    return (Path("crops") / clip_id / f"{index:06d}{suffix}.jpg").as_posix()
+
+
+def _write_crop(store: Store, rel: str, crop):
+    """Write a crop (JPEG q95) and return it as decoded back, so later scores that compare with
+    it do not depend on whether the run was interrupted."""
+    import cv2
+
+    from feasstm_gui.core.images import atomic_write_bytes
+
+    ok, buf = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    if not ok:
+        raise FeasstmError("OpenCV could not encode the crop", path=store.folder / rel)
+    path = store.folder / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, buf.tobytes())
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+
+
+def align_clip(store: Store, clip_id: str, *, device: str | None = None) -> Job:
+    """Detect, follow and align the actor's face in every frame of a clip; frames without the
+    actor are marked irrelevant (reversible). Commits per frame; resumes where it stopped.
+
+    Resuming restarts the tracker from the state saved with the last processed frame, and
+    full-frame detections are scheduled by frame index, so an interrupted and resumed run ends
+    with the same faces as an uninterrupted one."""
+    from feasstm_gui.core.faces.detector import FaceDetector
+    from feasstm_gui.core.faces.tracker import ActorTracker
+    from feasstm_gui.core.images import read_image
+
+    clip = store.clip(clip_id)
+    if clip.source == "faf":
+        return JobResult(summary=f"clip '{clip_id}' holds imported crops; nothing to align")
+    todo = store.unaligned_frames(clip_id)
+    all_frames = store.frames(clip_id)
+    if todo:
+        first = todo[0][1]
+        todo = [(f.id, f.frame_index, f.image) for f in all_frames if f.frame_index >= first]
+    total = len(all_frames)
+    align, det_settings, trk_settings, quality = face_settings(store, device)
+    problems: list[Problem] = []
+    if todo:
+        _record_settings(store, align, det_settings, trk_settings, quality)
+        store.update_clip(clip_id, align_status="partial")
+        resume = store.last_track_state(clip_id, before_index=todo[0][1])
+        tracker = ActorTracker(FaceDetector(det_settings), trk_settings,
+                               state=resume[1] if resume else None)
+        previous = _previous_crop(store, clip_id, todo[0][1])
+        done = total - len(todo)
+        for frame_id, index, image_rel in todo:
+            image = read_image(store.folder / image_rel) if image_rel else None
+            if image is None:
+                problem = Problem.at(store.folder / (image_rel or ""), 0,
+                                     f"frame {index} of clip '{clip_id}' cannot be read; skipped")
+                problems.append(problem)
+                store.mark_aligned(frame_id, tracker.state)
+                done += 1
+                yield Progress(done, total, f"{clip_id}: frame {index}", [problem])
+                continue
+            result = tracker.step(index, image)
+            previous = _commit_frame(store, clip_id, frame_id, index, image, result, align,
+                                     quality, previous)
+            done += 1
+            yield Progress(done, total, f"{clip_id}: frame {index} ({result.status})")
+    _finish_clip_scores(store, clip_id, quality)
+    store.update_clip(clip_id, align_status="done")
+    faces = sum(1 for f in store.frames(clip_id) if f.crop)
+    return JobResult(done=len(todo), problems=problems,
+                     summary=f"{clip_id}: {faces} faces in {total} frames")
+
+
+def _previous_crop(store: Store, clip_id: str, before_index: int):
+    """The crop of the last processed frame before `before_index`, as stored (resume)."""
+    from feasstm_gui.core.images import read_image
+
+    last = store.last_track_state(clip_id, before_index=before_index)
+    if last is None:
+        return None
+    face = store.face(store.frame_id(clip_id, last[0]))
+    return read_image(store.folder / face.crop) if face else None
+
+
+def _commit_frame(store, clip_id, frame_id, index, image, result, align, quality, previous):
+    from feasstm_gui.core.faces.align import align_face
+    from feasstm_gui.core.faces.quality import score_face, suggest_flags
+
+    det = result.actor
+    if det is None:
+        with store.transaction():
+            store.set_irrelevant_system(frame_id, True)
+            store.set_suggestions(frame_id, {})
+            store.mark_aligned(frame_id, result.state)
+        return previous
+    crop, matrix = align_face(image, det.landmarks, align)
+    version = store.next_face_version(frame_id)
+    rel = _crop_name(clip_id, index, version)
+    stored = _write_crop(store, rel, crop)
+    scores = score_face(image.shape, det, stored, matrix, align, previous)
+    info = scores.to_dict()
+    info.update(status=result.status, mode=result.mode, cut=result.cut,
+                n_faces=len(result.faces))
+    with store.transaction():
+        store.add_face(frame_id, crop=rel, box=list(det.box), landmarks=det.landmarks,
+                       prob=det.prob, params=align.to_dict() | {"source": det.source},
+                       sharpness=scores.sharpness, scores=info)
+        store.set_irrelevant_system(frame_id, False)  # no change (and no log) unless it was
+        store.set_suggestions(frame_id, dict.fromkeys(sorted(suggest_flags(scores, quality))))
+        store.mark_aligned(frame_id, result.state)
+    return stored
+
+
+def _finish_clip_scores(store: Store, clip_id: str, quality) -> None:
+    """Sharpness relative to the clip's median, and the blur suggestions that follow from it."""
+    from feasstm_gui.core.faces.quality import (
+        FaceQuality,
+        normalise_sharpness,
+        suggest_flags,
+    )
+
+    faces = [f for f in store.current_faces(clip_id) if f.scores and "fit_residual" in f.scores]
+    rel = normalise_sharpness(f.sharpness for f in faces)
+    with store.transaction():
+        for face, r in zip(faces, rel):
+            scores = dict(face.scores)
+            scores["sharpness_rel"] = None if r is None else round(float(r), 5)
+            store.update_face_scores(face.frame_id, face.version, scores)
+            q = FaceQuality.from_dict(scores)
+            store.set_suggestions(face.frame_id,
+                                  dict.fromkeys(sorted(suggest_flags(q, quality))))
+
+
+# ---------------------------------------------------------------------------------------------
+# Re-align selected frames, and "this face is the actor"
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RealignOptions:
+    """How to find the face again on chosen frames (CLI options and the GUI dialog)."""
+
+    min_face_size: float | None = None  # pixels
+    threshold: float | None = None  # smallest detection probability kept
+    face: int | None = None  # which face, by size (0 = largest); None: nearest the current one
+    box: tuple[float, float, float, float] | None = None  # x, y, w, h: detect inside this box
+    landmarks: list[list[float]] | None = None  # five points given by hand: align on them
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> RealignOptions:
+        d = dict(d or {})
+        known = {k: d[k] for k in cls.__dataclass_fields__ if d.get(k) is not None}
+        if "box" in known:
+            known["box"] = tuple(float(v) for v in known["box"])
+            if len(known["box"]) != 4 or known["box"][2] <= 0 or known["box"][3] <= 0:
+                raise FeasstmError("a box is x, y, width, height with a positive width and height")
+        if "landmarks" in known:
+            pts = [[float(x), float(y)] for x, y in known["landmarks"]]
+            if len(pts) != 5:
+                raise FeasstmError("give five landmarks: left eye, right eye, nose, mouth left, "
+                                   "mouth right")
+            known["landmarks"] = pts
+        return cls(**known)
+
+
+def _pick_face(store: Store, frame_id: int, image, detector, options: RealignOptions):
+    from feasstm_gui.core.faces.detector import Detection, box_iou
+
+    if options.landmarks is not None:
+        return Detection.from_landmarks(options.landmarks, image.shape)
+    if options.box is not None:
+        x, y, w, h = options.box
+        return detector.detect_in_box(image, (x, y, x + w, y + h))
+    faces = detector.detect(image, min_face_size=options.min_face_size,
+                            min_prob=options.threshold)
+    if not faces:
+        return None
+    if options.face is not None:
+        return faces[options.face] if options.face < len(faces) else None
+    current = store.face(frame_id)
+    if current is not None and current.box:
+        return max(faces, key=lambda f: box_iou(f.box, current.box))
+    return faces[0]
+
+
+def realign_frames(store: Store, frame_ids: Sequence[int],
+                   options: RealignOptions | dict | None = None, *,
+                   device: str | None = None) -> Job:
+    """Find and align the face again on chosen frames. Each frame's new crop is a new version
+    (the old ones stay as history) and the switch is an undoable edit."""
+    from feasstm_gui.core.faces.align import align_face
+    from feasstm_gui.core.faces.detector import FaceDetector
+    from feasstm_gui.core.faces.quality import FaceQuality, score_face, suggest_flags
+    from feasstm_gui.core.images import read_image
+
+    opts = options if isinstance(options, RealignOptions) else RealignOptions.from_dict(options)
+    align, det_settings, _, quality = face_settings(store, device)
+    detector = FaceDetector(det_settings)
+    problems: list[Problem] = []
+    done = 0
+    for n, frame_id in enumerate(frame_ids, 1):
+        clip_id, index = store.frame_key(frame_id)
+        row = store.frame(frame_id)
+        image = read_image(store.folder / row.image) if row.image else None
+        if image is None:
+            problems.append(Problem.at(store.folder / (row.image or clip_id), 0,
+                                       f"frame {index} of clip '{clip_id}' has no readable full "
+                                       "frame to align again"))
+            yield Progress(n, len(frame_ids), f"{clip_id}: frame {index}", problems[-1:])
+            continue
+        det = _pick_face(store, frame_id, image, detector, opts)
+        if det is None:
+            problems.append(Problem.at(store.folder / row.image, 0,
+                                       f"no face found on frame {index} of clip '{clip_id}' "
+                                       "with these options"))
+            yield Progress(n, len(frame_ids), f"{clip_id}: frame {index}", problems[-1:])
+            continue
+        crop, matrix = align_face(image, det.landmarks, align)
+        version = store.next_face_version(frame_id)
+        rel = _crop_name(clip_id, index, version)
+        stored = _write_crop(store, rel, crop)
+        scores = score_face(image.shape, det, stored, matrix, align, None)
+        info = scores.to_dict() | {"status": "realigned", "mode": det.source}
+        old = store.face(frame_id)
+        if old and old.scores and old.scores.get("sharpness_rel") is not None and old.sharpness:
+            # keep the clip's scale: relative sharpness against the same median as before
+            median = old.sharpness / old.scores["sharpness_rel"]
+            info["sharpness_rel"] = round(scores.sharpness / median, 5) if median else None
+        with store.transaction():
+            store.add_face(frame_id, crop=rel, box=list(det.box), landmarks=det.landmarks,
+                           prob=det.prob, params=align.to_dict() | {"source": det.source},
+                           sharpness=scores.sharpness, scores=info, make_current=False)
+            store.apply_edits([("face_version", {"frame": frame_id}, version),
+                               ("irrelevant", {"frame": frame_id}, False)],
+                              f"re-align frame {index} of {clip_id}")
+            store.set_suggestions(frame_id, dict.fromkeys(sorted(
+                suggest_flags(FaceQuality.from_dict(info), quality))))
+        done += 1
+        yield Progress(n, len(frame_ids), f"{clip_id}: frame {index}")
+    return JobResult(done=done, problems=problems, failed=done == 0 and bool(frame_ids),
+                     summary=f"re-aligned {done} of {len(frame_ids)} frames")
+
+
+def set_actor(store: Store, frame_id: int, box: Sequence[float] | None = None, *,
+              device: str | None = None) -> Job:
+    """"This face is the actor": take the face at `box` (x1, y1, x2, y2; default the frame's
+    current face) on one frame and follow it forward through the shot, re-aligning every frame
+    where the followed face differs from the stored one. Each changed frame is an undoable edit."""
+    from feasstm_gui.core.faces.align import align_face
+    from feasstm_gui.core.faces.detector import FaceDetector, box_iou
+    from feasstm_gui.core.faces.quality import FaceQuality, score_face, suggest_flags
+    from feasstm_gui.core.faces.tracker import ActorTracker
+    from feasstm_gui.core.images import read_image
+
+    clip_id, start_index = store.frame_key(frame_id)
+    align, det_settings, trk_settings, quality = face_settings(store, device)
+    detector = FaceDetector(det_settings)
+    frames = [f for f in store.frames(clip_id) if f.frame_index >= start_index]
+    first = read_image(store.folder / frames[0].image) if frames[0].image else None
+    if first is None:
+        raise FeasstmError(f"frame {start_index} of clip '{clip_id}' has no readable full frame",
+                           path=store.folder)
+    if box is None:
+        current = store.face(frame_id)
+        if current is None or not current.box:
+            raise FeasstmError("draw a box around the actor's face first (this frame has none)")
+        box = current.box
+    seed = detector.detect_in_box(first, box)
+    if seed is None:
+        raise FeasstmError(f"no face found in the box on frame {start_index} of '{clip_id}'")
+    tracker = ActorTracker(detector, trk_settings)
+    changed = 0
+    for n, row in enumerate(frames, 1):
+        if n == 1:
+            image, result = first, tracker.set_actor(seed, first, start_index)
+        else:
+            image = read_image(store.folder / row.image) if row.image else None
+            if image is None:
+                continue
+            result = tracker.step(row.frame_index, image)
+            if result.cut or result.actor is None:
+                break  # the shot ends, or the actor left it: propagation stops here
+        det = result.actor
+        current = store.face(row.id)
+        if current is not None and current.box and box_iou(current.box, det.box) > 0.7 \
+                and not row.irrelevant:
+            yield Progress(n, len(frames), f"{clip_id}: frame {row.frame_index} unchanged")
+            continue
+        crop, matrix = align_face(image, det.landmarks, align)
+        version = store.next_face_version(row.id)
+        rel = _crop_name(clip_id, row.frame_index, version)
+        stored = _write_crop(store, rel, crop)
+        scores = score_face(image.shape, det, stored, matrix, align, None)
+        info = scores.to_dict() | {"status": "actor", "mode": det.source}
+        with store.transaction():
+            store.add_face(row.id, crop=rel, box=list(det.box), landmarks=det.landmarks,
+                           prob=det.prob, params=align.to_dict() | {"source": det.source},
+                           sharpness=scores.sharpness, scores=info, make_current=False)
+            store.apply_edits([("face_version", {"frame": row.id}, version),
+                               ("irrelevant", {"frame": row.id}, False)],
+                              f"actor: frame {row.frame_index} of {clip_id}")
+            store.set_suggestions(row.id, dict.fromkeys(sorted(
+                suggest_flags(FaceQuality.from_dict(info), quality))))
+        changed += 1
+        yield Progress(n, len(frames), f"{clip_id}: frame {row.frame_index} now the actor")
+    return JobResult(done=changed, summary=f"actor followed: {changed} frames changed")

@@ -32,9 +32,9 @@ CROPS_DIR = "crops"
 
 #: Default parameters of a new project (each is stored, so a project keeps its own).
 DEFAULT_PARAMS: dict[str, Any] = {
-    "align.preset": "feasstm-100",
+    "align.preset": "emotion_fan",
     "align.size": 100,
-    "align.margin": 0.0,
+    "align.margin": None,  # None: the preset's own margin
     "extract.fps": None,
     "extract.jpeg_quality": 95,
     "backup.keep": 10,
@@ -648,9 +648,11 @@ class Store:
 
     def add_face(self, frame_id: int, *, crop: str, box=None, landmarks=None, prob=None,
                  params: dict | None = None, sharpness: float | None = None,
-                 scores: dict | None = None, log_as: str | None = None) -> int:
+                 scores: dict | None = None, log_as: str | None = None,
+                 make_current: bool = True) -> int:
         """Store a new aligned face for a frame and make it current; earlier ones stay as
-        history. With `log_as` the switch is an undoable edit (re-align) with that description."""
+        history. With `log_as` the switch is an undoable edit (re-align) with that description;
+        with `make_current=False` the caller switches it (set_face_version / apply_edits)."""
         with self._tx() as conn:
             version = conn.execute(
                 "SELECT COALESCE(MAX(version), 0) + 1 FROM faces WHERE frame_id=?", (frame_id,)
@@ -665,9 +667,29 @@ class Store:
             )
             if log_as:
                 self._apply([("face_version", {"frame": frame_id}, version)], log_as)
-            else:
+            elif make_current:
                 conn.execute("UPDATE frames SET face_version=? WHERE id=?", (version, frame_id))
         return version
+
+    def next_face_version(self, frame_id: int) -> int:
+        return self._one("SELECT COALESCE(MAX(version), 0) + 1 FROM faces WHERE frame_id=?",
+                         (frame_id,))[0]
+
+    def update_face_scores(self, frame_id: int, version: int, scores: dict) -> None:
+        """Replace a stored face's scores (clip-level normalisation after the whole clip)."""
+        with self._tx() as conn:
+            conn.execute("UPDATE faces SET scores=? WHERE frame_id=? AND version=?",
+                         (_dumps(_plain(scores)), frame_id, version))
+
+    def current_faces(self, clip_id: str) -> list[Face]:
+        """The current face of every frame of a clip that has one, in frame order."""
+        rows = self._query(
+            "SELECT fa.frame_id, fa.version, fa.box, fa.landmarks, fa.prob, fa.crop, fa.params, "
+            "fa.sharpness, fa.scores, fa.created_at FROM frames f JOIN faces fa "
+            "ON fa.frame_id=f.id AND fa.version=f.face_version WHERE f.clip=? "
+            "ORDER BY f.frame_index", (clip_id,))
+        return [Face(r[0], r[1], _loads(r[2]), _loads(r[3]), r[4], r[5], _loads(r[6]), r[7],
+                     _loads(r[8]), r[9]) for r in rows]
 
     def face(self, frame_id: int, version: int | None = None) -> Face | None:
         if version is None:
