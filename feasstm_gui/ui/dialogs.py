@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -101,31 +102,35 @@ def _login() -> str:
 
 
 class RealignDialog(QDialog):
-    """Options for re-aligning the selected frames (passed to the pipeline as a dict)."""
+    """Options for re-aligning the selected frames (core.pipeline.RealignOptions, as a dict)."""
 
-    def __init__(self, parent: QWidget | None, n_frames: int, has_drawn: bool,
-                 margin: float = 0.0):
+    FACES = [("the one nearest the current box", None), ("the largest", 0),
+             ("the second largest", 1), ("the third largest", 2)]
+
+    def __init__(self, parent: QWidget | None, n_frames: int, has_drawn: bool):
         super().__init__(parent)
         self.setWindowTitle("Re-align selected frames")
         form = QFormLayout(self)
-        form.addRow(QLabel(f"Detect and align {n_frames} frame(s) again. The new crops replace "
-                           "the current ones (undo brings them back)."))
-        self.min_prob = QDoubleSpinBox()
-        self.min_prob.setRange(0.0, 1.0)
-        self.min_prob.setSingleStep(0.05)
-        self.min_prob.setValue(0.7)
-        self.min_prob.setToolTip("Faces detected with a lower probability are ignored")
-        form.addRow("Lowest detection probability", self.min_prob)
-        self.margin = QDoubleSpinBox()
-        self.margin.setRange(0.0, 1.0)
-        self.margin.setSingleStep(0.05)
-        self.margin.setValue(margin)
-        form.addRow("Margin around the face", self.margin)
-        self.upscale = QCheckBox("Upscale small frames before detection")
-        form.addRow(self.upscale)
-        self.use_tracker = QCheckBox("Follow the actor from the neighbouring frames")
-        self.use_tracker.setChecked(True)
-        form.addRow(self.use_tracker)
+        intro = QLabel(f"Detect and align {n_frames} frame(s) again. The new crops replace the "
+                       "current ones; Undo brings the old ones back.")
+        intro.setWordWrap(True)
+        form.addRow(intro)
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setValue(0.7)
+        self.threshold.setToolTip("Faces detected with a lower probability are ignored")
+        form.addRow("Lowest detection probability", self.threshold)
+        self.min_face = QDoubleSpinBox()
+        self.min_face.setRange(0, 2000)
+        self.min_face.setDecimals(0)
+        self.min_face.setSpecialValueText("the project's setting")
+        self.min_face.setToolTip("Smaller faces (side in pixels) are ignored")
+        form.addRow("Smallest face", self.min_face)
+        self.face = QComboBox()
+        for title, value in self.FACES:
+            self.face.addItem(title, value)
+        form.addRow("Which face", self.face)
         self.use_drawn = QCheckBox("Use the box and landmarks drawn on the preview")
         self.use_drawn.setEnabled(has_drawn)
         self.use_drawn.setChecked(has_drawn)
@@ -137,10 +142,12 @@ class RealignDialog(QDialog):
         form.addRow(buttons)
 
     def options(self) -> dict:
-        return {"min_prob": round(self.min_prob.value(), 3),
-                "margin": round(self.margin.value(), 3),
-                "upscale": self.upscale.isChecked(),
-                "track": self.use_tracker.isChecked()}
+        out: dict = {"threshold": round(self.threshold.value(), 3)}
+        if self.min_face.value() > 0:
+            out["min_face_size"] = float(self.min_face.value())
+        if self.face.currentData() is not None:
+            out["face"] = int(self.face.currentData())
+        return out
 
 
 # -- keymap editor ---------------------------------------------------------------------------

@@ -480,6 +480,12 @@ class MainWindow(QMainWindow):
         if not self._preview_timer.isActive():
             self._preview_timer.start()
 
+    def _flush_preview(self) -> None:
+        """Bring the preview up to date now (before acting on what it shows)."""
+        if self._preview_timer.isActive():
+            self._preview_timer.stop()
+            self._update_preview()
+
     def _update_preview(self) -> None:
         row = self._preview_row
         if self.store is None or row is None:
@@ -824,15 +830,14 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Select the frames to re-align first", 4000)
             return
         drawn = self.preview.fix_mode and self.preview.row is not None
-        dlg = RealignDialog(self, len(frames), drawn, float(self.store.param("align.margin",
-                                                                             0.0) or 0.0))
+        dlg = RealignDialog(self, len(frames), drawn)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
         def go() -> None:
             options = dlg.options()
             if dlg.use_drawn.isChecked():
                 box, landmarks = self.preview.drawn()
-                options.update(box=box, landmarks=landmarks, manual=True)
+                options.update(box=box, landmarks=landmarks)
                 self.preview.end_fix()
             self.start_realign([f.id for f in frames], options)
 
@@ -848,6 +853,7 @@ class MainWindow(QMainWindow):
                               clip=self.clip_id, frames=frame_ids, kind="frames")
 
     def toggle_fix_mode(self) -> None:
+        self._flush_preview()
         if self.preview.fix_mode:
             self.preview.end_fix()
         elif not self.preview.begin_fix():
@@ -858,12 +864,13 @@ class MainWindow(QMainWindow):
                                          "'Re-align with this box and landmarks'", 6000)
 
     def _fix_applied(self, frame_id: int, box, landmarks) -> None:
-        self.start_realign([frame_id], {"box": box, "landmarks": landmarks, "manual": True})
+        self.start_realign([frame_id], {"box": box, "landmarks": landmarks})
 
     @guarded
     def mark_actor(self) -> None:
         if self.store is None:
             return
+        self._flush_preview()
         row = self.preview.row
         if row is None:
             self.statusBar().showMessage("Select the frame that shows the actor first", 4000)

@@ -96,8 +96,20 @@ def align_job(store: Store, clip_id: str) -> Generator:
     return _as_job(_require("align")(store, clip_id))
 
 
+def realign_options(options: dict) -> dict:
+    """The window's options in the pipeline's terms: the window draws boxes as corners
+    [x1, y1, x2, y2]; RealignOptions takes [x, y, width, height]. Hand-placed landmarks win over
+    the box (the pipeline aligns on them directly)."""
+    out = {k: v for k, v in options.items() if v is not None}
+    box = out.pop("box", None)
+    if box is not None and "landmarks" not in out:
+        x1, y1, x2, y2 = (float(v) for v in box[:4])
+        out["box"] = [min(x1, x2), min(y1, y2), abs(x2 - x1), abs(y2 - y1)]
+    return out
+
+
 def realign_job(store: Store, frame_ids: Sequence[int], options: dict) -> Generator:
-    return _as_job(_require("realign")(store, list(frame_ids), options))
+    return _as_job(_require("realign")(store, list(frame_ids), realign_options(options)))
 
 
 def actor_job(store: Store, frame_id: int, box: Sequence[float] | None) -> Generator:

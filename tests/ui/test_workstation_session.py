@@ -89,16 +89,62 @@ def test_worker_finishes_and_returns_the_result(window, make_project, qtbot):
 
 
 @pytest.mark.skipif(not pipeline_adapter.available("realign"),
-                    reason="core.pipeline has no realign_frames yet")
-def test_realign_selected_runs_and_cancels(window, make_project, qtbot):
+                    reason="core.pipeline has no realign_frames")
+def test_realign_selected_runs_cancels_and_undoes(window, make_project, qtbot):
     built = make_project({CLIP: [FrameSpec() for _ in range(6)]})
     window.set_store(built.store)
     ids = built.ids[CLIP]
+    crops = [f.crop for f in window.strip_model.frames()]
     with qtbot.waitSignal(window.runner.finished, timeout=120_000) as blocker:
-        assert window.start_realign(ids, {"min_prob": 0.7})
-        window.cancel_job()
-    assert blocker.args[0].cancelled or blocker.args[0].result is not None
-    assert blocker.args[0].error is None
+        assert window.start_realign(ids, {"threshold": 0.5})
+        qtbot.waitSignal(window.runner.progressed, timeout=120_000).wait()
+        window.job_panel.cancel_button.click()  # cancel after the first frame(s)
+    outcome = blocker.args[0]
+    assert outcome.error is None, outcome.error_text
+    assert outcome.cancelled
+    versions = [built.store.face(f).version for f in ids]
+    changed = [i for i, v in enumerate(versions) if v > 1]
+    assert changed and len(changed) < len(ids)  # results kept, the rest not done
+    # the strip shows the new crops of the frames done (results appear as they come)
+    assert all(window.strip_model.frames()[i].crop != crops[i] for i in changed)
+    window.strip.setFocus()
+    qtbot.keyClick(window.strip, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert built.store.face(ids[changed[-1]]).version == 1
+    assert window.strip_model.frames()[changed[-1]].crop == crops[changed[-1]]
+
+
+@pytest.mark.skipif(not pipeline_adapter.available("realign"),
+                    reason="core.pipeline has no realign_frames")
+def test_manual_fix_on_the_preview_realigns_with_the_drawn_landmarks(window, make_project,
+                                                                    qtbot):
+    built = make_project({CLIP: [FrameSpec(), FrameSpec()]})
+    window.set_store(built.store)
+    fid = built.ids[CLIP][0]
+    window.strip.setFocus()
+    qtbot.keyClick(window.strip, Qt.Key.Key_M)
+    assert window.preview.fix_mode
+    box, landmarks = window.preview.drawn()
+    assert box and len(landmarks) == 5
+    with qtbot.waitSignal(window.runner.finished, timeout=120_000) as blocker:
+        window.preview.apply_button.click()
+    assert blocker.args[0].error is None, blocker.args[0].error_text
+    face = built.store.face(fid)
+    assert face.version == 2
+    assert window.strip_model.frames()[0].crop == face.crop
+
+
+@pytest.mark.skipif(not pipeline_adapter.available("actor"),
+                    reason="core.pipeline has no set_actor")
+def test_this_face_is_the_actor_key_runs_the_tracker(window, make_project, qtbot):
+    built = make_project({CLIP: [FrameSpec() for _ in range(3)]})
+    window.set_store(built.store)
+    window.strip.setFocus()
+    with qtbot.waitSignal(window.runner.finished, timeout=120_000) as blocker:
+        qtbot.keyClick(window.strip, Qt.Key.Key_T)
+    outcome = blocker.args[0]
+    assert outcome.error is None, outcome.error_text
+    assert "actor followed" in outcome.result.summary
+    assert "Following the actor" in outcome.title
 
 
 def test_realign_key_opens_options_and_without_pipeline_says_so(window, make_project, qtbot,
