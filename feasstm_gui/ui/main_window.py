@@ -129,8 +129,14 @@ class MainWindow(QMainWindow):
         self._preview_row: FrameRow | None = None
         self._preview_timer = QTimer(self)
         self._preview_timer.setSingleShot(True)
-        self._preview_timer.setInterval(0)
+        # While keys come faster than this, the preview waits for a pause (holding an arrow
+        # key or labelling a run does not decode and scale every frame on the way).
+        self._preview_timer.setInterval(40)
         self._preview_timer.timeout.connect(self._update_preview)
+        self._counts_timer = QTimer(self)
+        self._counts_timer.setSingleShot(True)
+        self._counts_timer.setInterval(100)
+        self._counts_timer.timeout.connect(self._show_counts)
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
         self._reload_timer.timeout.connect(lambda: self.reload_clip(keep=True))
@@ -474,11 +480,10 @@ class MainWindow(QMainWindow):
         self._schedule_preview(row)
 
     def _schedule_preview(self, row: FrameRow | None) -> None:
-        """Show `row` in the preview once control is back in the event loop (several changes
-        of the current frame in one key press cost one update)."""
+        """Show `row` in the preview once the keys pause for 40 ms (several changes of the
+        current frame in a row cost one update)."""
         self._preview_row = row
-        if not self._preview_timer.isActive():
-            self._preview_timer.start()
+        self._preview_timer.start()
 
     def _flush_preview(self) -> None:
         """Bring the preview up to date now (before acting on what it shows)."""
@@ -943,6 +948,11 @@ class MainWindow(QMainWindow):
     # -- status and messages ----------------------------------------------------------------------
 
     def _update_counts(self) -> None:
+        """The status bar's counts, at most every 100 ms (the clip list is exact at once)."""
+        if not self._counts_timer.isActive():
+            self._counts_timer.start()
+
+    def _show_counts(self) -> None:
         if self.store is None:
             self.counts_label.setText("no project")
             return
