@@ -521,7 +521,8 @@ class MainWindow(QMainWindow):
         if not ids:
             return
         rows = views.frames_by_id(self.store, ids, annotator=None)
-        blind_rows = [r for r in rows.values() if self.store.is_blind(r.clip)]
+        blind = {c for c in {r.clip for r in rows.values()} if self.store.is_blind(c)}
+        blind_rows = [r for r in rows.values() if r.clip in blind]
         if blind_rows:
             rows.update(views.frames_by_id(self.store, [r.id for r in blind_rows],
                                            annotator=self.annotator))

@@ -64,6 +64,12 @@ def test_navigation_keys(opened, qtbot):
     assert strip.current_frame().frame_index == 6
     qtbot.keyClick(strip, Qt.Key.Key_Home)
     assert strip.current_frame().frame_index == 0
+    per_row = sum(strip.visualRect(window.strip_model.index(r)).top()
+                  == strip.visualRect(window.strip_model.index(0)).top() for r in range(8))
+    qtbot.keyClick(strip, Qt.Key.Key_Down)
+    assert strip.current_frame().frame_index == min(per_row, 7)
+    qtbot.keyClick(strip, Qt.Key.Key_Up)
+    assert strip.current_frame().frame_index == 0
     qtbot.keyClick(strip, Qt.Key.Key_PageDown)
     assert strip.current_frame().frame_index > 0
     qtbot.keyClick(strip, Qt.Key.Key_PageUp)
