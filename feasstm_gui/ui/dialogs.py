@@ -274,49 +274,62 @@ class KeyOverlay(QWidget):
         self.keymap = keymap
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self._grid = QGridLayout(self)
-        self._grid.setContentsMargins(30, 30, 30, 30)
-        self._grid.setHorizontalSpacing(28)
+        self._outer = QVBoxLayout(self)
+        self._outer.setContentsMargins(30, 24, 30, 24)
+        title = QLabel("Keys (F1 or Esc to close; change them in File ▸ Keyboard shortcuts)")
+        title.setStyleSheet("color:white; font-size:14px; font-weight:bold; "
+                            "background:transparent")
+        self._outer.addWidget(title)
+        self._content: QWidget | None = None
         parent.installEventFilter(self)
         self.rebuild()
         self.hide()
 
     def rebuild(self) -> None:
-        while self._grid.count():
-            w = self._grid.takeAt(0).widget()
-            if w is not None:
-                w.deleteLater()
-        columns = 3
-        col_menus: list[list[str]] = [[] for _ in range(columns)]
-        for i, menu in enumerate([m for m in MENUS if any(a.menu == m for a in ACTIONS)]):
-            col_menus[i % columns].append(menu)
-        for c, menus in enumerate(col_menus):
+        """Lay the keys out again (after the keymap changed)."""
+        old = self._content
+        self._content = QWidget(self)
+        self._content.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground, True)
+        grid = QGridLayout(self._content)
+        grid.setHorizontalSpacing(28)
+        self._outer.addWidget(self._content, 1)
+        if old is not None:
+            old.hide()
+            self._outer.removeWidget(old)
+            old.setParent(None)
+            old.deleteLater()
+        menus = [m for m in MENUS if any(a.menu == m and self.keymap.keys(a.id)
+                                         for a in ACTIONS)]
+        sizes = {m: 2 + sum(1 for a in ACTIONS if a.menu == m and self.keymap.keys(a.id))
+                 for m in menus}
+        columns, col_menus = 3, [[], [], []]
+        per_column = sum(sizes.values()) / 3
+        col, filled = 0, 0
+        for menu in menus:  # fill columns in menu order, about a third of the lines each
+            if filled >= per_column and col < columns - 1:
+                col, filled = col + 1, 0
+            col_menus[col].append(menu)
+            filled += sizes[menu]
+        for c, names in enumerate(col_menus):
             lines = []
-            for menu in menus:
+            for menu in names:
                 lines.append(f"<p style='margin:8px 0 2px 0; color:#f1c40f'><b>{menu}</b></p>")
                 rows = []
                 for spec in ACTIONS:
-                    if spec.menu != menu:
-                        continue
-                    keys = display_keys(self.keymap.keys(spec.id))
-                    if not keys:
-                        continue
-                    rows.append(f"<tr><td style='padding-right:12px; color:#8fd3ff'><b>"
-                                f"{' / '.join(keys)}</b></td><td>"
-                                f"{spec.title.replace('&', '')}</td></tr>")
+                    keys = display_keys(self.keymap.keys(spec.id)) if spec.menu == menu else []
+                    if keys:
+                        rows.append(f"<tr><td style='padding-right:12px; color:#8fd3ff'><b>"
+                                    f"{' / '.join(keys)}</b></td><td>"
+                                    f"{spec.title.replace('&', '')}</td></tr>")
                 lines.append("<table>" + "".join(rows) + "</table>")
             label = QLabel("".join(lines))
             label.setTextFormat(Qt.TextFormat.RichText)
             label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
             label.setStyleSheet("color:white; background:transparent; font-size:12px")
-            self._grid.addWidget(label, 0, c)
-        title = QLabel("Keys (F1 or Esc to close; change them in File ▸ Keyboard shortcuts)")
-        title.setStyleSheet("color:white; font-size:14px; font-weight:bold; "
-                            "background:transparent")
-        self._grid.addWidget(title, 1, 0, 1, columns)
+            grid.addWidget(label, 0, c)
 
     def text(self) -> str:
-        return " ".join(w.text() for w in self.findChildren(QLabel))
+        return " ".join(w.text() for w in self._content.findChildren(QLabel))
 
     def paintEvent(self, _event) -> None:  # noqa: N802
         p = QPainter(self)
