@@ -1093,11 +1093,6 @@ class MainWindow(QMainWindow):
         self.import_faf(src, dest)
 
     def import_faf(self, src: str, dest: str) -> bool:
-        if not pipeline.available("import_faf"):
-            show_message(self, "Import FAF folder", "FAF import is not available in this "
-                         "installation yet; run `feasstm import` in a terminal, then open the "
-                         "project here.")
-            return False
         self.set_store(Store.create(dest, annotator=self.annotator, name=Path(src).name))
         store = self.store
         return self.start_job(f"Importing {Path(src).name}",

@@ -19,9 +19,6 @@ from feasstm_gui.ui import pipeline_adapter
 CLIP = "片段 视频"
 
 
-@pytest.mark.skipif(not (pipeline_adapter.available("extract")
-                         and pipeline_adapter.available("align")),
-                    reason="core.pipeline has no extract_clip/align_clip")
 def test_extract_and_align_a_clip_from_the_window(window, cjk_dir, qtbot):
     video, _truth = make_clip(cjk_dir / "视频 一.avi",
                               [Shot("a", "obama", 8, (150, 0.0, 300, 215),
@@ -52,8 +49,6 @@ def test_extract_and_align_a_clip_from_the_window(window, cjk_dir, qtbot):
     assert window.clip_model.summary(CLIP).faces >= 6
 
 
-@pytest.mark.skipif(not pipeline_adapter.available("import_faf"),
-                    reason="no FAF import job")
 def test_import_a_faf_folder_from_the_window(window, cjk_dir, data_dir, qtbot):
     faf = cjk_dir / "FAF 文件夹"
     clip = faf / "片段 甲"

@@ -88,8 +88,6 @@ def test_worker_finishes_and_returns_the_result(window, make_project, qtbot):
     assert [f.code for f in window.strip_model.frames()] == [2] * 5
 
 
-@pytest.mark.skipif(not pipeline_adapter.available("realign"),
-                    reason="core.pipeline has no realign_frames")
 def test_realign_selected_runs_cancels_and_undoes(window, make_project, qtbot):
     built = make_project({CLIP: [FrameSpec() for _ in range(6)]})
     window.set_store(built.store)
@@ -113,8 +111,6 @@ def test_realign_selected_runs_cancels_and_undoes(window, make_project, qtbot):
     assert window.strip_model.frames()[changed[-1]].crop == crops[changed[-1]]
 
 
-@pytest.mark.skipif(not pipeline_adapter.available("realign"),
-                    reason="core.pipeline has no realign_frames")
 def test_manual_fix_on_the_preview_realigns_with_the_drawn_landmarks(window, make_project,
                                                                     qtbot):
     built = make_project({CLIP: [FrameSpec(), FrameSpec()]})
@@ -133,8 +129,6 @@ def test_manual_fix_on_the_preview_realigns_with_the_drawn_landmarks(window, mak
     assert window.strip_model.frames()[0].crop == face.crop
 
 
-@pytest.mark.skipif(not pipeline_adapter.available("actor"),
-                    reason="core.pipeline has no set_actor")
 def test_this_face_is_the_actor_key_runs_the_tracker(window, make_project, qtbot):
     built = make_project({CLIP: [FrameSpec() for _ in range(3)]})
     window.set_store(built.store)
@@ -147,14 +141,18 @@ def test_this_face_is_the_actor_key_runs_the_tracker(window, make_project, qtbot
     assert "Following the actor" in outcome.title
 
 
-def test_realign_key_opens_options_and_without_pipeline_says_so(window, make_project, qtbot,
-                                                               monkeypatch):
+def test_realign_key_opens_options_and_a_failing_job_says_why(window, make_project, qtbot,
+                                                             monkeypatch):
+    from feasstm_gui.core.errors import FeasstmError
     from feasstm_gui.ui.dialogs import RealignDialog
 
     built = make_project({CLIP: [FrameSpec() for _ in range(3)]})
     window.set_store(built.store)
-    monkeypatch.setattr(pipeline_adapter, "CANDIDATES",
-                        {**pipeline_adapter.CANDIDATES, "realign": [("no.such.module", "x")]})
+
+    def broken(store, frame_ids, options):
+        raise FeasstmError("the detector weights cannot be read")
+
+    monkeypatch.setattr(pipeline_adapter, "realign_job", broken)
     window.strip.setFocus()
     qtbot.keyClick(window.strip, Qt.Key.Key_R)
     dialog = window.findChild(RealignDialog)
@@ -162,7 +160,7 @@ def test_realign_key_opens_options_and_without_pipeline_says_so(window, make_pro
     with qtbot.waitSignal(window.runner.finished, timeout=5000) as blocker:
         dialog.accept()
     assert blocker.args[0].error is not None
-    assert "not available" in window.property("last_message")
+    assert "weights cannot be read" in window.property("last_message")
 
 
 def _hold_lock(folder) -> subprocess.Popen:
