@@ -3,25 +3,28 @@
 Builds a 1280x720 clip (default 320 frames, 25 fps, mp4v) from a real photograph (obama.jpg):
 a shot that pans, zooms and rolls over the portrait, then a cut to a closer shot of the same face
 that moves the other way. Written to a temporary folder whose name holds Chinese characters and
-spaces. Then, in the same run:
+spaces. Then:
 
-- detect_fps: facenet-pytorch ``MTCNN.detect`` (default settings: min face 20, thresholds 0.6/0.7/0.7)
-  on every full frame; only the detect calls are timed (decoding is not). Its landmarks are the
-  reference.
-- pipeline_fps: what aligning a clip costs end to end: decode (cv2.VideoCapture), ActorTracker.step
-  (full-frame detection on frame indices divisible by full_every, at scene cuts and when the track
-  is lost; region detection around the last face otherwise), align (similarity onto the template,
-  100x100 crop), quality scores, JPEG encode and write of the crop, and a per-frame hook
-  (``on_frame``) where the store commit goes once the store is integrated.
+- detect_fps: facenet-pytorch ``MTCNN.detect`` (default settings: min face 20, thresholds
+  0.6/0.7/0.7) on every full frame; only the detect calls are timed. Its landmarks are the reference.
+- pipeline_fps: what aligning a clip costs end to end: decode (cv2.VideoCapture.read),
+  ActorTracker.step (full-frame detection on frame indices divisible by full_every, at scene cuts
+  and when the track is lost; region detection around the last face otherwise), align (similarity
+  onto the template, 100x100 crop), quality scores, JPEG encode and write of the crop, and a
+  per-frame hook (``on_frame``) where the store commit goes once the store is integrated.
 - ratio = pipeline_fps / detect_fps.
-- landmark_err_iod_median / _p99: per frame, the mean distance between the pipeline's five
-  landmarks and the reference's (same face), divided by the reference inter-ocular distance.
+- landmark_err_iod_median / _p99 / _max: per frame, the mean distance between the pipeline's five
+  landmarks and the reference's (same face), over the reference's inter-ocular distance.
 - missed: frames where the reference finds the face and the pipeline reports no actor.
 
-The pipeline decodes on a reader thread (a few frames ahead), as the alignment job should; the
-reference and the pipeline run alternately ``--rounds`` times and the best round of each counts.
+The machine is shared, so the two are timed *interleaved*: for each frame the pipeline processes
+it (decoding included, in the same thread), then the reference detects it, each timed on its own;
+both see the same moments of load. ``--rounds`` repeats that; the figures are the rounds' medians
+(ratio: the median of the rounds' ratios). As extra
+information, ``pipeline_fps_reader_thread`` is the pipeline alone with decoding on a reader thread
+(a few frames ahead), as the alignment job can do it; it is not interleaved.
 
-    .venv/bin/python benchmarks/align.py [--frames 320] [--full-every 30] [--threads 2] [--rounds 2]
+    .venv/bin/python benchmarks/align.py [--frames 320] [--full-every 30] [--threads 2] [--rounds 1]
 
 The last line is JSON.
 """
@@ -33,13 +36,14 @@ import json
 import os
 import platform
 import queue
+import resource
 import shutil
 import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -71,102 +75,114 @@ def build_clip(path: Path, frames: int) -> list[int]:
     return [0, first]
 
 
-def reference(path: Path, threads: int) -> tuple[list, float]:
-    """Plain MTCNN.detect on every full frame: (boxes, probs, landmarks) per frame, and its fps."""
+class FrameReader:
+    """Decodes a video on a thread, a few frames ahead (cv2 releases the GIL while decoding), so
+    decoding overlaps detection. ``pause()`` stops it from decoding (while the reference is timed)
+    and ``resume()`` lets it go on; iterating yields BGR frames."""
+
+    def __init__(self, path: Path, ahead: int = 8) -> None:
+        self.cap = cv2.VideoCapture(str(path))
+        self.q: queue.Queue = queue.Queue(maxsize=ahead)
+        self.go = threading.Event()
+        self.go.set()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self.go.wait()
+            ok, frame = self.cap.read()
+            self.q.put(frame if ok else None)
+            if not ok:
+                break
+        self.cap.release()
+
+    def pause(self) -> None:
+        self.go.clear()
+
+    def resume(self) -> None:
+        self.go.set()
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        while (frame := self.q.get()) is not None:
+            yield frame
+        self.thread.join()
+
+
+class Pipeline:
+    """One clip's alignment: track, align, score, write the JPEG crop, call the hook."""
+
+    def __init__(
+        self,
+        crops_dir: Path,
+        tracker_settings: TrackerSettings,
+        detector_settings: DetectorSettings,
+        on_frame: Callable[..., None] | None = None,
+    ) -> None:
+        self.tracker = ActorTracker(FaceDetector(detector_settings), tracker_settings)
+        self.align = AlignSettings()
+        self.crops_dir = crops_dir
+        crops_dir.mkdir(parents=True, exist_ok=True)
+        self.on_frame = on_frame
+        self.prev = None
+        self.modes: dict[str, int] = {}
+
+    def __call__(self, i: int, frame: np.ndarray):
+        r = self.tracker.step(i, frame)
+        self.modes[r.mode] = self.modes.get(r.mode, 0) + 1
+        crop = q = None
+        if r.actor is not None:
+            crop, m = align_face(frame, r.actor.landmarks, self.align)
+            q = score_face(frame.shape, r.actor, crop, m, self.align, self.prev)
+            ok, buf = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            (self.crops_dir / f"{i + 1:06d}.jpg").write_bytes(buf.tobytes())
+            self.prev = crop
+        if self.on_frame is not None:  # the store commit (frame, detection, scores, state) goes here
+            self.on_frame(i, r, crop, q)
+        return r.actor
+
+
+def interleaved(path: Path, crops_dir: Path, tset, dset, threads: int, reader: bool, block: int = 16):
+    """Pipeline and reference in turns of ``block`` frames, each timed on its own. With ``reader``
+    the pipeline decodes on a reader thread, which is paused while the reference runs (so the
+    reference is not slowed and the pipeline gets no frames decoded in the reference's time)."""
     import torch
     from facenet_pytorch import MTCNN
 
     torch.set_num_threads(threads)
     mtcnn = MTCNN(keep_all=True, device="cpu")
-    cap = cv2.VideoCapture(str(path))
-    out, spent = [], 0.0
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-        t = time.perf_counter()
-        boxes, probs, points = mtcnn.detect(rgb, landmarks=True)
-        spent += time.perf_counter() - t
-        if boxes is None:
-            out.append(None)
-        else:
-            out.append((boxes.astype(float), probs.astype(float), points.astype(float)))
-    cap.release()
-    return out, len(out) / spent
-
-
-class FrameReader:
-    """Decodes a video on a thread, a few frames ahead (cv2 releases the GIL while decoding), so
-    decoding overlaps detection. Iterating yields (index, BGR frame)."""
-
-    def __init__(self, path: Path, ahead: int = 8, threaded: bool = True) -> None:
-        self.path, self.ahead, self.threaded = path, ahead, threaded
-
-    def __iter__(self):
-        cap = cv2.VideoCapture(str(self.path))
-        if not self.threaded:
-            i = 0
-            while True:
-                ok, frame = cap.read()
-                if not ok:
-                    break
-                yield i, frame
-                i += 1
-            cap.release()
-            return
-        q: queue.Queue = queue.Queue(maxsize=self.ahead)
-
-        def run() -> None:
-            while True:
-                ok, frame = cap.read()
-                q.put(frame if ok else None)
-                if not ok:
-                    break
-            cap.release()
-
-        t = threading.Thread(target=run, daemon=True)
-        t.start()
-        i = 0
-        while (frame := q.get()) is not None:
-            yield i, frame
+    pipe = Pipeline(crops_dir, tset, dset)
+    ref, actors, t_pipe, t_ref, i = [], [], 0.0, 0.0, 0
+    if reader:
+        frames: Iterator[np.ndarray] = iter(FrameReader(path))
+    else:
+        cap = cv2.VideoCapture(str(path))
+        frames = iter(lambda: (lambda r: r[1] if r[0] else None)(cap.read()), None)
+    done = False
+    while not done:
+        t0 = time.perf_counter()
+        batch = []
+        for _ in range(block):
+            frame = next(frames, None)
+            if frame is None:
+                done = True
+                break
+            actors.append(pipe(i, frame))
+            batch.append(frame)
             i += 1
-        t.join()
-
-
-def pipeline(
-    path: Path,
-    crops_dir: Path,
-    tracker_settings: TrackerSettings,
-    detector_settings: DetectorSettings,
-    on_frame: Callable[..., None] | None = None,
-    threaded_decode: bool = True,
-) -> tuple[list, float, dict]:
-    """Decode, track, align, score, write JPEG crops; returns the actor per frame and fps."""
-    detector = FaceDetector(detector_settings)
-    tracker = ActorTracker(detector, tracker_settings)
-    align = AlignSettings()
-    crops_dir.mkdir(parents=True, exist_ok=True)
-    actors, modes = [], {"roi": 0, "full": 0}
-    prev = None
-    t = time.perf_counter()
-    n = 0
-    for i, frame in FrameReader(path, threaded=threaded_decode):
-        r = tracker.step(i, frame)
-        modes[r.mode] = modes.get(r.mode, 0) + 1
-        crop = q = None
-        if r.actor is not None:
-            crop, m = align_face(frame, r.actor.landmarks, align)
-            q = score_face(frame.shape, r.actor, crop, m, align, prev)
-            ok, buf = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 95])
-            (crops_dir / f"{i + 1:06d}.jpg").write_bytes(buf.tobytes())
-            prev = crop
-        if on_frame is not None:  # the store commit (frame, detection, scores, r.state) goes here
-            on_frame(i, r, crop, q)
-        actors.append(r.actor)
-        n += 1
-    elapsed = time.perf_counter() - t
-    return actors, n / elapsed, modes
+        t_pipe += time.perf_counter() - t0
+        if reader:
+            frames_reader_pause(frames, True)
+        for frame in batch:
+            rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            t2 = time.perf_counter()
+            boxes, probs, points = mtcnn.detect(rgb, landmarks=True)
+            t_ref += time.perf_counter() - t2
+            ref.append(None if boxes is None else
+                       (boxes.astype(float), probs.astype(float), points.astype(float)))
+        if reader:
+            frames_reader_pause(frames, False)
+    return ref, actors, i / t_ref, i / t_pipe, pipe.modes
 
 
 def landmark_errors(ref: list, actors: list) -> tuple[list[float], int, int]:
@@ -178,17 +194,25 @@ def landmark_errors(ref: list, actors: list) -> tuple[list[float], int, int]:
         keep = probs >= 0.9
         if not keep.any():
             continue
-        boxes, points = boxes[keep], points[keep]
+        points = points[keep]
         if a is None:
             missed += 1
             continue
-        # the reference face that is the pipeline's actor: nearest landmarks
         d = [np.linalg.norm(p - a.landmarks, axis=1).mean() for p in points]
-        j = int(np.argmin(d))
-        iod = float(np.linalg.norm(points[j][1] - points[j][0]))
-        errs.append(float(d[j]) / iod)
+        j = int(np.argmin(d))  # the reference face that is the pipeline's actor
+        errs.append(float(d[j]) / float(np.linalg.norm(points[j][1] - points[j][0])))
         matched += 1
     return errs, missed, matched
+
+
+def cpu_busy() -> tuple[float, float]:
+    """(machine-wide busy CPU seconds, this process's CPU seconds) so far."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    busy = (sum(v) - v[3] - v[4]) / hz
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return busy, ru.ru_utime + ru.ru_stime
 
 
 def main() -> None:
@@ -196,43 +220,41 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=320)
     ap.add_argument("--full-every", type=int, default=30)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=2,
-                    help="reference and pipeline run alternately this many times each; the best "
-                         "round of each counts (the machine is shared: the best is the least "
-                         "disturbed)")
-    ap.add_argument("--no-reader-thread", action="store_true",
-                    help="decode in the pipeline's own thread instead of a reader thread")
+    ap.add_argument("--rounds", type=int, default=1)
     args = ap.parse_args()
 
     import torch
 
     tmp = Path(tempfile.mkdtemp(prefix="feasstm 基准 "))
-    load_before = os.getloadavg()[0]
     try:
         clip = tmp / "对齐 clip.mp4"
         cuts = build_clip(clip, args.frames)
         tset = TrackerSettings(full_every=args.full_every)
         dset = DetectorSettings(num_threads=args.threads, device="cpu")
-        ref_fps, pipe_fps = [], []
+        rounds = []
+        busy0, own0, wall0 = *cpu_busy(), time.perf_counter()
         for k in range(args.rounds):
-            ref, fps = reference(clip, args.threads)
-            ref_fps.append(fps)
-            actors, fps, modes = pipeline(clip, tmp / f"crops{k}", tset, dset,
-                                          threaded_decode=not args.no_reader_thread)
-            pipe_fps.append(fps)
+            ref, actors, dfps, pfps, modes = interleaved(clip, tmp / f"c{k}", tset, dset, args.threads)
+            rounds.append((dfps, pfps))
+        busy1, own1, wall1 = *cpu_busy(), time.perf_counter()
+        reader_fps = pipeline_alone(clip, tmp / "reader", tset, dset, reader_thread=True)
         errs, missed, matched = landmark_errors(ref, actors)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    detect_fps, pipeline_fps = max(ref_fps), max(pipe_fps)
+    others = max(0.0, (busy1 - busy0) - (own1 - own0)) / (wall1 - wall0)
+    ratios = [p / d for d, p in rounds]
+    detect_fps = statistics.median(d for d, _ in rounds)
+    pipeline_fps = statistics.median(p for _, p in rounds)
     result = {
         "frames": len(ref),
         "size": list(SIZE),
         "shots_start": cuts,
         "detect_fps": round(detect_fps, 2),
         "pipeline_fps": round(pipeline_fps, 2),
-        "ratio": round(pipeline_fps / detect_fps, 2),
-        "ratio_median_rounds": round(statistics.median(pipe_fps) / statistics.median(ref_fps), 2),
+        "ratio": round(statistics.median(ratios), 2),
+        "ratio_rounds": [round(r, 2) for r in ratios],
+        "pipeline_fps_reader_thread": round(reader_fps, 2),
         "landmark_err_iod_median": round(float(np.median(errs)), 5) if errs else None,
         "landmark_err_iod_p99": round(float(np.percentile(errs, 99)), 5) if errs else None,
         "landmark_err_iod_max": round(float(np.max(errs)), 5) if errs else None,
@@ -241,19 +263,17 @@ def main() -> None:
         "modes": modes,
         "full_every": args.full_every,
         "threads": args.threads,
-        "reader_thread": not args.no_reader_thread,
-        "rounds": {"detect_fps": [round(x, 2) for x in ref_fps],
-                   "pipeline_fps": [round(x, 2) for x in pipe_fps]},
+        "other_processes_cpu": round(others, 2),
     }
-    print(f"machine: {platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()} "
-          f"load before={load_before:.2f} after={os.getloadavg()[0]:.2f}")
+    print(f"machine: {platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()}; "
+          f"other processes used {others:.2f} CPUs on average while timing")
     print(f"python {platform.python_version()} torch {torch.__version__} "
           f"opencv {cv2.__version__} numpy {np.__version__}")
     print(f"clip: {result['frames']} frames {SIZE[0]}x{SIZE[1]} mp4v, cut at {cuts[1]}; "
-          f"torch threads {args.threads}; full detection every {args.full_every} frames; "
-          f"decode on a {'reader' if result['reader_thread'] else 'the same'} thread")
-    print(f"detect fps per round {result['rounds']['detect_fps']}, "
-          f"pipeline fps per round {result['rounds']['pipeline_fps']}, modes {modes}")
+          f"torch threads {args.threads}; full detection every {args.full_every} frames")
+    for k, (d, p) in enumerate(rounds):
+        print(f"round {k}: detect {d:.2f} fps, pipeline {p:.2f} fps, ratio {p / d:.2f}")
+    print(f"pipeline alone with a reader thread: {reader_fps:.2f} fps; modes {modes}")
     print(json.dumps(result))
 
 

@@ -9,12 +9,10 @@ import sys
 import textwrap
 import time
 
-import pytest
 from clipmaker import Shot, make_clip
 from PySide6.QtCore import Qt, QTimer
 
 from feasstm_gui.core.store import Clip, Store, views
-from feasstm_gui.ui import pipeline_adapter
 
 CLIP = "片段 视频"
 

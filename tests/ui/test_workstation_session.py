@@ -10,7 +10,6 @@ import sys
 import textwrap
 import time
 
-import pytest
 from conftest import FrameSpec
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -70,7 +70,6 @@ class Detection:
     raw_box: Box | None = None  # MTCNN's box before clipping (may extend past the image)
     visible: float = 1.0  # fraction of raw_box's area inside the image
     source: str = "full"  # "full", "roi", "box" (landmarks inside a manual box), "manual"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.box = tuple(float(v) for v in self.box)  # type: ignore[assignment]
@@ -139,8 +138,8 @@ class Detection:
         pts = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
         iod = float(np.linalg.norm(pts[1] - pts[0])) or 1.0
         cx, cy = pts.mean(axis=0)
-        half = 1.1 * iod
-        raw = (cx - half, cy - 1.3 * iod, cx + half, cy + 0.9 * iod + 0.0)
+        # about where MTCNN puts its box around such landmarks: brows to chin, ear to ear
+        raw = (cx - 1.1 * iod, cy - 1.3 * iod, cx + 1.1 * iod, cy + 0.9 * iod)
         h, w = int(image_shape[0]), int(image_shape[1])
         return cls(
             box=clip_box(raw, w, h),

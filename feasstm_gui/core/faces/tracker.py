@@ -82,7 +82,7 @@ class TrackResult:
     frame_index: int
     actor: Detection | None  # the actor's face in this frame, or None (absent)
     status: str  # tracked | reacquired | acquired | seeded | absent
-    mode: str  # roi | full: how the frame was searched
+    mode: str  # roi | full: how the frame was searched (manual for set_actor)
     cut: bool  # a scene cut between the previous frame and this one
     faces: list[Detection] = field(default_factory=list)  # every face found this frame
     similarity: float | None = None  # appearance similarity of the actor's face, when tested
