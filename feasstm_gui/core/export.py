@@ -243,6 +243,17 @@ def plan_export(store: Store, options: ExportOptions | None = None, *,
                       alignment, method, snap.labels, snap.adjudications)
 
 
+def _effective_margin(alignment: dict) -> float | None:
+    """The margin in force: the stored one, or the preset's own when none was set."""
+    margin = alignment.get("margin")
+    if margin is None:
+        from feasstm_gui.core.faces.align import PRESETS
+
+        preset = PRESETS.get(alignment.get("preset") or "")
+        margin = preset.default_margin if preset else None
+    return margin
+
+
 def _check_options(options: ExportOptions) -> None:
     if options.format not in FORMATS:
         raise FeasstmError(f"unknown export format {options.format!r} (one of {', '.join(FORMATS)})")
@@ -785,7 +796,7 @@ def _write_manifest(writer: _Writer, plan: ExportPlan) -> None:
         "alignment": {
             "detector": a.get("detector"),
             "crop_size": a.get("size"),
-            "margin": a.get("margin"),
+            "margin": _effective_margin(a),
             "landmark_template": a.get("template", a.get("landmark_template", a.get("preset"))),
             "parameters": a,
         },

@@ -194,7 +194,9 @@ def test_manifest(built, cjk_dir):
     assert m["project"] == "测试 项目"
     assert m["alignment"]["detector"] == "mtcnn" and m["alignment"]["crop_size"] == 100
     assert m["alignment"]["landmark_template"] == "arcface-5"
-    assert m["alignment"]["margin"] == 0.0
+    # no margin set: the default preset's own (Emotion-FAN's padding 0.25)
+    assert m["alignment"]["parameters"]["preset"] == "emotion_fan"
+    assert m["alignment"]["margin"] == 0.25
     assert m["split"]["by"] == "clip" and m["split"]["seed"] == 3
     assert m["split"]["test_fraction"] == 0.2
     assert m["counts"]["images"] == 14 and m["counts"]["by_code"]["7"] == 3
