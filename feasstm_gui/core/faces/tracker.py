@@ -42,8 +42,12 @@ STATE_VERSION = 1
 class TrackerSettings:
     """How the tracker follows the actor (stored in the project)."""
 
-    #: a full-frame detection on every frame whose index is a multiple of this
+    #: a whole-frame detection on every frame whose index is a multiple of this
     full_every: int = 30
+    #: that periodic detection searches the whole frame at the actor's scale (the pyramid levels
+    #: of faces ``roi_face_range`` times the actor's size: same landmarks, a tenth of the cost);
+    #: True searches all sizes. Scene cuts, a lost track and a fresh start always search all sizes.
+    periodic_all_sizes: bool = False
     #: the region searched around the last face: this many face sizes wide
     roi_scale: float = 2.5
     #: pyramid levels searched in the region: faces from lo to hi times the last face's size
@@ -82,7 +86,9 @@ class TrackResult:
     frame_index: int
     actor: Detection | None  # the actor's face in this frame, or None (absent)
     status: str  # tracked | reacquired | acquired | seeded | absent
-    mode: str  # roi | full: how the frame was searched (manual for set_actor)
+    #: how the frame was searched: roi (around the last face), frame (whole frame, the actor's
+    #: scale), full (whole frame, all sizes), manual (set_actor)
+    mode: str
     cut: bool  # a scene cut between the previous frame and this one
     faces: list[Detection] = field(default_factory=list)  # every face found this frame
     similarity: float | None = None  # appearance similarity of the actor's face, when tested
@@ -154,27 +160,27 @@ class ActorTracker:
         similarity: float | None = None
         desc: str | None = None
 
-        if track is not None and idx % s.full_every != 0:
-            mode = "roi"
+        stages: list[tuple[str, dict[str, Any]]] = []
+        if track is not None:
             side = track.size
-            cx, cy = track.center
-            half = s.roi_scale * side / 2.0
             lo, hi = s.roi_face_range
-            faces = self.detector.detect(
-                image, bgr=bgr, roi=(cx - half, cy - half, cx + half, cy + half),
-                face_size=(lo * side, hi * side),
-            )
-            actor = self._match_geometry(track, faces)
-            if actor is not None:
-                status = "tracked"
-        if actor is None:
-            if mode == "roi":
-                mode = "full"  # lost in the region: look at the whole frame
-            faces = self.detector.detect(image, bgr=bgr)
+            sizes = (lo * side, hi * side)
+            if idx % s.full_every != 0:
+                cx, cy = track.center
+                half = s.roi_scale * side / 2.0
+                stages.append(("roi", {"roi": (cx - half, cy - half, cx + half, cy + half),
+                                       "face_size": sizes}))
+            elif not s.periodic_all_sizes:
+                stages.append(("frame", {"face_size": sizes}))
+        stages.append(("full", {}))  # and whenever the track is lost
+        for stage, search in stages:
+            mode = stage
+            faces = self.detector.detect(image, bgr=bgr, **search)
             if track is not None:
                 actor = self._match_geometry(track, faces)
                 if actor is not None:
                     status = "tracked"
+                    break
         if actor is not None and st["recent"] is not None:
             desc = appearance(image, actor, bgr=bgr)
             similarity = descriptor_similarity(desc, st["recent"])

@@ -164,8 +164,12 @@ def test_full_detections_are_scheduled_by_frame_index(clip, detector):
     frames, truth = clip
     tracker = ActorTracker(detector, TrackerSettings(full_every=10))
     modes = {i: tracker.step(i, frames[i]).mode for i in range(0, 16)}
-    assert modes[10] == "full" and modes[0] == "full"
+    assert modes[0] == "full"  # fresh start: all sizes
+    assert modes[10] == "frame"  # periodic: whole frame at the actor's scale
     assert all(modes[i] == "roi" for i in (1, 2, 3, 11, 12, 13))
+    tracker = ActorTracker(detector, TrackerSettings(full_every=10, periodic_all_sizes=True))
+    modes = {i: tracker.step(i, frames[i]).mode for i in range(0, 12)}
+    assert modes[10] == "full" and modes[11] == "roi"
 
 
 def test_state_is_small_json(auto_run):
