@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "extract.jpeg_quality": 95,
     "backup.keep": 10,
     "backup.min_interval_s": 600,
+    "backup.every_edits": 1000,
 }
 
 
@@ -269,6 +271,11 @@ class Store:
         self.annotator = annotator
         self.read_only = read_only
         self._params_cache: dict[str, Any] | None = None
+        # Periodic backups while the project is open (see _after_edit).
+        self._edits_since_backup = 0
+        self._last_backup_at = time.monotonic()
+        self._backup_thread: threading.Thread | None = None
+        self.backup_error: FeasstmError | None = None  # the last periodic backup's failure
 
     # -- opening and closing -----------------------------------------------------------------
 
@@ -381,6 +388,7 @@ class Store:
                                        f"({exc}); nothing was changed", path=self.db_path) from exc
 
     def close(self) -> None:
+        self.wait_for_backup()
         with self._mutex:
             if self._conn is not None:
                 try:
@@ -858,9 +866,48 @@ class Store:
                         (batch, at, who, op_name, _dumps(target), _dumps(old), _dumps(new), state,
                          description))
                     changed += 1
-                return changed
         except sqlite3.OperationalError as exc:
             raise _db_error(exc, self.db_path) from exc
+        if changed and state != "log":
+            self._after_edit()
+        return changed
+
+    def _after_edit(self) -> None:
+        """Start a rotating backup after `backup.every_edits` edits, or when
+        `backup.min_interval_s` has passed since the last one. It copies the database file
+        through its own connection on a thread, so the key press that triggers it never waits."""
+        self._edits_since_backup += 1
+        cache = self._params_cache if self._params_cache is not None else self.params()
+
+        def number(key: str) -> float:
+            value = cache.get(key)
+            return float(DEFAULT_PARAMS[key] if value is None else value)
+
+        every, interval = number("backup.every_edits"), number("backup.min_interval_s")
+        if (self._edits_since_backup < every
+                and time.monotonic() - self._last_backup_at < interval):
+            return
+        if self._backup_thread is not None and self._backup_thread.is_alive():
+            return
+        self._edits_since_backup = 0
+        self._last_backup_at = time.monotonic()
+        keep = max(1, int(number("backup.keep")))
+        self._backup_thread = threading.Thread(target=self._background_backup, args=(keep,),
+                                               name="feasstm-backup", daemon=True)
+        self._backup_thread.start()
+
+    def _background_backup(self, keep: int) -> None:
+        try:
+            self.backup(tag="auto", keep=keep, from_file=True)
+            self.backup_error = None
+        except FeasstmError as exc:  # kept for the UI to show; the edits themselves are saved
+            self.backup_error = exc
+
+    def wait_for_backup(self, timeout: float | None = None) -> None:
+        """Wait for a periodic backup in progress (closing the project waits for it)."""
+        thread = self._backup_thread
+        if thread is not None:
+            thread.join(timeout)
 
     def _require_frame(self, frame_id: int) -> None:
         if self._conn.execute("SELECT 1 FROM frames WHERE id=?", (frame_id,)).fetchone() is None:
@@ -1024,25 +1071,36 @@ class Store:
         d = self.folder / BACKUP_DIR
         return sorted(d.glob("project-*.sqlite")) if d.is_dir() else []
 
-    def backup(self, tag: str = "") -> Path:
-        """Copy the database with SQLite's online backup API; keep the newest `backup.keep`."""
+    def backup(self, tag: str = "", *, keep: int | None = None, from_file: bool = False) -> Path:
+        """Copy the database with SQLite's online backup API; keep the newest `backup.keep`.
+        `from_file` reads through a connection of its own (WAL: it sees the last commit and
+        blocks no writer), so a periodic backup never holds the store's lock."""
         d = self.folder / BACKUP_DIR
-        d.mkdir(exist_ok=True)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         dest = d / f"project-{stamp}{'-' + tag if tag else ''}.sqlite"
         tmp = dest.with_suffix(".tmp")
         try:
+            d.mkdir(exist_ok=True)
             target = sqlite3.connect(str(tmp))
             try:
-                with self._mutex:
-                    self._conn.backup(target)
+                if from_file:
+                    source = sqlite3.connect(str(self.db_path), check_same_thread=False)
+                    try:
+                        source.execute("PRAGMA busy_timeout=5000")
+                        source.backup(target)
+                    finally:
+                        source.close()
+                else:
+                    with self._mutex:
+                        self._conn.backup(target)
             finally:
                 target.close()
             os.replace(tmp, dest)
         except (OSError, sqlite3.Error) as exc:
             tmp.unlink(missing_ok=True)
             raise FeasstmError(f"could not write a backup ({exc})", path=dest) from exc
-        keep = int(self.param("backup.keep", 10))
+        if keep is None:
+            keep = int(self.param("backup.keep", 10))
         for old in self.backups()[:-keep]:
             old.unlink(missing_ok=True)
         return dest
