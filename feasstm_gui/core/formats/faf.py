@@ -31,6 +31,15 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _CODE = re.compile(r"[0-9]+")
 _NUMBER = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]*)?")
 _DIGITS = re.compile(r"([0-9]+)")
+#: How much of a bad line a message quotes (a 200,000-character line must not flood stderr).
+_QUOTE_MAX = 80
+
+
+def _quote(text: str) -> str:
+    """repr() of a piece of a line for a message, shortened when it is long."""
+    if len(text) <= _QUOTE_MAX:
+        return repr(text)
+    return f"{text[:_QUOTE_MAX]!r}... ({len(text)} characters)"
 
 
 @dataclass
@@ -145,7 +154,7 @@ def _parse_txt(text: str, path: str | Path) -> _ParsedTxt:
             out.invalid.append((number, stripped))
             out.problems.append(
                 Problem.at(
-                    path, number, f"no code after {stripped!r} (expected '<image name> <code>')"
+                    path, number, f"no code after {_quote(stripped)} (expected '<image name> <code>')"
                 )
             )
             continue
@@ -157,7 +166,7 @@ def _parse_txt(text: str, path: str | Path) -> _ParsedTxt:
         else:
             out.invalid.append((number, name))
             out.problems.append(
-                Problem.at(path, number, f"unknown code {code!r} for {name!r} (expected 0-7)")
+                Problem.at(path, number, f"unknown code {_quote(code)} for {_quote(name)} (expected 0-7)")
             )
     return out
 
@@ -469,9 +478,9 @@ def _claims(
         elif matches:
             several = ", ".join(p.name for p in matches)
             found.append(
-                Problem.at(txt, line, f"{name!r} matches several images ({several}); line not used")
+                Problem.at(txt, line, f"{_quote(name)} matches several images ({several}); line not used")
             )
         else:
-            found.append(Problem.at(txt, line, f"no image named {name!r}"))
+            found.append(Problem.at(txt, line, f"no image named {_quote(name)}"))
     problems.extend(sorted(found, key=lambda p: p.line))
     return claims
