@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -23,7 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv"
 STAMP = VENV / ".feasstm-installed"
 SAMPLE = ROOT / "sample-project"
-SAMPLE_FAF = ROOT / "resources" / "sample" / "faf"
 
 
 def venv_python() -> Path:
@@ -73,17 +73,26 @@ def ensure_qt_libraries(python: Path) -> None:
 
 
 def build_sample(python: Path) -> Path:
-    """The bundled sample project: real face crops from resources/, imported with import-faf."""
-    if (SAMPLE / "project.sqlite").exists():
-        return SAMPLE
-    say(f"building the sample project in {SAMPLE}")
-    if SAMPLE.exists():
+    """The sample project: clips made from the photographs in resources/sample, extracted and
+    aligned by the real pipeline (`feasstm sample`, about a minute, with a progress bar). A
+    finished sample is reused; an unfinished one is resumed; a sample project of the older kind
+    (imported crops, no videos) is moved aside, never deleted."""
+    marker = [str(python), "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+              "sys.exit(0 if c.execute(\"SELECT 1 FROM params WHERE key='sample.recipe'\")"
+              ".fetchone() else 1)", str(SAMPLE / "project.sqlite")]
+    if (SAMPLE / "project.sqlite").exists() and subprocess.run(marker,
+                                                                capture_output=True).returncode:
+        old = SAMPLE.with_name(f"{SAMPLE.name}.old-{int(time.time())}")
+        say(f"moving the older sample project aside to {old}")
+        SAMPLE.rename(old)
+    elif SAMPLE.exists() and not (SAMPLE / "project.sqlite").exists():
         shutil.rmtree(SAMPLE)
-    feasstm = [str(python), "-m", "feasstm_gui.cli"]
-    subprocess.run([*feasstm, "new", str(SAMPLE), "--name", "FEASSTM sample"], check=True)
-    run = subprocess.run([*feasstm, "import-faf", str(SAMPLE), str(SAMPLE_FAF)])
+    if not (SAMPLE / "project.sqlite").exists():
+        say(f"building the sample project in {SAMPLE} (about a minute)")
+    run = subprocess.run([str(python), "-m", "feasstm_gui.cli", "sample", str(SAMPLE)])
     if run.returncode not in (0, 1):
-        sys.exit("the sample project could not be built (see the messages above)")
+        sys.exit("the sample project could not be built (see the messages above); run "
+                 "`python3 tools/bootstrap.py run` again to resume")
     return SAMPLE
 
 
