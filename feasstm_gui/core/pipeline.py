@@ -220,14 +220,18 @@ def align_clip(store: Store, clip_id: str, *, device: str | None = None) -> Job:
 
 
 def _previous_crop(store: Store, clip_id: str, before_index: int):
-    """The crop of the last processed frame before `before_index`, as stored (resume)."""
+    """The crop of the last face stored before `before_index`, as stored (resume). An
+    uninterrupted run carries its last crop across frames without the actor (splices, other
+    people), so the last *face* counts here, not the last processed frame."""
     from feasstm_gui.core.images import read_image
 
-    last = store.last_track_state(clip_id, before_index=before_index)
-    if last is None:
-        return None
-    face = store.face(store.frame_id(clip_id, last[0]))
-    return read_image(store.folder / face.crop) if face else None
+    last = None
+    for row in store.frames(clip_id):
+        if row.frame_index >= before_index:
+            break
+        if row.crop:
+            last = row.crop
+    return read_image(store.folder / last) if last else None
 
 
 def _commit_frame(store, clip_id, frame_id, index, image, result, align, quality, previous):
