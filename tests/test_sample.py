@@ -1,6 +1,6 @@
 """The sample project a new user opens first: built from the bundled photographs by the real
-pipeline (clips written, imported, extracted, aligned), interrupted and resumed, through the
-`feasstm sample` command."""
+pipeline (clips written, imported, extracted, aligned), interrupted, then finished by the welcome
+screen's "Open sample" on the window's worker; `feasstm sample` then finds it built."""
 
 from __future__ import annotations
 
@@ -33,7 +33,19 @@ def _expected(recipe: dict) -> dict[str, dict[str, set[int]]]:
     return out
 
 
-def test_sample_project_built_interrupted_resumed(cjk_dir, capsys):
+def test_welcome_offers_the_sample(qtbot):
+    from feasstm_gui.ui.welcome import WelcomeDialog
+
+    dialog = WelcomeDialog([])
+    qtbot.addWidget(dialog)
+    dialog.sample_btn.click()
+    assert dialog.choice == "sample" and dialog.result() == dialog.DialogCode.Accepted
+
+
+def test_sample_project_built_interrupted_resumed(cjk_dir, capsys, qtbot):
+    from feasstm_gui.ui.main_window import MainWindow
+    from feasstm_gui.ui.welcome import open_sample
+
     folder = cjk_dir / "sample project"
     recipe = load_recipe()
     store = create_sample_project(folder, annotator="tester")
@@ -43,8 +55,19 @@ def test_sample_project_built_interrupted_resumed(cjk_dir, capsys):
     assert len(list((folder / VIDEOS_DIR).glob("*.avi"))) == len(recipe["clips"])
     assert not is_complete(folder)
 
-    assert cli_main(["sample", str(folder)]) == 0  # resumes: extract, align, annotate
+    window = MainWindow(annotator="tester")
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.runner.finished, timeout=120_000) as blocker:
+        assert open_sample(window, folder)  # resumes: extract, align, annotate
+    assert blocker.args[0].error is None
+    assert window.clip_model.rowCount() == len(recipe["clips"])
+    qtbot.waitUntil(lambda: len(window.strip_model.frames()) > 0)
+    window.close()
     assert is_complete(folder)
+    window = MainWindow(annotator="tester")  # a finished sample opens at once, no job
+    qtbot.addWidget(window)
+    assert open_sample(window, folder) and not window.runner.busy
+    window.close()
     assert cli_main(["sample", str(folder)]) == 0
     assert "already built" in capsys.readouterr().out
 

@@ -28,6 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "be writing it)")
     parser.add_argument("--version", action="version", version=f"feasstm-studio {__version__}")
     parser.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--smoke-test", action="store_true",
+                        help="check an installation: open PROJECT (or build the sample project "
+                        "in a temporary folder with the real pipeline), show its frames, print "
+                        "'ok' and exit 0")
     return parser
 
 
@@ -77,11 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("FEASSTM")
     app.setApplicationVersion(__version__)
     settings = Settings.load()
-    annotator = resolve_annotator(settings, ask=None if args.exit_when_shown
-                                  else (lambda: ask_annotator(None)))
+    quiet = args.exit_when_shown or args.smoke_test
+    annotator = resolve_annotator(settings, ask=None if quiet else (lambda: ask_annotator(None)))
     window = MainWindow(settings, annotator)
     _install_excepthook(window)
     window.show()
+    if args.smoke_test:
+        return smoke_test(app, window, args.project)
     if args.project:
         window.open_path(args.project, read_only=args.read_only)
     if args.exit_when_shown:
@@ -92,6 +98,47 @@ def main(argv: list[str] | None = None) -> int:
     if not args.project:
         QTimer.singleShot(0, window.show_welcome)
     return app.exec()
+
+
+def smoke_test(app, window, project: str | None) -> int:
+    """Open a project (by default the sample, built now in a temporary folder: torch, the
+    MTCNN weights and the resources must all be there), wait for its frames to show, print
+    'ok'. Exit 1 with the reason otherwise."""
+    import tempfile
+    from pathlib import Path
+
+    temp = None
+    try:
+        if project is None:
+            from feasstm_gui.core.jobs import drive
+            from feasstm_gui.sample import create_sample_project, sample_job
+
+            temp = tempfile.TemporaryDirectory(prefix="feasstm smoke ")
+            project = str(Path(temp.name) / "sample project")
+            store = create_sample_project(project, annotator=window.annotator)
+            with store:
+                result = drive(sample_job(store))
+            print(result.summary, flush=True)
+        if not window.open_path(project):
+            print("smoke test: the project did not open", file=sys.stderr)
+            return 1
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not window.strip_model.frames():
+            app.processEvents()
+            time.sleep(0.02)
+        for _ in range(10):
+            app.processEvents()
+        frames = len(window.strip_model.frames())
+        if not frames:
+            print("smoke test: no frames shown", file=sys.stderr)
+            return 1
+        print(f"ok ({window.clip_model.rowCount()} clips, {frames} frames in the first)",
+              flush=True)
+        return 0
+    finally:
+        window.close()
+        if temp is not None:
+            temp.cleanup()
 
 
 if __name__ == "__main__":

@@ -1049,12 +1049,14 @@ class MainWindow(QMainWindow):
                      "and build the FEASSTM dataset.", icon=QMessageBox.Icon.Information)
 
     def show_welcome(self) -> None:
-        from feasstm_gui.ui.welcome import WelcomeDialog
+        from feasstm_gui.ui.welcome import WelcomeDialog, open_sample
 
         dlg = WelcomeDialog(self.settings.get("recent_projects", []) or [], self)
         if not dlg.exec():
             return
-        if dlg.choice == "open":
+        if dlg.choice == "sample":
+            open_sample(self)
+        elif dlg.choice == "open":
             self.open_project_dialog()
         elif dlg.choice == "new":
             self.new_project_dialog()

@@ -1,5 +1,5 @@
-"""The welcome dialog shown when no project is given: open, new, import a FAF folder, or one
-of the recent projects."""
+"""The welcome dialog shown when no project is given: the sample project, open, new, import a
+FAF folder, or one of the recent projects."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from feasstm_gui import __version__
 
 
 class WelcomeDialog(QDialog):
-    """choice after exec(): "open", "new", "import_faf", "recent" (with `path`), or None."""
+    """choice after exec(): "sample", "open", "new", "import_faf", "recent" (with `path`), or
+    None."""
 
     def __init__(self, recent: list[str], parent=None):
         super().__init__(parent)
@@ -31,6 +32,11 @@ class WelcomeDialog(QDialog):
                        "<p>Label facial expressions frame by frame, flag the frames to delete, "
                        "and export the FEASSTM dataset.</p>")
         title.setWordWrap(True)
+        self.sample_btn = QPushButton("Open sample")
+        self.sample_btn.setToolTip("Three short clips made from real photographs, extracted and "
+                              "aligned here on first use (under a minute), with a few labels "
+                              "and a rating: every feature on real faces")
+        self.sample_btn.clicked.connect(lambda: self._choose("sample"))
         open_btn = QPushButton("Open project…")
         new_btn = QPushButton("New project…")
         faf_btn = QPushButton("Import FAF folder…")
@@ -40,7 +46,7 @@ class WelcomeDialog(QDialog):
         new_btn.clicked.connect(lambda: self._choose("new"))
         faf_btn.clicked.connect(lambda: self._choose("import_faf"))
         buttons = QHBoxLayout()
-        for b in (open_btn, new_btn, faf_btn):
+        for b in (self.sample_btn, open_btn, new_btn, faf_btn):
             buttons.addWidget(b)
         self.recent = QListWidget()
         for p in recent:
@@ -69,3 +75,26 @@ class WelcomeDialog(QDialog):
         self.choice = "recent"
         self.path = item.data(Qt.ItemDataRole.UserRole)
         self.accept()
+
+
+def open_sample(window, folder: str | Path | None = None) -> bool:
+    """Open the sample project; build it first (or finish building it) on the window's worker,
+    with its progress bar: the same job as `feasstm sample`."""
+    from feasstm_gui.sample import (
+        create_sample_project,
+        default_location,
+        is_complete,
+        sample_job,
+    )
+
+    folder = Path(folder) if folder else default_location()
+    try:
+        if is_complete(folder):
+            return window.open_path(folder)
+        store = create_sample_project(folder, annotator=window.annotator)
+    except Exception as exc:  # noqa: BLE001 - shown to the user as a dialog
+        window.report_error(exc)
+        return False
+    window.set_store(store)
+    return window.start_job("Building the sample project (extract and align, under a minute)",
+                            lambda: sample_job(store), kind="clips")
