@@ -1,29 +1,34 @@
-"""Face alignment speed on a 720p clip: tracked pipeline against plain full-frame MTCNN.
+"""Face alignment speed on a 720p clip: `feasstm extract` + `feasstm align` against plain MTCNN.
 
 Builds a 1280x720 clip (default 320 frames, 25 fps, mp4v) from a real photograph (obama.jpg):
 a shot that pans, zooms and rolls over the portrait, then a cut to a closer shot of the same face
 that moves the other way. Written to a temporary folder whose name holds Chinese characters and
-spaces. Then:
+spaces, and imported into a fresh project there. Then, in the same run:
 
+- pipeline_fps: what `feasstm extract` followed by `feasstm align` costs, end to end, through the
+  real store: ``extract_clip`` (decoding the video file, JPEG encode and write of every frame,
+  store commits) then ``align_clip`` (reading each stored frame, tracking, alignment, quality
+  scores, crop JPEG, a store commit per frame, the clip's relative sharpness at the end).
+  frames / (extract seconds + align seconds).
 - detect_fps: facenet-pytorch ``MTCNN.detect`` (default settings: min face 20, thresholds
-  0.6/0.7/0.7) on every full frame; only the detect calls are timed. Its landmarks are the reference.
-- pipeline_fps: what aligning a clip costs end to end: decode (cv2.VideoCapture.read),
-  ActorTracker.step (full-frame detection on frame indices divisible by full_every, at scene cuts
-  and when the track is lost; region detection around the last face otherwise), align (similarity
-  onto the template, 100x100 crop), quality scores, JPEG encode and write of the crop, and a
-  per-frame hook (``on_frame``) where the store commit goes once the store is integrated.
+  0.6/0.7/0.7) on every full frame, the very frames the pipeline aligned (the project's extracted
+  frames); only the detect calls are timed. Its landmarks are the reference.
 - ratio = pipeline_fps / detect_fps.
-- landmark_err_iod_median / _p99 / _max: per frame, the mean distance between the pipeline's five
-  landmarks and the reference's (same face), over the reference's inter-ocular distance.
-- missed: frames where the reference finds the face and the pipeline reports no actor.
+- landmark_err_iod_median / _p99 / _max: per frame, the mean distance between the *stored*
+  landmarks (the store's current face) and the reference's (same face), over the reference's
+  inter-ocular distance.
+- missed: frames where the reference finds a face (p >= 0.9; the clip shows only the actor) and
+  the store has no face.
+- tracker_only_fps / tracker_only_ratio (the earlier, detection-only figure, kept for
+  comparison): tracking, alignment, scores and crop JPEG on frames already in memory, without
+  decoding, reading frames or the store.
 
-The machine is shared, so the two are timed *interleaved*, in turns of 16 frames: the pipeline
-processes 16 frames (decoding them in its own thread), then the reference detects the same 16
-frames, each turn timed on its own, so both see the same moments of load. The same is then measured
-with decoding on a reader thread a few frames ahead (``ratio_reader_thread``; the reader is paused
-while the reference runs). ``--rounds`` repeats both; the figures are the rounds' medians. The
-periodic detection (every ``--full-every`` frames) searches the whole frame at the actor's scale;
-``--periodic-all-sizes`` makes it search all sizes, as at cuts.
+The machine is shared, so the align job, the tracker-only pipeline and the reference are timed
+*interleaved*, in turns of 16 frames (the align job commits 16 frames, then the tracker-only
+pipeline and the reference process the same 16 frames, each timed on its own), so all see the same
+moments of load. The extraction (about a tenth of the pipeline's time) is timed as one block before
+that. ``--rounds`` repeats everything on a fresh project; the figures are the rounds' medians. The
+load average and the CPU time other processes used while timing are printed.
 
     .venv/bin/python benchmarks/align.py [--frames 320] [--full-every 30] [--threads 2] [--rounds 1]
                                          [--periodic-all-sizes]
@@ -37,13 +42,11 @@ import argparse
 import json
 import os
 import platform
-import queue
 import resource
 import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,9 +63,14 @@ from feasstm_gui.core.faces.align import AlignSettings, align_face  # noqa: E402
 from feasstm_gui.core.faces.detector import DetectorSettings, FaceDetector  # noqa: E402
 from feasstm_gui.core.faces.quality import score_face  # noqa: E402
 from feasstm_gui.core.faces.tracker import ActorTracker, TrackerSettings  # noqa: E402
+from feasstm_gui.core.importer import import_videos  # noqa: E402
+from feasstm_gui.core.jobs import drive  # noqa: E402
+from feasstm_gui.core.pipeline import align_clip, extract_clip  # noqa: E402
+from feasstm_gui.core.store import Store  # noqa: E402
 
 SIZE = (1280, 720)
 FPS = 25.0
+CLIP = "对齐 clip"
 
 
 def build_clip(path: Path, frames: int) -> list[int]:
@@ -77,50 +85,13 @@ def build_clip(path: Path, frames: int) -> list[int]:
     return [0, first]
 
 
-class FrameReader:
-    """Decodes a video on a thread, a few frames ahead (cv2 releases the GIL while decoding), so
-    decoding overlaps detection. ``pause()`` stops it from decoding (while the reference is timed)
-    and ``resume()`` lets it go on; iterating yields BGR frames."""
+class TrackerOnly:
+    """The detection-only figure: track, align, score, write the JPEG crop; no decoding, no
+    store."""
 
-    def __init__(self, path: Path, ahead: int = 8) -> None:
-        self.cap = cv2.VideoCapture(str(path))
-        self.q: queue.Queue = queue.Queue(maxsize=ahead)
-        self.go = threading.Event()
-        self.go.set()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            self.go.wait()
-            ok, frame = self.cap.read()
-            self.q.put(frame if ok else None)
-            if not ok:
-                break
-        self.cap.release()
-
-    def pause(self) -> None:
-        self.go.clear()
-
-    def resume(self) -> None:
-        self.go.set()
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        while (frame := self.q.get()) is not None:
-            yield frame
-        self.thread.join()
-
-
-class Pipeline:
-    """One clip's alignment: track, align, score, write the JPEG crop, call the hook."""
-
-    def __init__(
-        self,
-        crops_dir: Path,
-        tracker_settings: TrackerSettings,
-        detector_settings: DetectorSettings,
-        on_frame: Callable[..., None] | None = None,
-    ) -> None:
+    def __init__(self, crops_dir: Path, tracker_settings: TrackerSettings,
+                 detector_settings: DetectorSettings,
+                 on_frame: Callable[..., None] | None = None) -> None:
         self.tracker = ActorTracker(FaceDetector(detector_settings), tracker_settings)
         self.align = AlignSettings()
         self.crops_dir = crops_dir
@@ -139,60 +110,95 @@ class Pipeline:
             ok, buf = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 95])
             (self.crops_dir / f"{i + 1:06d}.jpg").write_bytes(buf.tobytes())
             self.prev = crop
-        if self.on_frame is not None:  # the store commit (frame, detection, scores, state) goes here
+        if self.on_frame is not None:
             self.on_frame(i, r, crop, q)
         return r.actor
 
 
-def interleaved(path: Path, crops_dir: Path, tset, dset, threads: int, reader: bool, block: int = 16):
-    """Pipeline and reference in turns of ``block`` frames, each timed on its own. With ``reader``
-    the pipeline decodes on a reader thread, which is paused while the reference runs (so the
-    reference is not slowed and the pipeline gets no frames decoded in the reference's time)."""
+def new_project(folder: Path, video: Path, tset: TrackerSettings,
+                dset: DetectorSettings) -> Store:
+    store = Store.create(folder, annotator="benchmark")
+    result = drive(import_videos(store, [video]))
+    if result.exit_status != 0:
+        raise SystemExit(f"import failed: {result.problems}")
+    store.set_params({"align.tracker": tset.to_dict(), "align.detector": dset.to_dict()})
+    return store
+
+
+def one_round(video: Path, folder: Path, tset, dset, threads: int, block: int = 16) -> dict:
+    """A fresh project: extract (timed as one block), then the align job, the tracker-only
+    pipeline and the reference in turns of ``block`` frames."""
     import torch
     from facenet_pytorch import MTCNN
 
     torch.set_num_threads(threads)
     mtcnn = MTCNN(keep_all=True, device="cpu")
-    pipe = Pipeline(crops_dir, tset, dset)
-    ref, actors, t_pipe, t_ref, i = [], [], 0.0, 0.0, 0
-    rd = FrameReader(path) if reader else None
-    frames = iter(rd) if rd is not None else plain_frames(path)
-    done = False
-    while not done:
+    store = new_project(folder / "项目", video, tset, dset)
+    try:
         t0 = time.perf_counter()
-        batch = []
-        for _ in range(block):
-            frame = next(frames, None)
-            if frame is None:
-                done = True
-                break
-            actors.append(pipe(i, frame))
-            batch.append(frame)
-            i += 1
-        t_pipe += time.perf_counter() - t0
-        if rd is not None:
-            rd.pause()
-        for frame in batch:
-            rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        extracted = drive(extract_clip(store, CLIP))
+        t_extract = time.perf_counter() - t0
+        if extracted.exit_status != 0:
+            raise SystemExit(f"extract failed: {extracted.problems}")
+        rows = store.frames(CLIP)
+        tracker_only = TrackerOnly(folder / "tracker-only", tset, dset)
+        job = align_clip(store, CLIP, device=dset.device)
+        ref: list = []
+        t_align = t_only = t_ref = 0.0
+        k, finished = 0, False
+        while not finished:
+            t1 = time.perf_counter()
+            for _ in range(block):
+                try:
+                    next(job)
+                except StopIteration:
+                    finished = True
+                    break
+            t_align += time.perf_counter() - t1
+            batch = [(r.frame_index, cv2.imread(str(store.folder / r.image)))
+                     for r in rows[k:k + block]]  # read outside the timings
+            k += len(batch)
             t2 = time.perf_counter()
-            boxes, probs, points = mtcnn.detect(rgb, landmarks=True)
-            t_ref += time.perf_counter() - t2
-            ref.append(None if boxes is None else
-                       (boxes.astype(float), probs.astype(float), points.astype(float)))
-        if rd is not None:
-            rd.resume()
-    return ref, actors, i / t_ref, i / t_pipe, pipe.modes
+            for i, frame in batch:
+                tracker_only(i, frame)
+            t_only += time.perf_counter() - t2
+            for _, frame in batch:
+                rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+                t3 = time.perf_counter()
+                boxes, probs, points = mtcnn.detect(rgb, landmarks=True)
+                t_ref += time.perf_counter() - t3
+                ref.append(None if boxes is None else
+                           (boxes.astype(float), probs.astype(float), points.astype(float)))
+        n = len(rows)
+        faces = {f.frame_id: f for f in store.current_faces(CLIP)}
+        stored = [faces.get(r.id) for r in rows]
+        modes: dict[str, int] = {}
+        for f in stored:
+            if f is not None and f.scores:
+                modes[f.scores.get("mode", "?")] = modes.get(f.scores.get("mode", "?"), 0) + 1
+        return {"frames": n, "t_extract": t_extract, "t_align": t_align, "t_only": t_only,
+                "t_ref": t_ref, "ref": ref, "stored": stored, "modes": modes,
+                "tracker_only_modes": tracker_only.modes,
+                "irrelevant": sum(r.irrelevant for r in store.frames(CLIP))}
+    finally:
+        store.close()
 
 
-def warm_up(path: Path, dset: DetectorSettings) -> None:
+def warm_up(path: Path, dset: DetectorSettings, threads: int) -> None:
     """First calls allocate and pick kernels; keep that out of the timings."""
+    import torch
+    from facenet_pytorch import MTCNN
+
+    torch.set_num_threads(threads)
     frame = next(plain_frames(path))
     det = FaceDetector(dset)
+    mtcnn = MTCNN(keep_all=True, device="cpu")
     for _ in range(3):
         face = det.detect(frame)[0]
         s = face.size
         cx, cy = face.center
         det.detect(frame, roi=(cx - s, cy - s, cx + s, cy + s), face_size=(0.4 * s, 3 * s))
+        mtcnn.detect(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), landmarks=True)
 
 
 def plain_frames(path: Path) -> Iterator[np.ndarray]:
@@ -205,9 +211,10 @@ def plain_frames(path: Path) -> Iterator[np.ndarray]:
     cap.release()
 
 
-def landmark_errors(ref: list, actors: list) -> tuple[list[float], int, int]:
+def landmark_errors(ref: list, stored: list) -> tuple[list[float], int, int]:
+    """Stored faces (store Face or None per frame) against the reference's detections."""
     errs, missed, matched = [], 0, 0
-    for r, a in zip(ref, actors):
+    for r, face in zip(ref, stored):
         if r is None:
             continue
         boxes, probs, points = r
@@ -215,11 +222,12 @@ def landmark_errors(ref: list, actors: list) -> tuple[list[float], int, int]:
         if not keep.any():
             continue
         points = points[keep]
-        if a is None:
+        if face is None or not face.landmarks:
             missed += 1
             continue
-        d = [np.linalg.norm(p - a.landmarks, axis=1).mean() for p in points]
-        j = int(np.argmin(d))  # the reference face that is the pipeline's actor
+        lm = np.asarray(face.landmarks, float)
+        d = [np.linalg.norm(p - lm, axis=1).mean() for p in points]
+        j = int(np.argmin(d))  # the reference face that is the stored actor
         errs.append(float(d[j]) / float(np.linalg.norm(points[j][1] - points[j][0])))
         matched += 1
     return errs, missed, matched
@@ -249,61 +257,70 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="feasstm 基准 "))
     try:
-        clip = tmp / "对齐 clip.mp4"
+        clip = tmp / f"{CLIP}.mp4"
         cuts = build_clip(clip, args.frames)
         tset = TrackerSettings(full_every=args.full_every,
                                periodic_all_sizes=args.periodic_all_sizes)
         dset = DetectorSettings(num_threads=args.threads, device="cpu")
-        warm_up(clip, dset)
+        warm_up(clip, dset, args.threads)
+        load_before = os.getloadavg()
         rounds = []
         busy0, own0, wall0 = *cpu_busy(), time.perf_counter()
         for k in range(args.rounds):
-            for reader in (False, True):
-                ref, actors, dfps, pfps, modes = interleaved(
-                    clip, tmp / f"c{k}{reader}", tset, dset, args.threads, reader
-                )
-                rounds.append((reader, dfps, pfps))
-                errs, missed, matched = landmark_errors(ref, actors)
+            rounds.append(one_round(clip, tmp / f"round {k}", tset, dset, args.threads))
         busy1, own1, wall1 = *cpu_busy(), time.perf_counter()
+        load_after = os.getloadavg()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
     others = max(0.0, (busy1 - busy0) - (own1 - own0)) / (wall1 - wall0)
-    main_rounds = [(d, p) for reader, d, p in rounds if not reader]
-    reader_rounds = [(d, p) for reader, d, p in rounds if reader]
-    ratios = [p / d for d, p in main_rounds]
-    detect_fps = statistics.median(d for d, _ in main_rounds)
-    pipeline_fps = statistics.median(p for _, p in main_rounds)
+    n = rounds[0]["frames"]
+    detect = [r["frames"] / r["t_ref"] for r in rounds]
+    pipeline = [r["frames"] / (r["t_extract"] + r["t_align"]) for r in rounds]
+    only = [r["frames"] / r["t_only"] for r in rounds]
+    ratios = [p / d for p, d in zip(pipeline, detect)]
+    last = rounds[-1]
+    errs, missed, matched = landmark_errors(last["ref"], last["stored"])
     result = {
-        "frames": len(ref),
+        "frames": n,
         "size": list(SIZE),
         "shots_start": cuts,
-        "detect_fps": round(detect_fps, 2),
-        "pipeline_fps": round(pipeline_fps, 2),
+        "detect_fps": round(statistics.median(detect), 2),
+        "pipeline_fps": round(statistics.median(pipeline), 2),
         "ratio": round(statistics.median(ratios), 2),
         "ratio_rounds": [round(r, 2) for r in ratios],
-        "ratio_reader_thread": round(statistics.median(p / d for d, p in reader_rounds), 2),
+        "extract_fps": round(statistics.median(r["frames"] / r["t_extract"] for r in rounds), 2),
+        "align_fps": round(statistics.median(r["frames"] / r["t_align"] for r in rounds), 2),
         "landmark_err_iod_median": round(float(np.median(errs)), 5) if errs else None,
         "landmark_err_iod_p99": round(float(np.percentile(errs, 99)), 5) if errs else None,
         "landmark_err_iod_max": round(float(np.max(errs)), 5) if errs else None,
         "missed": missed,
         "matched": matched,
-        "modes": modes,
+        "irrelevant": last["irrelevant"],
+        "modes": last["modes"],
+        "tracker_only_fps": round(statistics.median(only), 2),
+        "tracker_only_ratio": round(statistics.median(o / d for o, d in zip(only, detect)), 2),
         "full_every": args.full_every,
         "periodic_all_sizes": args.periodic_all_sizes,
         "threads": args.threads,
         "other_processes_cpu": round(others, 2),
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in load_after],
     }
     print(f"machine: {platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()}; "
-          f"other processes used {others:.2f} CPUs on average while timing")
+          f"other processes used {others:.2f} CPUs on average while timing; load average "
+          f"before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, after "
+          f"{load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
     print(f"python {platform.python_version()} torch {torch.__version__} "
           f"opencv {cv2.__version__} numpy {np.__version__}")
-    print(f"clip: {result['frames']} frames {SIZE[0]}x{SIZE[1]} mp4v, cut at {cuts[1]}; "
+    print(f"clip: {n} frames {SIZE[0]}x{SIZE[1]} mp4v, cut at {cuts[1]}; "
           f"torch threads {args.threads}; full detection every {args.full_every} frames")
-    for reader, d, p in rounds:
-        how = "reader thread" if reader else "decode in the same thread"
-        print(f"{how}: detect {d:.2f} fps, pipeline {p:.2f} fps, ratio {p / d:.2f}")
-    print(f"modes {modes}")
+    for k, r in enumerate(rounds):
+        print(f"round {k}: extract {r['t_extract']:.2f} s, align {r['t_align']:.2f} s -> "
+              f"pipeline {pipeline[k]:.2f} fps; detect {detect[k]:.2f} fps; ratio "
+              f"{ratios[k]:.2f}; tracker only {only[k]:.2f} fps")
+    print(f"stored faces by search mode {last['modes']}; tracker-only modes "
+          f"{last['tracker_only_modes']}")
     print(json.dumps(result))
 
 
