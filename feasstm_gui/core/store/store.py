@@ -1141,26 +1141,41 @@ def restore_backup(folder: str | Path, backup: str | Path | None = None) -> Path
         db = folder / DB_NAME
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         if db.exists():
+            saved = bdir / f"project-{stamp}-before-restore.sqlite"
             cur = sqlite3.connect(str(db))
+            dst = sqlite3.connect(str(saved))
             try:
-                saved = bdir / f"project-{stamp}-before-restore.sqlite"
-                dst = sqlite3.connect(str(saved))
                 cur.backup(dst)
-                dst.close()
             except sqlite3.DatabaseError:
-                pass  # a damaged database cannot be copied; the restore goes on
+                # Not a database any more: it cannot be copied nor written over. Keep its bytes
+                # aside (named so that it is never taken for a backup) and restore into a new file.
+                dst.close()
+                saved.unlink(missing_ok=True)
+                _move_damaged_aside(db, bdir / f"damaged-{stamp}-{DB_NAME}")
             finally:
                 cur.close()
+                dst.close()
         src_conn = sqlite3.connect(src.resolve().as_uri() + "?mode=ro", uri=True)
         dst_conn = sqlite3.connect(str(db))
         try:
             src_conn.backup(dst_conn)
+        except sqlite3.Error as exc:
+            raise FeasstmError(f"could not restore {src.name} into the project ({exc})",
+                               path=db) from exc
         finally:
             src_conn.close()
             dst_conn.close()
         return src
     finally:
         lock.release()
+
+
+def _move_damaged_aside(db: Path, aside: Path) -> None:
+    """Move a damaged database file and its WAL files out of the way (kept, not deleted)."""
+    for suffix in ("", "-wal", "-shm"):
+        part = Path(f"{db}{suffix}")
+        if part.exists():
+            os.replace(part, Path(f"{aside}{suffix}"))
 
 
 def default_annotator() -> str:
