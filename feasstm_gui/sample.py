@@ -26,7 +26,9 @@ from feasstm_gui.core.store import Clip, Store
 
 #: The project name the sample project is created with.
 SAMPLE_NAME = "FEASSTM sample"
-#: A second annotator whose labels disagree on a few frames (the adjudication panel's example).
+#: The sample's labels are by these two annotators; the second disagrees on a few frames (the
+#: adjudication panel's example).
+FIRST_ANNOTATOR = "示例 标注员一"
 SECOND_ANNOTATOR = "示例 标注员二"
 #: Where the clips' videos live inside the project folder.
 VIDEOS_DIR = "videos"
@@ -264,7 +266,7 @@ def annotate(store: Store, recipe: dict) -> None:
             ids = [frames[i].id for i in indices
                    if i in frames and frames[i].crop and not frames[i].irrelevant]
             if ids:
-                store.set_labels(ids, code, description=f"sample label {code}")
+                store.set_labels(ids, code, annotator=FIRST_ANNOTATOR)
         by_code: dict[int, list[int]] = {}
         for f in store.frames(spec["id"]):
             if f.code is not None:
@@ -274,8 +276,10 @@ def annotate(store: Store, recipe: dict) -> None:
         for code, ids in by_code.items():
             store.set_labels([i for i in ids if i not in disagree], code,
                              annotator=SECOND_ANNOTATOR)
-        if disagree:
-            store.set_labels(sorted(disagree), 5, annotator=SECOND_ANNOTATOR)
+        for code, ids in by_code.items():
+            other = [i for i in ids if i in disagree]
+            if other:
+                store.set_labels(other, 7 if code == 4 else 4, annotator=SECOND_ANNOTATOR)
     rating = recipe.get("rating")
     if rating and store.has_clip(rating["clip"]):
         ratings.set_rater(store, rating["rater"], rating["group"])
