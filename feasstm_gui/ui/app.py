@@ -53,6 +53,17 @@ def resolve_annotator(settings, ask=None) -> str:
     return default_annotator()
 
 
+def _set_icon(app) -> None:
+    from PySide6.QtGui import QIcon
+
+    from feasstm_gui.sample import resources_dir
+
+    icon = resources_dir() / "icons" / "feasstm-studio.png"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    app.setDesktopFileName("feasstm-studio")
+
+
 def _install_excepthook(window) -> None:
     """An error in a slot becomes a dialog, never a silent failure or a crash."""
     previous = sys.excepthook
@@ -80,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("FEASSTM Studio")
     app.setOrganizationName("FEASSTM")
     app.setApplicationVersion(__version__)
+    _set_icon(app)
     settings = Settings.load()
     quiet = args.exit_when_shown or args.smoke_test
     annotator = resolve_annotator(settings, ask=None if quiet else (lambda: ask_annotator(None)))
