@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from feasstm_gui import __version__
@@ -41,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     _utf8_streams()
+    # OpenCV's own warnings ("[ WARN:0@0.1] global cap.cpp:212 open VIDEOIO(FFMPEG): ...") would
+    # stand beside our one-line message about the same file; it is read before cv2 is imported.
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
