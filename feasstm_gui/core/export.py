@@ -582,7 +582,8 @@ def _os_error(exc: OSError, out: Path) -> FeasstmError:
         return FeasstmError(f"{why} while writing {where}; nothing was exported (the partial "
                             "export was removed). Free some space and try again", path=out)
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return FeasstmError(f"cannot write {where}: permission denied; nothing was exported. "
+        why = "the file system is read-only" if exc.errno == errno.EROFS else "permission denied"
+        return FeasstmError(f"cannot write {where}: {why}; nothing was exported. "
                             "Choose a folder you can write to", path=out)
     return FeasstmError(f"could not write {where} ({exc.strerror or exc}); nothing was "
                         "exported", path=out)
