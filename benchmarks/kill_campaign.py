@@ -398,6 +398,7 @@ def export_campaign(work: Path, kills: int, rng: random.Random, n_frames: int = 
     duration = time.monotonic() - started
     startup = started - t0
     counts.notes.append(f"export: one run {duration:.2f} s after a {startup:.2f} s start")
+    phases: dict[str, int] = {}
     for k in range(kills):
         force = k % 2 == 1  # every other one replaces the complete export already there
         if not force and out.exists():
@@ -405,8 +406,12 @@ def export_campaign(work: Path, kills: int, rng: random.Random, n_frames: int = 
         child = _spawn(["export", str(folder), str(out), "1" if force else "0"])
         child.stdout.readline()  # ready: the project is open
         time.sleep(rng.random() * duration * 1.1)
-        _kill(child)
+        printed = _kill(child)
         counts.kills += 1
+        phase = ("after it finished" if "done" in printed else
+                 "while writing" if any(p.startswith("ack ") for p in printed) else
+                 "while planning")
+        phases[phase] = phases.get(phase, 0) + 1
         state = _export_state(out)
         if state == "partial":
             counts.partial_exports += 1
@@ -415,6 +420,7 @@ def export_campaign(work: Path, kills: int, rng: random.Random, n_frames: int = 
             pass  # aside and the next export puts it back (checked below)
         with _open(folder) as store:
             counts.corrupt += bool(store.integrity_check())
+    counts.notes.append("export: killed " + ", ".join(f"{n} {k}" for k, n in phases.items()))
     # the next export cleans up what the killed ones left and completes
     if out.exists():
         shutil.rmtree(out)
