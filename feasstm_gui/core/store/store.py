@@ -328,6 +328,7 @@ class Store:
                                        + " (restore a backup with `feasstm restore`)", path=db)
             if not read_only:
                 store._migrate()
+                store._remove_stale_backup_parts()
                 if backup:
                     store.backup_if_due()
             else:
@@ -1066,6 +1067,16 @@ class Store:
             if n:
                 problems.append(f"{n} frames point at a face that is not stored")
         return problems
+
+    def _remove_stale_backup_parts(self) -> None:
+        """A backup cut short by a crash leaves its temporary file; we hold the lock, so no
+        other process is writing one."""
+        d = self.folder / BACKUP_DIR
+        for part in d.glob("project-*.tmp") if d.is_dir() else []:
+            try:
+                part.unlink()
+            except OSError:
+                pass
 
     def backups(self) -> list[Path]:
         d = self.folder / BACKUP_DIR

@@ -66,3 +66,13 @@ def test_backups_rotate_and_follow_the_interval(cjk_dir):
     store.wait_for_backup()
     assert store.backups() == before
     store.close()
+
+
+def test_a_backup_cut_short_by_a_crash_is_cleaned_up_on_open(cjk_dir):
+    folder = cjk_dir / "残留"
+    store, _ = _project(folder)
+    store.close()
+    part = folder / "backups" / "project-20260101T000000000000Z-auto.tmp"
+    part.write_bytes(b"half a database")
+    Store.open(folder, annotator="alice", backup=False).close()
+    assert not part.exists()
