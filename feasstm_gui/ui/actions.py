@@ -80,6 +80,9 @@ def _specs() -> list[ActionSpec]:
                    needs_project=False, tip="Continue curating a FEASSTM-FAF folder"),
         ActionSpec("file.welcome", "&Welcome…", "File", "show_welcome", needs_project=False),
         ActionSpec("file.close", "&Close project", "File", "close_project"),
+        ActionSpec("file.restore", "&Restore backup…", "File", "restore_backup_dialog",
+                   edits=True, tip="Replace the project database by one of its backups (the "
+                   "current one is kept as a backup first)"),
         ActionSpec("file.annotator", "Change &annotator…", "File", "change_annotator",
                    needs_project=False, tip="The name stamped on every edit"),
         ActionSpec("file.keymap", "&Keyboard shortcuts…", "File", "edit_keymap",

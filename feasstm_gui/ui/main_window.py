@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from feasstm_gui import __version__
 from feasstm_gui.core.errors import FeasstmError, ProjectLocked
 from feasstm_gui.core.settings import Settings, config_dir
-from feasstm_gui.core.store import FrameRow, Store, views
+from feasstm_gui.core.store import FrameRow, Store, restore_backup, views
 from feasstm_gui.core.store.lock import describe_holder
 from feasstm_gui.core.vocab import CODES
 from feasstm_gui.ui import actions as act
@@ -1103,6 +1103,39 @@ class MainWindow(QMainWindow):
     @guarded
     def close_project(self) -> None:
         self.set_store(None)
+
+    @guarded
+    def restore_backup_dialog(self) -> None:
+        """Choose one of the project's backups and restore it (feasstm restore, in the window)."""
+        if self.store is None or self.store.read_only:
+            return
+        backups = self.store.backups()
+        if not backups:
+            self.statusBar().showMessage("This project has no backup yet", 5000)
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Restore a backup of the project",
+                                              str(backups[-1]), "Backups (project-*.sqlite)")
+        if not path:
+            return
+        answer = QMessageBox.question(
+            self, "Restore backup",
+            f"Replace the project's database by {Path(path).name}?\n\nEdits made since that "
+            "backup are no longer shown; the current database is kept as a backup first.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.restore_from(path)
+
+    def restore_from(self, backup: str | Path) -> bool:
+        """Close the project, restore `backup` into it, open it again."""
+        folder = self.store.folder
+        self.set_store(None)
+        try:
+            restore_backup(folder, backup)
+        except FeasstmError as exc:
+            self.report_error(exc)
+        opened = self.open_path(folder)
+        if opened:
+            self.statusBar().showMessage(f"Restored {Path(backup).name}", 8000)
+        return opened
 
     def closeEvent(self, event) -> None:  # noqa: N802
         if self.runner.busy:
