@@ -41,6 +41,21 @@ def detector():
     return get_detector(DetectorSettings(device="cpu"))
 
 
+@pytest.fixture(scope="module")
+def photo_face(detector, data_dir):
+    """(image at 640 px, its first face) per photograph, detected once per module: each preset
+    aligns the same detection."""
+    cache: dict = {}
+
+    def get(stem: str):
+        if stem not in cache:
+            img = load(data_dir, stem)
+            cache[stem] = img, detector.detect(img)[0]
+        return cache[stem]
+
+    return get
+
+
 @pytest.mark.parametrize("preset", sorted(DOCUMENTED))
 def test_templates_are_the_documented_coordinates(preset):
     assert np.abs(template(preset, 100) - np.array(DOCUMENTED[preset])).max() < 0.006
@@ -72,9 +87,8 @@ def test_similarity_is_recovered_exactly():
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 @pytest.mark.parametrize("stem", FRONTAL)
-def test_eye_centres_land_on_the_template(detector, data_dir, stem, preset):
-    img = load(data_dir, stem)
-    face = detector.detect(img)[0]
+def test_eye_centres_land_on_the_template(photo_face, stem, preset):
+    img, face = photo_face(stem)
     crop, m = align_face(img, face.landmarks, preset=preset)
     assert crop.shape == (100, 100, 3)
     eyes = transform_points(m, face.landmarks)[:2]

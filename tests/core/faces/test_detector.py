@@ -43,6 +43,28 @@ def detector() -> FaceDetector:
     return get_detector(DetectorSettings(device="cpu"))
 
 
+@pytest.fixture(scope="module")
+def faces_of(detector, data_dir):
+    """Detections of a photograph (at 640 px), computed once per module: several tests look at
+    the same photograph's faces, and MTCNN is the suite's cost."""
+    cache: dict[str, list[Detection]] = {}
+
+    def get(stem: str) -> list[Detection]:
+        if stem not in cache:
+            cache[stem] = detector.detect(load(data_dir, stem))
+        return cache[stem]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def messi_720p(data_dir):
+    """messi5 upscaled to 720p, and everything a loose detector finds there (computed once)."""
+    img = cv2.resize(load(data_dir, "messi5"), (1280, 720))
+    loose = FaceDetector(DetectorSettings(device="cpu", min_prob=0.0, min_visible=0.0))
+    return img, loose, loose.detect(img)
+
+
 def test_importing_faces_does_not_import_torch():
     code = (
         "import sys; import feasstm_gui.core.faces, feasstm_gui.core.faces.detector, "
@@ -54,10 +76,10 @@ def test_importing_faces_does_not_import_torch():
 
 
 @pytest.mark.parametrize("stem", FACES)
-def test_one_face_with_five_landmarks_in_mtcnn_order(detector, data_dir, stem):
+def test_one_face_with_five_landmarks_in_mtcnn_order(faces_of, data_dir, stem):
     img = load(data_dir, stem)
     h, w = img.shape[:2]
-    dets = detector.detect(img)
+    dets = faces_of(stem)
     assert len(dets) == 1, [d.to_dict() for d in dets]
     d = dets[0]
     assert d.prob > 0.99
@@ -75,13 +97,11 @@ def test_no_face_in_non_face_images(detector, data_dir, stem):
     assert detector.detect(load(data_dir, stem)) == []
 
 
-def test_low_probability_boxes_are_filtered_and_boxes_clipped(data_dir):
+def test_low_probability_boxes_are_filtered_and_boxes_clipped(messi_720p):
     # messi5 upscaled to 720p: MTCNN adds two low-probability boxes, one partly outside
-    img = cv2.resize(load(data_dir, "messi5"), (1280, 720))
+    img, _, everything = messi_720p
     strict = get_detector(DetectorSettings(device="cpu"))
     assert len(strict.detect(img)) == 1
-    loose = FaceDetector(DetectorSettings(device="cpu", min_prob=0.0, min_visible=0.0))
-    everything = loose.detect(img)
     assert len(everything) >= 2
     for d in everything:
         x1, y1, x2, y2 = d.box
@@ -90,16 +110,16 @@ def test_low_probability_boxes_are_filtered_and_boxes_clipped(data_dir):
     assert min(d.prob for d in everything) < 0.9
 
 
-def test_rgb_and_bgr_give_the_same_faces(detector, data_dir):
+def test_rgb_and_bgr_give_the_same_faces(detector, faces_of, data_dir):
     img = load(data_dir, "astronaut")
-    a = detector.detect(img)[0]
+    a = faces_of("astronaut")[0]
     b = detector.detect(np.ascontiguousarray(img[:, :, ::-1]), bgr=False)[0]
     assert np.array_equal(a.landmarks, b.landmarks) and a.prob == b.prob
 
 
-def test_detection_is_deterministic(detector, data_dir):
+def test_detection_is_deterministic(detector, faces_of, data_dir):
     img = load(data_dir, "obama2")
-    a, b = detector.detect(img), detector.detect(img)
+    a, b = faces_of("obama2"), detector.detect(img)  # an earlier call and a fresh one
     assert [x.to_dict(6) for x in a] == [x.to_dict(6) for x in b]
 
 
@@ -129,10 +149,8 @@ def test_region_detection_matches_full_frame_landmarks(detector):
     assert abs(r.prob - f.prob) < 1e-4
 
 
-def test_whole_frame_cascade_equals_facenet_pytorch(detector, data_dir):
-    img = cv2.resize(load(data_dir, "messi5"), (1280, 720))
-    loose = FaceDetector(DetectorSettings(device="cpu", min_prob=0.0, min_visible=0.0))
-    ref = loose.detect(img)
+def test_whole_frame_cascade_equals_facenet_pytorch(messi_720p):
+    img, loose, ref = messi_720p
     ours = loose.detect(img, face_size=(1.0, 1e9))  # every pyramid level, our cascade
     assert len(ours) == len(ref)
     for a, b in zip(ref, ours):
@@ -149,9 +167,9 @@ def test_region_only_finds_faces_inside_it(detector):
     assert len(left) == 1 and left[0].center[0] < 320
 
 
-def test_manual_box_finds_the_landmarks_inside(detector, data_dir):
+def test_manual_box_finds_the_landmarks_inside(detector, faces_of, data_dir):
     img = load(data_dir, "astronaut")
-    ref = detector.detect(img)[0]
+    ref = faces_of("astronaut")[0]
     x1, y1, x2, y2 = ref.raw_box
     got = detector.detect_in_box(img, (x1 - 8, y1 + 5, x2 + 6, y2 - 4))
     assert got is not None
@@ -188,10 +206,10 @@ def test_order_faces_by_size_position_and_probability():
         order_faces([a], "random")
 
 
-def test_settings_and_detections_round_trip_through_json(detector, data_dir):
+def test_settings_and_detections_round_trip_through_json(faces_of):
     s = DetectorSettings(min_face_size=30, thresholds=(0.5, 0.6, 0.7), device="cpu")
     assert DetectorSettings.from_dict(json.loads(json.dumps(s.to_dict()))) == s
-    d = detector.detect(load(data_dir, "camera"))[0]
+    d = faces_of("camera")[0]
     back = Detection.from_dict(json.loads(json.dumps(d.to_dict())))
     assert np.abs(back.landmarks - d.landmarks).max() < 1e-3
 
