@@ -239,7 +239,8 @@ def sample_job(store: Store, recipe: dict | None = None, *, device: str | None =
 
 
 def _shifted(job: Job, offset: int, span: int, total: int, stage: str) -> Job:
-    """Re-yield an inner job's progress as a part of the whole sample job."""
+    """Re-yield an inner job's progress as a part of the whole sample job. Cancelled between
+    two yields, the inner job is closed at once (it commits what it holds)."""
     try:
         while True:
             p = next(job)
@@ -247,6 +248,8 @@ def _shifted(job: Job, offset: int, span: int, total: int, stage: str) -> Job:
             yield Progress(done, total, f"{stage} {p.message}".strip(), p.problems)
     except StopIteration as stop:
         return stop.value
+    finally:
+        job.close()
 
 
 def _ranges(spec: dict[str, int]) -> Iterable[tuple[range, int]]:
