@@ -183,6 +183,13 @@ def align_clip(store: Store, clip_id: str, *, device: str | None = None) -> Job:
         return JobResult(summary=f"clip '{clip_id}' holds imported crops; nothing to align")
     todo = store.unaligned_frames(clip_id)
     all_frames = store.frames(clip_id)
+    if not all_frames:  # nothing extracted (yet, or a damaged video): not "done"
+        where = Path(clip.video) if clip.video else store.folder
+        state = "its video is damaged" if clip.extract_status == "damaged" else \
+            "run `feasstm extract` first"
+        problem = Problem.at(where, 0, f"clip '{clip_id}' has no frames to align: {state}")
+        return JobResult(problems=[problem], failed=True,
+                         summary=f"{clip_id}: no frames to align")
     if todo:
         first = todo[0][1]
         todo = [(f.id, f.frame_index, f.image) for f in all_frames if f.frame_index >= first]

@@ -401,3 +401,17 @@ def test_cli_extract_align_realign(cjk_dir):
     with Store.open(project, read_only=True) as store:
         assert len(store.frames("另 一个")) == 8
         assert store.frames("空 视频") == []
+
+
+def test_aligning_a_clip_without_frames_is_reported_not_done(video, tmp_path):
+    path, _ = video
+    store = Store.create(tmp_path / "项目 四", annotator="alice")
+    try:
+        assert drive(import_videos(store, [path])).exit_status == 0
+        result = drive(align_clip(store, CLIP))  # never extracted
+        [problem] = result.problems
+        assert str(problem).startswith(f"{path}:0:") and "feasstm extract" in str(problem)
+        assert store.clip(CLIP).align_status != "done"
+        assert store.status()["irrelevant"] == 0
+    finally:
+        store.close()
