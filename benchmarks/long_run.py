@@ -12,7 +12,8 @@ the align job reads every frame from disk, detects, tracks, aligns, scores, writ
 commits per frame, exactly as `feasstm align` does.
 
 Every `--sample` frames it records the process's resident memory (RSS, from /proc) and the
-seconds per frame since the last sample. "start" is after the first sample (the detector's model
+seconds per frame since the last sample, with the load average (the machine may be shared: a
+slow sample under a high load is someone else's work). "start" is after the first sample (the detector's model
 and torch are loaded by then); rss_growth_mb_per_1000 is the least-squares slope of RSS over the
 frames after that. Prints the conditions and the samples, then one JSON line.
 """
@@ -108,6 +109,7 @@ def main() -> None:
         print(f"project built in {time.monotonic() - t:.1f} s")
         rss0 = rss_mb()
         samples: list[tuple[int, float, float]] = []  # (frames done, rss MB, s per frame)
+        loads: list[float] = []  # the machine is shared: a slow sample may be someone else's load
         job = align_clip(store, CLIP, device=args.device)
         start = last_t = time.monotonic()
         last_n = 0
@@ -117,8 +119,10 @@ def main() -> None:
                 if p.done % args.sample == 0 or p.done == args.frames:
                     now = time.monotonic()
                     samples.append((p.done, rss_mb(), (now - last_t) / max(1, p.done - last_n)))
+                    loads.append(os.getloadavg()[0])
                     print(f"  {p.done:>6} frames  rss {samples[-1][1]:7.1f} MB  "
-                          f"{samples[-1][2] * 1000:6.1f} ms/frame", flush=True)
+                          f"{samples[-1][2] * 1000:6.1f} ms/frame  load {loads[-1]:.1f}",
+                          flush=True)
                     last_t, last_n = now, p.done
         except StopIteration as stop:
             result = stop.value
@@ -148,6 +152,8 @@ def main() -> None:
         "ms_per_frame_first": round(samples[0][2] * 1000, 1),
         "ms_per_frame_second": round(samples[1][2] * 1000, 1) if len(samples) > 1 else None,
         "ms_per_frame_last": round(samples[-1][2] * 1000, 1),
+        "ms_per_frame_median": round(sorted(x[2] for x in samples)[len(samples) // 2] * 1000, 1),
+        "load_avg_max": round(max(loads), 1),
         "align_seconds": round(total_s, 1),
         "db_mb": round(db_mb, 1),
         "problems": len(result.problems) if result else 0,
