@@ -70,6 +70,7 @@ RUNS_HEADER = ("folder", "clip", "run", "code", "class", "frames", "first source
 CHUNK = 500
 _PARTIAL = ".partial-"
 _OLD = ".old-"
+_TRASH = ".trash-"  # an old export being deleted: never put back (it may be half deleted)
 _VIDEO_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 _CUT_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".avi"}
 
@@ -517,7 +518,7 @@ def _remove_stale_siblings(out: Path) -> None:
     prefix = f".{out.name}"
     for entry in out.parent.iterdir():
         rest = entry.name[len(prefix):] if entry.name.startswith(prefix) else ""
-        for tag in (_PARTIAL, _OLD):
+        for tag in (_PARTIAL, _OLD, _TRASH):
             if rest.startswith(tag):
                 pid = rest[len(tag):].split("-", 1)[0]
                 if not pid.isdigit() or _alive(int(pid)):
@@ -552,7 +553,11 @@ def _swap_in(tmp: Path, out: Path, force: bool) -> None:
             os.rename(aside, out)
             raise
         if aside.is_dir() and not aside.is_symlink():
-            shutil.rmtree(aside, ignore_errors=True)
+            # Renamed before deleting: a crash in the middle of rmtree must not leave a half
+            # deleted export under the `.old-` name, which a later export would put back.
+            trash = out.parent / f".{out.name}{_TRASH}{os.getpid()}-{secrets.token_hex(4)}"
+            os.rename(aside, trash)
+            shutil.rmtree(trash, ignore_errors=True)
         else:
             aside.unlink(missing_ok=True)
     else:
