@@ -3,7 +3,8 @@
 Builds the sample project (the same job as `feasstm sample`: real clips, real MTCNN) in a
 temporary folder, or uses `--project` when given, then renders offscreen (no display needed;
 under Xvfb or a desktop set QT_QPA_PLATFORM=xcb): the main window, the review grid, the export
-dialog, rating mode, adjudication and the F1 key overlay, into docs/guide/img/.
+dialog, rating mode, adjudication, the F1 key overlay and the welcome screen, into
+docs/guide/img/.
 
     .venv/bin/python packaging/guide_screenshots.py [--project PROJECT] [--out docs/guide/img]
 """
@@ -75,6 +76,13 @@ def shoot(project: Path, out: Path) -> int:
     from feasstm_gui.ui.main_window import MainWindow
 
     out.mkdir(parents=True, exist_ok=True)
+    from feasstm_gui.ui.welcome import WelcomeDialog
+
+    welcome = WelcomeDialog([str(project.resolve()), "/home/annotator/FEASSTM/主项目"])
+    welcome.show()
+    settle(app, None, 0.5)
+    save(welcome, out / "welcome.png")
+    welcome.close()
     window = MainWindow(Settings.load(), os.environ["FEASSTM_ANNOTATOR"])
     window.resize(1440, 880)
     window.show()
