@@ -145,19 +145,20 @@ def one_round(video: Path, folder: Path, tset, dset, threads: int, block: int = 
         job = align_clip(store, CLIP, device=dset.device)
         ref: list = []
         t_align = t_only = t_ref = 0.0
-        k, finished = 0, False
+        k, done, finished = 0, 0, False
         while not finished:
             t1 = time.perf_counter()
-            for _ in range(block):
+            target = done + block  # the job reports progress per committed batch
+            while done < target:
                 try:
-                    next(job)
+                    done = next(job).done
                 except StopIteration:
                     finished = True
                     break
             t_align += time.perf_counter() - t1
             batch = [(r.frame_index, cv2.imread(str(store.folder / r.image)))
-                     for r in rows[k:k + block]]  # read outside the timings
-            k += len(batch)
+                     for r in rows[k:done]]  # read outside the timings
+            k = done
             t2 = time.perf_counter()
             for i, frame in batch:
                 tracker_only(i, frame)

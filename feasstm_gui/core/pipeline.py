@@ -18,6 +18,9 @@ from feasstm_gui.core.store import FRAMES_DIR, Store
 
 #: Frames committed together by the extraction job (a kill loses at most this many).
 EXTRACT_BATCH = 25
+#: Frames committed together by the alignment job: one disk sync per batch, and a kill or a
+#: cancel loses at most this many frames' work (their crop files are written again).
+ALIGN_BATCH = 8
 
 
 def extract_clip(store: Store, clip_id: str, *, fps: float | None = None) -> Job:
@@ -169,7 +172,8 @@ def _write_crop(store: Store, rel: str, crop):
 
 def align_clip(store: Store, clip_id: str, *, device: str | None = None) -> Job:
     """Detect, follow and align the actor's face in every frame of a clip; frames without the
-    actor are marked irrelevant (reversible). Commits per frame; resumes where it stopped.
+    actor are marked irrelevant (reversible). Commits every ALIGN_BATCH frames; resumes where
+    it stopped.
 
     Resuming restarts the tracker from the state saved with the last processed frame, and
     full-frame detections are scheduled by frame index, so an interrupted and resumed run ends
@@ -204,21 +208,25 @@ def align_clip(store: Store, clip_id: str, *, device: str | None = None) -> Job:
                                state=resume[1] if resume else None)
         previous = _previous_crop(store, clip_id, todo[0][1])
         done = total - len(todo)
-        for frame_id, index, image_rel in todo:
+        batch: list = []  # frames worked out, written to the store together
+        for n, (frame_id, index, image_rel) in enumerate(todo, 1):
             image = read_image(store.folder / image_rel) if image_rel else None
             if image is None:
                 problem = Problem.at(store.folder / (image_rel or ""), 0,
                                      f"frame {index} of clip '{clip_id}' cannot be read; skipped")
                 problems.append(problem)
-                store.mark_aligned(frame_id, tracker.state)
-                done += 1
-                yield Progress(done, total, f"{clip_id}: frame {index}", [problem])
-                continue
-            result = tracker.step(index, image)
-            previous = _commit_frame(store, clip_id, frame_id, index, image, result, align,
-                                     quality, previous)
-            done += 1
-            yield Progress(done, total, f"{clip_id}: frame {index} ({result.status})")
+                batch.append((frame_id, None, tracker.state, problem))
+            else:
+                result = tracker.step(index, image)
+                record, previous = _prepare_frame(store, clip_id, frame_id, index, image, result,
+                                                  align, quality, previous)
+                batch.append((frame_id, record, result.state, None))
+            if len(batch) >= ALIGN_BATCH or n == len(todo):
+                _commit_frames(store, batch)
+                done += len(batch)
+                found = [b[3] for b in batch if b[3] is not None]
+                batch = []
+                yield Progress(done, total, f"{clip_id}: frame {index}", found)
     _finish_clip_scores(store, clip_id, quality)
     store.update_clip(clip_id, align_status="done")
     faces = sum(1 for f in store.frames(clip_id) if f.crop)
@@ -241,17 +249,15 @@ def _previous_crop(store: Store, clip_id: str, before_index: int):
     return read_image(store.folder / last) if last else None
 
 
-def _commit_frame(store, clip_id, frame_id, index, image, result, align, quality, previous):
+def _prepare_frame(store, clip_id, frame_id, index, image, result, align, quality, previous):
+    """Align and score the actor's face of one frame and write its crop file. Returns what the
+    store is to record (None when the actor is absent) and the crop later frames compare with."""
     from feasstm_gui.core.faces.align import align_face
     from feasstm_gui.core.faces.quality import score_face, suggest_flags
 
     det = result.actor
     if det is None:
-        with store.transaction():
-            store.set_irrelevant_system(frame_id, True)
-            store.set_suggestions(frame_id, {})
-            store.mark_aligned(frame_id, result.state)
-        return previous
+        return None, previous
     crop, matrix = align_face(image, det.landmarks, align)
     version = store.next_face_version(frame_id)
     rel = _crop_name(clip_id, index, version)
@@ -260,14 +266,26 @@ def _commit_frame(store, clip_id, frame_id, index, image, result, align, quality
     info = scores.to_dict()
     info.update(status=result.status, mode=result.mode, cut=result.cut,
                 n_faces=len(result.faces))
+    face = dict(crop=rel, box=list(det.box), landmarks=det.landmarks, prob=det.prob,
+                params=align.to_dict() | {"source": det.source}, sharpness=scores.sharpness,
+                scores=info)
+    return (face, sorted(suggest_flags(scores, quality))), stored
+
+
+def _commit_frames(store, batch) -> None:
+    """Record a batch of processed frames in one transaction (one disk sync for all)."""
     with store.transaction():
-        store.add_face(frame_id, crop=rel, box=list(det.box), landmarks=det.landmarks,
-                       prob=det.prob, params=align.to_dict() | {"source": det.source},
-                       sharpness=scores.sharpness, scores=info)
-        store.set_irrelevant_system(frame_id, False)  # no change (and no log) unless it was
-        store.set_suggestions(frame_id, dict.fromkeys(sorted(suggest_flags(scores, quality))))
-        store.mark_aligned(frame_id, result.state)
-    return stored
+        for frame_id, record, state, problem in batch:
+            if problem is None:
+                if record is None:
+                    store.set_irrelevant_system(frame_id, True)
+                    store.set_suggestions(frame_id, {})
+                else:
+                    face, flags = record
+                    store.add_face(frame_id, **face)
+                    store.set_irrelevant_system(frame_id, False)  # no change unless it was
+                    store.set_suggestions(frame_id, dict.fromkeys(flags))
+            store.mark_aligned(frame_id, state)
 
 
 def _finish_clip_scores(store: Store, clip_id: str, quality) -> None:
