@@ -14,8 +14,6 @@ nothing was reported, 1 when something was, 2 when nothing could be done.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
 from pathlib import Path
@@ -24,6 +22,7 @@ from feasstm_gui.cli.common import add_project_arg, open_store, print_problems
 from feasstm_gui.core import asa
 from feasstm_gui.core.csvsafe import unsafe_cell
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.formats.csvfile import csv_records
 from feasstm_gui.core.formats.faf import read_text
 from feasstm_gui.core.problems import EXIT_FAILED, EXIT_OK, EXIT_REPORTED, Problem
 from feasstm_gui.core.store import ratings as rdb
@@ -162,36 +161,28 @@ def cmd_groups(args) -> int:
 
 def _read_group_csv(path: Path, store, problems: list[Problem]) -> dict[str, str]:
     text = read_text(path)
-    reader = csv.reader(io.StringIO(text, newline=""))
     header = None
     out: dict[str, str] = {}
     seen: dict[str, int] = {}
-    end = 0
-    try:
-        for fields in reader:
-            line, end = end + 1, reader.line_num
-            if not any(f.strip() for f in fields):
-                continue
-            if header is None:
-                header = [f.strip().lstrip("\ufeff").lower() for f in fields]
-                if "clip" not in header or "group" not in header:
-                    raise FeasstmError("the header must name clip and group", path=path,
-                                       line=line)
-                continue
-            cells = dict(zip(header, (f.strip() for f in fields)))
-            clip = unsafe_cell(cells.get("clip", ""))
-            group = unsafe_cell(cells.get("group", ""))
-            if not store.has_clip(clip):
-                problems.append(Problem.at(path, line, f"no clip '{clip}' in the project; "
-                                           "line skipped"))
-            elif clip in seen:
-                problems.append(Problem.at(path, line, f"clip '{clip}' is already at line "
-                                           f"{seen[clip]}; the first line is kept"))
-            else:
-                seen[clip] = line
-                out[clip] = group
-    except csv.Error as exc:
-        raise FeasstmError(f"not a readable CSV: {exc}", path=path, line=end + 1) from exc
+    for line, fields in csv_records(text, path):
+        if header is None:
+            header = [f.strip().lstrip("\ufeff").lower() for f in fields]
+            if "clip" not in header or "group" not in header:
+                raise FeasstmError("the header must name clip and group", path=path,
+                                   line=line)
+            continue
+        cells = dict(zip(header, (f.strip() for f in fields)))
+        clip = unsafe_cell(cells.get("clip", ""))
+        group = unsafe_cell(cells.get("group", ""))
+        if not store.has_clip(clip):
+            problems.append(Problem.at(path, line, f"no clip '{clip}' in the project; "
+                                       "line skipped"))
+        elif clip in seen:
+            problems.append(Problem.at(path, line, f"clip '{clip}' is already at line "
+                                       f"{seen[clip]}; the first line is kept"))
+        else:
+            seen[clip] = line
+            out[clip] = group
     if header is None:
         raise FeasstmError("empty file; the header must name clip and group", path=path)
     return out

@@ -10,14 +10,13 @@ and has no total, never a partial sum.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from feasstm_gui.core.csvsafe import unsafe_cell, write_csv
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.formats.csvfile import csv_records
 from feasstm_gui.core.formats.faf import read_text
 from feasstm_gui.core.jobs import JobResult
 from feasstm_gui.core.problems import Problem
@@ -287,32 +286,24 @@ def read_ratings_csv(path: str | Path) -> tuple[list[RatingLine], list[Problem]]
     text = read_text(path)
     header_line = next((ln for ln in text.splitlines() if ln.strip()), "")
     delimiter = "\t" if "," not in header_line and "\t" in header_line else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     problems: list[Problem] = []
     out: list[RatingLine] = []
     columns: list[str] | None = None
     seen: dict[tuple[str, str], int] = {}
-    end = 0
-    try:
-        for fields in reader:
-            line, end = end + 1, reader.line_num
-            if not any(f.strip() for f in fields):
-                continue
-            if columns is None:
-                columns = _import_header(fields, path, line)
-                continue
-            row = _import_row(fields, columns, path, line, problems)
-            if row is None:
-                continue
-            key = (row.clip, row.rater)
-            if key in seen:
-                problems.append(Problem.at(path, line, f"{who(*key)}: already rated at line "
-                                           f"{seen[key]}; the first line is kept"))
-                continue
-            seen[key] = line
-            out.append(row)
-    except csv.Error as exc:
-        raise FeasstmError(f"not a readable CSV: {exc}", path=path, line=end + 1) from exc
+    for line, fields in csv_records(text, path, delimiter):
+        if columns is None:
+            columns = _import_header(fields, path, line)
+            continue
+        row = _import_row(fields, columns, path, line, problems)
+        if row is None:
+            continue
+        key = (row.clip, row.rater)
+        if key in seen:
+            problems.append(Problem.at(path, line, f"{who(*key)}: already rated at line "
+                                       f"{seen[key]}; the first line is kept"))
+            continue
+        seen[key] = line
+        out.append(row)
     if columns is None:
         raise FeasstmError(f"empty file; {IMPORT_HELP}", path=path)
     return out, problems

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.formats.csvfile import csv_records
 from feasstm_gui.core.formats.faf import read_text
 from feasstm_gui.core.images import atomic_write_bytes
 from feasstm_gui.core.names import check_clip_id, clip_id_problem
@@ -54,25 +55,17 @@ def read_clip_table(path: str | Path) -> tuple[list[ClipRow], list[Problem]]:
     """
     path = Path(path)
     text = read_text(path)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     problems: list[Problem] = []
     rows: list[ClipRow] = []
     columns: list[str] | None = None
     first_line: dict[str, int] = {}
-    end = 0
-    try:
-        for fields in reader:
-            line, end = end + 1, reader.line_num
-            if not any(f.strip() for f in fields):
-                continue
-            if columns is None:
-                columns = _header(fields, path, line, problems)
-                continue
-            row = _row(fields, columns, path, line, first_line, problems)
-            if row is not None:
-                rows.append(row)
-    except csv.Error as exc:
-        raise FeasstmError(f"not a readable CSV: {exc}", path=path, line=end + 1) from exc
+    for line, fields in csv_records(text, path, _delimiter(text)):
+        if columns is None:
+            columns = _header(fields, path, line, problems)
+            continue
+        row = _row(fields, columns, path, line, first_line, problems)
+        if row is not None:
+            rows.append(row)
     if columns is None:
         raise FeasstmError(f"empty file; {_HEADER_HELP}", path=path)
     return rows, problems
