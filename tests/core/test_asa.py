@@ -5,33 +5,14 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import cv2
 import pytest
+from projects import make_project
 
 from feasstm_gui.core import asa
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.images import read_image, write_jpeg
-from feasstm_gui.core.store import Clip, Store
 from feasstm_gui.core.store import ratings as rdb
 
-FACES = Path(__file__).resolve().parents[1] / "data" / "faces"
 A1, A2, B1 = "片段 甲", "=片段 乙", "片段 丙"
-
-
-def make_project(folder: Path, clips: dict[str, tuple[str, str]], n_frames: int = 8) -> Store:
-    """Clips (id -> (actor, group)) with `n_frames` frames each, every one with a real
-    100x100 face crop; source frame indices 0, 3, 6, ..."""
-    store = Store.create(folder, annotator="tester")
-    photos = [read_image(p) for p in sorted(FACES.iterdir()) if p.suffix in (".jpg", ".png")]
-    for clip, (actor, group) in clips.items():
-        store.add_clip(Clip(clip, actor=actor, group=group, fps=25.0))
-        ids = store.add_frames(clip, [(i * 3, i * 120.0, None, None) for i in range(n_frames)])
-        for k, fid in enumerate(ids):
-            crop = f"crops/{clip}/{k + 1:06d}.jpg"
-            (store.folder / crop).parent.mkdir(parents=True, exist_ok=True)
-            write_jpeg(store.folder / crop, cv2.resize(photos[k % len(photos)], (100, 100)))
-            store.add_face(fid, crop=crop)
-    return store
 
 
 @pytest.fixture
