@@ -180,7 +180,6 @@ def align_clip(store: Store, clip_id: str, *, device: str | None = None) -> Job:
     with the same faces as an uninterrupted one."""
     from feasstm_gui.core.faces.detector import FaceDetector
     from feasstm_gui.core.faces.tracker import ActorTracker
-    from feasstm_gui.core.images import read_image
 
     clip = store.clip(clip_id)
     if clip.source == "faf":
@@ -209,8 +208,8 @@ def align_clip(store: Store, clip_id: str, *, device: str | None = None) -> Job:
         previous = _previous_crop(store, clip_id, todo[0][1])
         done = total - len(todo)
         batch: list = []  # frames worked out, written to the store together
-        for n, (frame_id, index, image_rel) in enumerate(todo, 1):
-            image = read_image(store.folder / image_rel) if image_rel else None
+        images = _todo_images(store, clip, todo)
+        for n, ((frame_id, index, image_rel), image) in enumerate(zip(todo, images), 1):
             if image is None:
                 problem = Problem.at(store.folder / (image_rel or ""), 0,
                                      f"frame {index} of clip '{clip_id}' cannot be read; skipped")
@@ -232,6 +231,40 @@ def align_clip(store: Store, clip_id: str, *, device: str | None = None) -> Job:
     faces = sum(1 for f in store.frames(clip_id) if f.crop)
     return JobResult(done=len(todo), problems=problems,
                      summary=f"{clip_id}: {faces} faces in {total} frames")
+
+
+def _todo_images(store: Store, clip, todo: Sequence[tuple[int, int, str | None]]):
+    """The image of each frame to align, in order: decoded from the clip's video (one pass,
+    front to back; the frames not to align are decoded but not converted), or read from the
+    stored JPEG where the video cannot give it (gone, damaged, another rate). Decoding the video
+    is cheaper than decoding the stored JPEGs, gives the source pixels, and does not depend on
+    where a run was interrupted: a resumed run decodes the same frames again."""
+    from feasstm_gui.core.images import read_image
+
+    reader = None
+    wanted = {index for _, index, _ in todo}
+    if clip.video and wanted and Path(clip.video).is_file():
+        from feasstm_gui.core.media import iter_frames
+
+        try:
+            reader = iter_frames(clip.video, skip=set(range(max(wanted) + 1)) - wanted)
+        except FeasstmError:
+            reader = None
+    decoded = None
+    try:
+        for _, index, rel in todo:
+            while reader is not None and (decoded is None or decoded.index < index):
+                decoded = next(reader, None)
+                if decoded is None:
+                    reader.close()
+                    reader = None
+            if decoded is not None and decoded.index == index:
+                yield decoded.image
+            else:
+                yield read_image(store.folder / rel) if rel else None
+    finally:
+        if reader is not None:
+            reader.close()
 
 
 def _previous_crop(store: Store, clip_id: str, before_index: int):
