@@ -65,7 +65,7 @@ from feasstm_gui.core.faces.quality import score_face  # noqa: E402
 from feasstm_gui.core.faces.tracker import ActorTracker, TrackerSettings  # noqa: E402
 from feasstm_gui.core.importer import import_videos  # noqa: E402
 from feasstm_gui.core.jobs import drive  # noqa: E402
-from feasstm_gui.core.pipeline import align_clip, extract_clip  # noqa: E402
+from feasstm_gui.core.pipeline import align_clip, extract_clip, process_clip  # noqa: E402
 from feasstm_gui.core.store import Store  # noqa: E402
 
 SIZE = (1280, 720)
@@ -125,9 +125,11 @@ def new_project(folder: Path, video: Path, tset: TrackerSettings,
     return store
 
 
-def one_round(video: Path, folder: Path, tset, dset, threads: int, block: int = 16) -> dict:
-    """A fresh project: extract (timed as one block), then the align job, the tracker-only
-    pipeline and the reference in turns of ``block`` frames."""
+def one_round(video: Path, folder: Path, tset, dset, threads: int, block: int = 16,
+              separate: bool = False) -> dict:
+    """A fresh project: the one-pass job (`process_clip`: decode once, write the frame, align),
+    or with ``separate`` extract (timed as one block) then the align job; the tracker-only
+    pipeline and the reference run in turns of ``block`` frames."""
     import torch
     from facenet_pytorch import MTCNN
 
@@ -135,14 +137,17 @@ def one_round(video: Path, folder: Path, tset, dset, threads: int, block: int = 
     mtcnn = MTCNN(keep_all=True, device="cpu")
     store = new_project(folder / "项目", video, tset, dset)
     try:
-        t0 = time.perf_counter()
-        extracted = drive(extract_clip(store, CLIP))
-        t_extract = time.perf_counter() - t0
-        if extracted.exit_status != 0:
-            raise SystemExit(f"extract failed: {extracted.problems}")
-        rows = store.frames(CLIP)
+        t_extract = 0.0
+        if separate:
+            t0 = time.perf_counter()
+            extracted = drive(extract_clip(store, CLIP))
+            t_extract = time.perf_counter() - t0
+            if extracted.exit_status != 0:
+                raise SystemExit(f"extract failed: {extracted.problems}")
+            job = align_clip(store, CLIP, device=dset.device)
+        else:
+            job = process_clip(store, CLIP, device=dset.device)
         tracker_only = TrackerOnly(folder / "tracker-only", tset, dset)
-        job = align_clip(store, CLIP, device=dset.device)
         ref: list = []
         t_align = t_only = t_ref = 0.0
         k, done, finished = 0, 0, False
@@ -156,6 +161,7 @@ def one_round(video: Path, folder: Path, tset, dset, threads: int, block: int = 
                     finished = True
                     break
             t_align += time.perf_counter() - t1
+            rows = store.frames(CLIP)  # outside the timings
             batch = [(r.frame_index, cv2.imread(str(store.folder / r.image)))
                      for r in rows[k:done]]  # read outside the timings
             k = done
@@ -250,6 +256,8 @@ def main() -> None:
     ap.add_argument("--full-every", type=int, default=30)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--separate", action="store_true",
+                    help="time extract then align as two jobs instead of the one-pass job")
     ap.add_argument("--periodic-all-sizes", action="store_true",
                     help="the periodic whole-frame detection searches all face sizes")
     args = ap.parse_args()
@@ -268,7 +276,8 @@ def main() -> None:
         rounds = []
         busy0, own0, wall0 = *cpu_busy(), time.perf_counter()
         for k in range(args.rounds):
-            rounds.append(one_round(clip, tmp / f"round {k}", tset, dset, args.threads))
+            rounds.append(one_round(clip, tmp / f"round {k}", tset, dset, args.threads,
+                                      separate=args.separate))
         busy1, own1, wall1 = *cpu_busy(), time.perf_counter()
         load_after = os.getloadavg()
     finally:
@@ -290,7 +299,9 @@ def main() -> None:
         "pipeline_fps": round(statistics.median(pipeline), 2),
         "ratio": round(statistics.median(ratios), 2),
         "ratio_rounds": [round(r, 2) for r in ratios],
-        "extract_fps": round(statistics.median(r["frames"] / r["t_extract"] for r in rounds), 2),
+        "extract_fps": (round(statistics.median(r["frames"] / r["t_extract"] for r in rounds), 2)
+                        if args.separate else None),
+        "job": "extract_clip + align_clip" if args.separate else "process_clip (one pass)",
         "align_fps": round(statistics.median(r["frames"] / r["t_align"] for r in rounds), 2),
         "landmark_err_iod_median": round(float(np.median(errs)), 5) if errs else None,
         "landmark_err_iod_p99": round(float(np.percentile(errs, 99)), 5) if errs else None,

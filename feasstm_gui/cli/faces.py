@@ -13,6 +13,7 @@ from feasstm_gui.core.pipeline import (
     extract_clip,
     for_clips,
     frames_by_key,
+    process_clip,
     realign_frames,
 )
 
@@ -53,6 +54,17 @@ def _register_align(sub: argparse._SubParsersAction) -> None:
                    help="where MTCNN runs (default: cuda when available, else cpu)")
     p.set_defaults(func=cmd_align)
 
+    p = sub.add_parser("process", help="extract and align clips in one pass (decode once)",
+                       description="`extract` and `align` in one pass over each video: every "
+                       "frame is decoded once, stored, and aligned from the same pixels. Same "
+                       "result as extract followed by align; run again to resume. Exit 0, 1, 2.")
+    add_project_arg(p)
+    p.add_argument("--clip", action="append", metavar="ID", help="only this clip (repeatable)")
+    p.add_argument("--fps", type=float, default=None,
+                   help="frames per second to keep (default: every frame)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.set_defaults(func=cmd_process)
+
     p = sub.add_parser("realign", help="find and align the face again on chosen frames",
                        description="Re-align frames given as CLIP:START-END or CLIP:N (source "
                        "frame indices, comma separated) or one `clip,frame` per line in "
@@ -72,6 +84,16 @@ def _register_align(sub: argparse._SubParsersAction) -> None:
                    help="align on these five points: left eye, right eye, nose, mouth corners")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.set_defaults(func=cmd_realign)
+
+
+def cmd_process(args) -> int:
+    with open_store(args) as store:
+        job = for_clips(store, args.clip,
+                        lambda s, c: process_clip(s, c, fps=args.fps, device=args.device),
+                        "extract and align")
+        result = run_job(job, "extract+align")
+    print(result.summary)
+    return result.exit_status
 
 
 def cmd_align(args) -> int:

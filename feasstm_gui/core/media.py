@@ -27,7 +27,7 @@ import tempfile
 from collections import deque
 from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -82,6 +82,8 @@ class ExtractedFrame:
     path: Path
     width: int
     height: int
+    #: the decoded frame itself (BGR), for a job that works on it right away (extract + align)
+    image: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 class VideoDamaged(FeasstmError):
@@ -463,7 +465,7 @@ class Extraction(Iterator[ExtractedFrame]):
             future.result()
         self.written += 1
         height, width = frame.image.shape[:2]
-        return ExtractedFrame(frame.index, frame.time_ms, dest, width, height)
+        return ExtractedFrame(frame.index, frame.time_ms, dest, width, height, frame.image)
 
 
 def extract_frames(

@@ -282,7 +282,8 @@ def _previous_crop(store: Store, clip_id: str, before_index: int):
     return read_image(store.folder / last) if last else None
 
 
-def _prepare_frame(store, clip_id, frame_id, index, image, result, align, quality, previous):
+def _prepare_frame(store, clip_id, frame_id, index, image, result, align, quality, previous,
+                   version=None):
     """Align and score the actor's face of one frame and write its crop file. Returns what the
     store is to record (None when the actor is absent) and the crop later frames compare with."""
     from feasstm_gui.core.faces.align import align_face
@@ -292,7 +293,7 @@ def _prepare_frame(store, clip_id, frame_id, index, image, result, align, qualit
     if det is None:
         return None, previous
     crop, matrix = align_face(image, det.landmarks, align)
-    version = store.next_face_version(frame_id)
+    version = version or store.next_face_version(frame_id)
     rel = _crop_name(clip_id, index, version)
     stored = _write_crop(store, rel, crop)
     scores = score_face(image.shape, det, stored, matrix, align, previous)
@@ -339,6 +340,81 @@ def _finish_clip_scores(store: Store, clip_id: str, quality) -> None:
             q = FaceQuality.from_dict(scores)
             store.set_suggestions(face.frame_id,
                                   dict.fromkeys(sorted(suggest_flags(q, quality))))
+
+
+def process_clip(store: Store, clip_id: str, *, fps: float | None = None,
+                 device: str | None = None) -> Job:
+    """Extract and align a clip in one pass over its video: each frame is decoded once, written
+    as JPEG, and aligned from the same decoded pixels; its row and its face are committed together
+    every ALIGN_BATCH frames. Frames extracted earlier but not aligned are aligned first; killed
+    and run again, it resumes with the same result as `extract` followed by `align`."""
+    from feasstm_gui.core.faces.detector import FaceDetector
+    from feasstm_gui.core.faces.tracker import ActorTracker
+    from feasstm_gui.core.media import extract_frames
+
+    clip = store.clip(clip_id)
+    if clip.source != "video" or not clip.video:
+        return (yield from align_clip(store, clip_id, device=device))
+    problems: list[Problem] = []
+    if store.unaligned_frames(clip_id):  # a separate extract ran before: align those first
+        earlier = yield from align_clip(store, clip_id, device=device)
+        problems += earlier.problems
+    rel_dir = Path(FRAMES_DIR) / clip_id
+    rate = fps if fps is not None else store.param("extract.fps")
+    existing = store.frame_indices(clip_id)
+    extraction = extract_frames(clip.video, store.folder / rel_dir, fps=rate,
+                                start_s=clip.start_s, end_s=clip.end_s, existing=existing,
+                                quality=int(store.param("extract.jpeg_quality", 95)))
+    if clip.fps is None and extraction.info.fps:
+        store.update_clip(clip_id, fps=extraction.info.fps)
+    align, det_settings, trk_settings, quality = face_settings(store, device)
+    _record_settings(store, align, det_settings, trk_settings, quality)
+    store.update_clip(clip_id, align_status="partial")
+    first_new = max(existing) + 1 if existing else 0
+    resume = store.last_track_state(clip_id, before_index=first_new)
+    tracker = ActorTracker(FaceDetector(det_settings), trk_settings,
+                           state=resume[1] if resume else None)
+    previous = _previous_crop(store, clip_id, first_new)
+    done = len(existing)
+    total = max(_expected_frames(extraction.info, clip, rate), done)
+    batch: list = []
+    try:
+        for frame in extraction:
+            result = tracker.step(frame.index, frame.image)
+            record, previous = _prepare_frame(store, clip_id, None, frame.index, frame.image,
+                                              result, align, quality, previous, version=1)
+            batch.append((frame.index, float(frame.time_ms),
+                          (rel_dir / frame.path.name).as_posix(), record, result.state))
+            if len(batch) >= ALIGN_BATCH:
+                _commit_new_frames(store, clip_id, batch)
+                done += len(batch)
+                batch = []
+                yield Progress(done, max(total, done), f"{clip_id}: frame {frame.index}")
+    finally:
+        if batch:  # complete on disk and worked out: keep them, even when stopping early
+            _commit_new_frames(store, clip_id, batch)
+            done += len(batch)
+        extraction.close()
+    damage = extraction.result.damage if extraction.result else None
+    if damage is not None:
+        problems.append(damage.problem())
+        store.update_clip(clip_id, extract_status="damaged", error=str(damage))
+    else:
+        store.update_clip(clip_id, extract_status="done", error=None)
+    _finish_clip_scores(store, clip_id, quality)
+    store.update_clip(clip_id, align_status="done")
+    yield Progress(done, done, f"{clip_id}: done", problems)
+    faces = sum(1 for f in store.frames(clip_id) if f.crop)
+    return JobResult(done=done - len(existing), problems=problems,
+                     summary=f"{clip_id}: {faces} faces in {done} frames")
+
+
+def _commit_new_frames(store: Store, clip_id: str, batch: list) -> None:
+    """New frames' rows and their faces (or irrelevance) in one transaction."""
+    with store.transaction():
+        ids = store.add_frames(clip_id, [(i, t, rel, None) for i, t, rel, _, _ in batch])
+        _commit_frames(store, [(fid, record, state, None)
+                               for fid, (_, _, _, record, state) in zip(ids, batch)])
 
 
 # ---------------------------------------------------------------------------------------------

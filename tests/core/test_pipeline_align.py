@@ -27,6 +27,7 @@ from feasstm_gui.core.pipeline import (
     RealignOptions,
     align_clip,
     extract_clip,
+    process_clip,
     realign_frames,
     set_actor,
 )
@@ -417,5 +418,50 @@ def test_aligning_a_clip_without_frames_is_reported_not_done(video, tmp_path):
         assert str(problem).startswith(f"{path}:0:") and "feasstm extract" in str(problem)
         assert store.clip(CLIP).align_status != "done"
         assert store.status()["irrelevant"] == 0
+    finally:
+        store.close()
+
+
+# -- extract and align in one pass ---------------------------------------------------------------
+
+_FUSED_RUNNER = """
+import sys
+from feasstm_gui.core.pipeline import process_clip
+from feasstm_gui.core.store import Store
+store = Store.open(sys.argv[1], annotator="bob")
+for p in process_clip(store, sys.argv[2]):
+    print(p.done, flush=True)
+"""
+
+
+def test_one_pass_extract_and_align_equals_extract_then_align(video, aligned, tmp_path):
+    """process_clip decodes each frame once; killed and resumed, it stores exactly what extract
+    followed by align stores."""
+    path, truth = video
+    want = aligned[2]
+    folder = tmp_path / "项目 三"
+    store = Store.create(folder, annotator="alice")
+    drive(import_videos(store, [path]))
+    store.close()
+    proc = subprocess.Popen([sys.executable, "-c", _FUSED_RUNNER, str(folder), CLIP],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            encoding="utf-8", env=_env(), cwd=ROOT)
+    try:
+        for line in proc.stdout:
+            if int(line) >= ALIGN_BATCH:
+                proc.send_signal(signal.SIGKILL)
+                break
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()
+    store = Store.open(folder, annotator="alice")
+    try:
+        assert 0 < len(store.frames(CLIP)) < len(truth)
+        result = drive(process_clip(store, CLIP))
+        assert result.exit_status == 0
+        assert [f.frame_index for f in store.frames(CLIP)] == list(range(len(truth)))
+        assert_same_faces(snapshot(store), want)
+        assert store.clip(CLIP).extract_status == "done"
+        assert store.clip(CLIP).align_status == "done"
     finally:
         store.close()
