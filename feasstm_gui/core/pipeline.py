@@ -364,7 +364,7 @@ def process_clip(store: Store, clip_id: str, *, fps: float | None = None,
     existing = store.frame_indices(clip_id)
     extraction = extract_frames(clip.video, store.folder / rel_dir, fps=rate,
                                 start_s=clip.start_s, end_s=clip.end_s, existing=existing,
-                                quality=int(store.param("extract.jpeg_quality", 95)))
+                                quality=int(store.param("extract.jpeg_quality", 95)), workers=1)
     if clip.fps is None and extraction.info.fps:
         store.update_clip(clip_id, fps=extraction.info.fps)
     align, det_settings, trk_settings, quality = face_settings(store, device)
