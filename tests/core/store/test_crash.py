@@ -57,14 +57,14 @@ def test_kill_9_during_10000_label_edits_loses_no_acknowledged_edit(cjk_dir):
 
     with Store.open(folder, annotator="alice") as store:
         assert store.integrity_check() == []
-        got = {f.id: f.code for f in store.frames("片段")}
-        want = expected_codes(acked, ids)
-        # every acknowledged edit is there (the one in flight may or may not be)
-        lost = [fid for fid, code in want.items()
-                if got[fid] != code and got[fid] != expected_codes(acked + 1, ids).get(fid)]
-        assert lost == []
-        # the edit log is whole: one step per acknowledged edit (plus at most the one in flight)
+        # The child may have committed a few edits more than the parent had read acks for
+        # (their lines were still in the pipe): the edit log says how many were committed.
         steps = len(store.history(limit=N_EDITS + 10))
-        assert acked <= steps <= acked + 1
+        assert acked <= steps < N_EDITS  # nothing acknowledged is lost
+        # the labels are exactly those of the first `steps` edits: no edit half there, none lost
+        got = {f.id: f.code for f in store.frames("片段")}
+        want = expected_codes(steps, ids)
+        assert {fid: got[fid] for fid in want} == want
+        assert all(got[fid] is None for fid in got if fid not in want)
         # and undo works on what was there
         assert store.undo() is not None
