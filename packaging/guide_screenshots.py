@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--project", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "guide" / "img")
+    ap.add_argument("--readme-shot", type=Path, default=ROOT / "docs" / "screenshot.png",
+                    help="also save the main window here (the README's picture)")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="feasstm guide "))
     os.environ["FEASSTM_CONFIG_DIR"] = str(tmp / "config")
@@ -63,12 +65,12 @@ def main(argv: list[str] | None = None) -> int:
         if project is None:
             project = tmp / "sample project"
             build_sample(project)
-        return shoot(project, args.out)
+        return shoot(project, args.out, args.readme_shot)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def shoot(project: Path, out: Path) -> int:
+def shoot(project: Path, out: Path, readme_shot: Path | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -94,6 +96,8 @@ def shoot(project: Path, out: Path) -> int:
     window.history.refresh()
     settle(app, window, 3)
     save(window, out / "main-window.png")
+    if readme_shot is not None:  # the README's picture is the same window
+        shutil.copyfile(out / "main-window.png", readme_shot)
 
     window.show_review()
     window.review_bar.set_query(suggested="blur")
