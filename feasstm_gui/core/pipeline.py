@@ -286,24 +286,48 @@ def _prepare_frame(store, clip_id, frame_id, index, image, result, align, qualit
                    version=None):
     """Align and score the actor's face of one frame and write its crop file. Returns what the
     store is to record (None when the actor is absent) and the crop later frames compare with."""
-    from feasstm_gui.core.faces.align import align_face
-    from feasstm_gui.core.faces.quality import score_face, suggest_flags
+    from feasstm_gui.core.faces.quality import suggest_flags
 
     det = result.actor
     if det is None:
         return None, previous
+    face, scores, stored = _new_face(store, clip_id, frame_id, index, image, det, align,
+                                     previous, version)
+    face.pop("version")  # add_face gives the row the same next version number
+    face["scores"].update(status=result.status, mode=result.mode, cut=result.cut,
+                          n_faces=len(result.faces))
+    return (face, sorted(suggest_flags(scores, quality))), stored
+
+
+def _new_face(store, clip_id, frame_id, index, image, det, align, previous=None, version=None):
+    """Align a detected face, write its crop (a new version) and score it. Returns the fields
+    of `Store.add_face`, the scores, and the crop as stored."""
+    from feasstm_gui.core.faces.align import align_face
+    from feasstm_gui.core.faces.quality import score_face
+
     crop, matrix = align_face(image, det.landmarks, align)
     version = version or store.next_face_version(frame_id)
     rel = _crop_name(clip_id, index, version)
     stored = _write_crop(store, rel, crop)
     scores = score_face(image.shape, det, stored, matrix, align, previous)
-    info = scores.to_dict()
-    info.update(status=result.status, mode=result.mode, cut=result.cut,
-                n_faces=len(result.faces))
     face = dict(crop=rel, box=list(det.box), landmarks=det.landmarks, prob=det.prob,
                 params=align.to_dict() | {"source": det.source}, sharpness=scores.sharpness,
-                scores=info)
-    return (face, sorted(suggest_flags(scores, quality))), stored
+                scores=scores.to_dict(), version=version)
+    return face, scores, stored
+
+
+def _switch_face(store, frame_id, face: dict, quality, description: str) -> None:
+    """Store a new face version and make it current as one undoable edit (the frame becomes
+    relevant again), with the suggestions its scores give."""
+    from feasstm_gui.core.faces.quality import FaceQuality, suggest_flags
+
+    version = face.pop("version")
+    with store.transaction():
+        store.add_face(frame_id, **face, make_current=False)
+        store.apply_edits([("face_version", {"frame": frame_id}, version),
+                           ("irrelevant", {"frame": frame_id}, False)], description)
+        store.set_suggestions(frame_id, dict.fromkeys(sorted(
+            suggest_flags(FaceQuality.from_dict(face["scores"]), quality))))
 
 
 def _commit_frames(store, batch) -> None:
@@ -474,9 +498,7 @@ def realign_frames(store: Store, frame_ids: Sequence[int],
                    device: str | None = None) -> Job:
     """Find and align the face again on chosen frames. Each frame's new crop is a new version
     (the old ones stay as history) and the switch is an undoable edit."""
-    from feasstm_gui.core.faces.align import align_face
     from feasstm_gui.core.faces.detector import FaceDetector
-    from feasstm_gui.core.faces.quality import FaceQuality, score_face, suggest_flags
     from feasstm_gui.core.images import read_image
 
     opts = options if isinstance(options, RealignOptions) else RealignOptions.from_dict(options)
@@ -501,26 +523,15 @@ def realign_frames(store: Store, frame_ids: Sequence[int],
                                        "with these options"))
             yield Progress(n, len(frame_ids), f"{clip_id}: frame {index}", problems[-1:])
             continue
-        crop, matrix = align_face(image, det.landmarks, align)
-        version = store.next_face_version(frame_id)
-        rel = _crop_name(clip_id, index, version)
-        stored = _write_crop(store, rel, crop)
-        scores = score_face(image.shape, det, stored, matrix, align, None)
-        info = scores.to_dict() | {"status": "realigned", "mode": det.source}
+        face, scores, _ = _new_face(store, clip_id, frame_id, index, image, det, align)
+        info = face["scores"]
+        info.update(status="realigned", mode=det.source)
         old = store.face(frame_id)
         if old and old.scores and old.scores.get("sharpness_rel") is not None and old.sharpness:
             # keep the clip's scale: relative sharpness against the same median as before
             median = old.sharpness / old.scores["sharpness_rel"]
             info["sharpness_rel"] = round(scores.sharpness / median, 5) if median else None
-        with store.transaction():
-            store.add_face(frame_id, crop=rel, box=list(det.box), landmarks=det.landmarks,
-                           prob=det.prob, params=align.to_dict() | {"source": det.source},
-                           sharpness=scores.sharpness, scores=info, make_current=False)
-            store.apply_edits([("face_version", {"frame": frame_id}, version),
-                               ("irrelevant", {"frame": frame_id}, False)],
-                              f"re-align frame {index} of {clip_id}")
-            store.set_suggestions(frame_id, dict.fromkeys(sorted(
-                suggest_flags(FaceQuality.from_dict(info), quality))))
+        _switch_face(store, frame_id, face, quality, f"re-align frame {index} of {clip_id}")
         done += 1
         yield Progress(n, len(frame_ids), f"{clip_id}: frame {index}")
     return JobResult(done=done, problems=problems, failed=done == 0 and bool(frame_ids),
@@ -532,9 +543,7 @@ def set_actor(store: Store, frame_id: int, box: Sequence[float] | None = None, *
     """"This face is the actor": take the face at `box` (x1, y1, x2, y2; default the frame's
     current face) on one frame and follow it forward through the shot, re-aligning every frame
     where the followed face differs from the stored one. Each changed frame is an undoable edit."""
-    from feasstm_gui.core.faces.align import align_face
     from feasstm_gui.core.faces.detector import FaceDetector, box_iou
-    from feasstm_gui.core.faces.quality import FaceQuality, score_face, suggest_flags
     from feasstm_gui.core.faces.tracker import ActorTracker
     from feasstm_gui.core.images import read_image
 
@@ -572,21 +581,9 @@ def set_actor(store: Store, frame_id: int, box: Sequence[float] | None = None, *
                 and not row.irrelevant:
             yield Progress(n, len(frames), f"{clip_id}: frame {row.frame_index} unchanged")
             continue
-        crop, matrix = align_face(image, det.landmarks, align)
-        version = store.next_face_version(row.id)
-        rel = _crop_name(clip_id, row.frame_index, version)
-        stored = _write_crop(store, rel, crop)
-        scores = score_face(image.shape, det, stored, matrix, align, None)
-        info = scores.to_dict() | {"status": "actor", "mode": det.source}
-        with store.transaction():
-            store.add_face(row.id, crop=rel, box=list(det.box), landmarks=det.landmarks,
-                           prob=det.prob, params=align.to_dict() | {"source": det.source},
-                           sharpness=scores.sharpness, scores=info, make_current=False)
-            store.apply_edits([("face_version", {"frame": row.id}, version),
-                               ("irrelevant", {"frame": row.id}, False)],
-                              f"actor: frame {row.frame_index} of {clip_id}")
-            store.set_suggestions(row.id, dict.fromkeys(sorted(
-                suggest_flags(FaceQuality.from_dict(info), quality))))
+        face, _, _ = _new_face(store, clip_id, row.id, row.frame_index, image, det, align)
+        face["scores"].update(status="actor", mode=det.source)
+        _switch_face(store, row.id, face, quality, f"actor: frame {row.frame_index} of {clip_id}")
         changed += 1
         yield Progress(n, len(frames), f"{clip_id}: frame {row.frame_index} now the actor")
     return JobResult(done=changed, summary=f"actor followed: {changed} frames changed")
