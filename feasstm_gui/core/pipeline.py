@@ -28,19 +28,11 @@ def extract_clip(store: Store, clip_id: str, *, fps: float | None = None) -> Job
 
     Frames already in the project are not written again. A damaged video keeps the frames read
     before the damage; the clip is marked `damaged` with the message."""
-    from feasstm_gui.core.media import extract_frames
 
     clip = store.clip(clip_id)
     if clip.source != "video" or not clip.video:
         return JobResult(summary=f"clip '{clip_id}' has no video (imported as faces)")
-    rel_dir = Path(FRAMES_DIR) / clip_id
-    rate = fps if fps is not None else store.param("extract.fps")
-    existing = store.frame_indices(clip_id)
-    extraction = extract_frames(clip.video, store.folder / rel_dir, fps=rate,
-                                start_s=clip.start_s, end_s=clip.end_s, existing=existing,
-                                quality=int(store.param("extract.jpeg_quality", 95)))
-    if clip.fps is None and extraction.info.fps:
-        store.update_clip(clip_id, fps=extraction.info.fps)
+    rel_dir, rate, existing, extraction = _start_extraction(store, clip, fps, workers=2)
     total = _expected_frames(extraction.info, clip, rate)
     done = len(existing)
     pending: list[tuple[int, float, str, None]] = []
@@ -59,16 +51,38 @@ def extract_clip(store: Store, clip_id: str, *, fps: float | None = None) -> Job
             done += len(pending)
         extraction.close()
     result = extraction.result
-    problems: list[Problem] = []
-    if result is not None and result.damage is not None:
-        problems.append(result.damage.problem())
-        store.update_clip(clip_id, extract_status="damaged", error=str(result.damage))
-    else:
-        store.update_clip(clip_id, extract_status="done", error=None)
+    problems = _finish_extraction(store, clip_id, extraction)
     yield Progress(done, done, f"{clip_id}: extracted", problems)
     written = result.written if result else 0
     return JobResult(done=written, problems=problems,
                      summary=f"{clip_id}: {written} new frames, {done} in all")
+
+
+def _start_extraction(store: Store, clip, fps: float | None, *, workers: int):
+    """Open a clip's video for extraction into frames/<clip>/, past the frames already stored.
+    Returns (folder relative to the project, target rate, stored indices, Extraction)."""
+    from feasstm_gui.core.media import extract_frames
+
+    rel_dir = Path(FRAMES_DIR) / clip.id
+    rate = fps if fps is not None else store.param("extract.fps")
+    existing = store.frame_indices(clip.id)
+    extraction = extract_frames(clip.video, store.folder / rel_dir, fps=rate,
+                                start_s=clip.start_s, end_s=clip.end_s, existing=existing,
+                                quality=int(store.param("extract.jpeg_quality", 95)),
+                                workers=workers)
+    if clip.fps is None and extraction.info.fps:
+        store.update_clip(clip.id, fps=extraction.info.fps)
+    return rel_dir, rate, existing, extraction
+
+
+def _finish_extraction(store: Store, clip_id: str, extraction) -> list[Problem]:
+    """Mark the clip extracted, or damaged with the message; the damage as a problem."""
+    damage = extraction.result.damage if extraction.result else None
+    if damage is not None:
+        store.update_clip(clip_id, extract_status="damaged", error=str(damage))
+        return [damage.problem()]
+    store.update_clip(clip_id, extract_status="done", error=None)
+    return []
 
 
 def _expected_frames(info, clip, rate) -> int:
@@ -374,7 +388,6 @@ def process_clip(store: Store, clip_id: str, *, fps: float | None = None,
     and run again, it resumes with the same result as `extract` followed by `align`."""
     from feasstm_gui.core.faces.detector import FaceDetector
     from feasstm_gui.core.faces.tracker import ActorTracker
-    from feasstm_gui.core.media import extract_frames
 
     clip = store.clip(clip_id)
     if clip.source != "video" or not clip.video:
@@ -383,14 +396,8 @@ def process_clip(store: Store, clip_id: str, *, fps: float | None = None,
     if store.unaligned_frames(clip_id):  # a separate extract ran before: align those first
         earlier = yield from align_clip(store, clip_id, device=device)
         problems += earlier.problems
-    rel_dir = Path(FRAMES_DIR) / clip_id
-    rate = fps if fps is not None else store.param("extract.fps")
-    existing = store.frame_indices(clip_id)
-    extraction = extract_frames(clip.video, store.folder / rel_dir, fps=rate,
-                                start_s=clip.start_s, end_s=clip.end_s, existing=existing,
-                                quality=int(store.param("extract.jpeg_quality", 95)), workers=1)
-    if clip.fps is None and extraction.info.fps:
-        store.update_clip(clip_id, fps=extraction.info.fps)
+    # one JPEG encoder thread: two compete with torch's two threads on two cores
+    rel_dir, rate, existing, extraction = _start_extraction(store, clip, fps, workers=1)
     align, det_settings, trk_settings, quality = face_settings(store, device)
     _record_settings(store, align, det_settings, trk_settings, quality)
     store.update_clip(clip_id, align_status="partial")
@@ -419,12 +426,7 @@ def process_clip(store: Store, clip_id: str, *, fps: float | None = None,
             _commit_new_frames(store, clip_id, batch)
             done += len(batch)
         extraction.close()
-    damage = extraction.result.damage if extraction.result else None
-    if damage is not None:
-        problems.append(damage.problem())
-        store.update_clip(clip_id, extract_status="damaged", error=str(damage))
-    else:
-        store.update_clip(clip_id, extract_status="done", error=None)
+    problems += _finish_extraction(store, clip_id, extraction)
     _finish_clip_scores(store, clip_id, quality)
     store.update_clip(clip_id, align_status="done")
     yield Progress(done, done, f"{clip_id}: done", problems)
