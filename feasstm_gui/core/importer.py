@@ -99,35 +99,31 @@ def import_clip_table(store: Store, table: str | Path, *, replace: bool = False)
     end_s]). Frames are extracted later (`feasstm extract`)."""
     rows, problems = read_clip_table(table)
     yield Progress(0, len(rows), "read", list(problems))
-    added = 0
-    for n, row in enumerate(rows, 1):
-        problem = _add_video_clip(store, row, replace=replace, source=Path(table))
-        if problem:
-            problems.append(problem)
-            yield Progress(n, len(rows), row.clip, [problem])
-            continue
-        added += 1
-        yield Progress(n, len(rows), row.clip)
-    return JobResult(done=added, problems=problems, failed=added == 0,
-                     summary=f"added {added} clips")
+    return (yield from _add_video_clips(store, [(row, Path(table)) for row in rows], replace,
+                                        problems))
 
 
 def import_videos(store: Store, videos: Sequence[str | Path], *, work: str = "",
                   actor: str = "", role: str = "", group: str = "",
                   replace: bool = False) -> Job:
     """Add one clip per video file; the clip id is the file name without its extension."""
-    problems: list[Problem] = []
+    rows = [(ClipRow(Path(v).stem, Path(v).resolve(), work, actor, role, group, None, None, 0),
+             Path(v)) for v in videos]
+    return (yield from _add_video_clips(store, rows, replace, []))
+
+
+def _add_video_clips(store: Store, rows: Sequence[tuple[ClipRow, Path]], replace: bool,
+                     problems: list[Problem]) -> Job:
+    """Add each row's clip, one at a time; a row that cannot be added is reported."""
     added = 0
-    for n, video in enumerate(videos, 1):
-        video = Path(video)
-        row = ClipRow(video.stem, video.resolve(), work, actor, role, group, None, None, 0)
-        problem = _add_video_clip(store, row, replace=replace, source=video)
+    for n, (row, source) in enumerate(rows, 1):
+        problem = _add_video_clip(store, row, replace=replace, source=source)
         if problem:
             problems.append(problem)
-            yield Progress(n, len(videos), video.name, [problem])
+            yield Progress(n, len(rows), row.clip, [problem])
             continue
         added += 1
-        yield Progress(n, len(videos), video.name)
+        yield Progress(n, len(rows), row.clip)
     return JobResult(done=added, problems=problems, failed=added == 0,
                      summary=f"added {added} clips")
 
