@@ -24,11 +24,23 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "frames (JPEG). Run again to resume; a damaged video keeps the frames read "
                        "before the damage. Exit 0, 1 (problems reported) or 2 (nothing done).")
     add_project_arg(p)
-    p.add_argument("--clip", action="append", metavar="ID", help="only this clip (repeatable)")
-    p.add_argument("--fps", type=float, default=None,
-                   help="frames per second to keep (default: every frame)")
+    _add_options(p, clip=True, fps=True)
     p.set_defaults(func=cmd_extract)
     _register_align(sub)
+
+
+def _add_options(p: argparse.ArgumentParser, *, clip: bool = False, fps: bool = False,
+                 device: bool = False) -> None:
+    """The options the frame and face commands share."""
+    if clip:
+        p.add_argument("--clip", action="append", metavar="ID",
+                       help="only this clip (repeatable)")
+    if fps:
+        p.add_argument("--fps", type=float, default=None,
+                       help="frames per second to keep (default: every frame)")
+    if device:
+        p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                       help="where MTCNN runs (default: cuda when available, else cpu)")
 
 
 def cmd_extract(args) -> int:
@@ -49,9 +61,7 @@ def _register_align(sub: argparse._SubParsersAction) -> None:
                        "and suggested flags. Frames without the actor become irrelevant "
                        "(reversible). Run again to resume. Exit 0, 1 or 2.")
     add_project_arg(p)
-    p.add_argument("--clip", action="append", metavar="ID", help="only this clip (repeatable)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                   help="where MTCNN runs (default: cuda when available, else cpu)")
+    _add_options(p, clip=True, device=True)
     p.set_defaults(func=cmd_align)
 
     p = sub.add_parser("process", help="extract and align clips in one pass (decode once)",
@@ -59,10 +69,7 @@ def _register_align(sub: argparse._SubParsersAction) -> None:
                        "frame is decoded once, stored, and aligned from the same pixels. Same "
                        "result as extract followed by align; run again to resume. Exit 0, 1, 2.")
     add_project_arg(p)
-    p.add_argument("--clip", action="append", metavar="ID", help="only this clip (repeatable)")
-    p.add_argument("--fps", type=float, default=None,
-                   help="frames per second to keep (default: every frame)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    _add_options(p, clip=True, fps=True, device=True)
     p.set_defaults(func=cmd_process)
 
     p = sub.add_parser("realign", help="find and align the face again on chosen frames",
@@ -82,7 +89,7 @@ def _register_align(sub: argparse._SubParsersAction) -> None:
                    help="look for the face inside this box (frame pixels)")
     p.add_argument("--landmarks", metavar="X1,Y1,...,X5,Y5", default=None,
                    help="align on these five points: left eye, right eye, nose, mouth corners")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    _add_options(p, device=True)
     p.set_defaults(func=cmd_realign)
 
 
