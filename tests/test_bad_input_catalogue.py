@@ -273,6 +273,42 @@ def disk_full_during_extraction(env: Env) -> None:
         assert [f.frame_index for f in store.frames("满 盘 视频")] == list(range(270))
 
 
+def disk_full_while_writing_crops(env: Env) -> None:
+    """The crops are written on a background thread while the next frame is aligned: the error
+    still names the crop, and every frame the store recorded has its crop on disk."""
+    from feasstm_gui.core import images
+
+    src = video(env, "满 盘 对齐.avi")
+    clip = "满 盘 对齐"
+    assert cli("import", env.project, src).status == 0
+    real = images._create_temp_beside
+    count = [0]
+
+    def create(path: Path):
+        if "crops" in str(path):
+            count[0] += 1
+            if count[0] > 30:
+                raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path)
+
+    env.monkeypatch.setattr(images, "_create_temp_beside", create)
+    r = cli_here(env, "process", env.project, "--clip", clip)
+    assert r.status == 2
+    assert "disk full while writing" in r.err and str(env.project / "crops" / clip) in r.err
+    with Store.open(env.project, read_only=True) as store:
+        kept = store.frames(clip)
+        assert 0 < sum(1 for f in kept if f.crop) <= 30
+        assert all((env.project / f.crop).is_file() for f in kept if f.crop)
+    env.monkeypatch.undo()  # space freed: the same command resumes and completes
+    r = cli("process", env.project, "--clip", clip)
+    assert r.status == 0, r.err
+    with Store.open(env.project, read_only=True) as store:
+        frames = store.frames(clip)
+        assert [f.frame_index for f in frames] == list(range(270))
+        assert all((env.project / f.crop).is_file() for f in frames if f.crop)
+        assert sum(1 for f in frames if f.crop) > 200
+
+
 def disk_full_during_export(env: Env) -> None:
     from feasstm_gui.core import export as export_mod
 
@@ -408,6 +444,7 @@ CASES: dict[str, Callable[[Env], None]] = {
     "missing and unlisted images": missing_and_unlisted_images,
     "Chinese paths with spaces": chinese_paths_with_spaces,
     "full disk during extraction": disk_full_during_extraction,
+    "full disk while writing crops": disk_full_while_writing_crops,
     "full disk during export": disk_full_during_export,
     "read-only project folder": read_only_project_folder,
     "read-only export folder": read_only_export_folder,

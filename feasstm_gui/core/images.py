@@ -77,6 +77,63 @@ def write_jpeg(
     return atomic_write_bytes(path, buf.tobytes(), durable=durable)
 
 
+class BackgroundWriter:
+    """Writes files (`atomic_write_bytes`) on one background thread, so a job's main thread
+    goes on with the next frame meanwhile. `wait()` before recording the files in the store: it
+    returns once every file handed over so far is complete, and raises the write error if one
+    failed. A failure sticks: every later `wait()` raises it and `succeeded()` is False, so a
+    job that stops on it records none of the files after it. Use as a context manager (leaving it
+    waits for the files in flight, without raising)."""
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(1, "feasstm-write")
+        self._pending: list = []
+        self._folders: set[Path] = set()
+        self._error: BaseException | None = None
+
+    def write(self, path: str | Path, data: bytes) -> None:
+        path = Path(path)
+        mkdir = path.parent not in self._folders
+        self._folders.add(path.parent)
+        self._pending.append(self._pool.submit(self._write, path, data, mkdir))
+
+    @staticmethod
+    def _write(path: Path, data: bytes, mkdir: bool) -> None:
+        if mkdir:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _write_error(path.parent, exc) from exc
+        atomic_write_bytes(path, data)
+
+    def succeeded(self) -> bool:
+        """Wait for the files in flight; True when every file so far was written."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            exc = future.exception()
+            if exc is not None and self._error is None:
+                self._error = exc
+        return self._error is None
+
+    def wait(self) -> None:
+        """Wait for the files in flight; raise the first write error (again, once failed)."""
+        if not self.succeeded():
+            raise self._error  # type: ignore[misc]
+
+    def close(self) -> None:
+        """Wait for the files in flight and stop the thread (errors are left to `wait`)."""
+        self.succeeded()
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> BackgroundWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def atomic_write_bytes(path: str | Path, data: bytes, *, durable: bool = False) -> Path:
     """Write `data` to a temporary file beside `path`, then rename it over `path`.
 

@@ -22,8 +22,10 @@ from __future__ import annotations
 import errno
 import math
 import os
+import queue
 import shutil
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -375,6 +377,59 @@ def iter_frames(
     return FrameReader(path, fps, start_s, end_s, skip=skip)
 
 
+class Prefetch(Iterator[DecodedFrame]):
+    """A FrameReader decoding on its own thread, up to `ahead` frames ahead of the consumer
+    (OpenCV releases the GIL while decoding). Frames, their order and the reader's `damage` are
+    the same as reading it directly; an error in the decoder is raised in the consumer."""
+
+    _END = object()
+
+    def __init__(self, reader: FrameReader, ahead: int = 4) -> None:
+        self.reader = reader
+        self._queue: queue.Queue = queue.Queue(max(1, int(ahead)))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="feasstm-decode", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        item: object = self._END
+        try:
+            for frame in self.reader:
+                if not self._put(frame):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            item = exc
+        finally:
+            self.reader.close()
+        self._put(item)
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __next__(self) -> DecodedFrame:
+        if self._stop.is_set():
+            raise StopIteration
+        item = self._queue.get()
+        if item is self._END or isinstance(item, BaseException):
+            self._stop.set()
+            self._thread.join()
+            if item is self._END:
+                raise StopIteration
+            raise item
+        return item  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Stop decoding and wait for the thread (the reader is released there)."""
+        self._stop.set()
+        self._thread.join()
+
+
 # --- extraction --------------------------------------------------------------------------------
 
 
@@ -382,8 +437,9 @@ class Extraction(Iterator[ExtractedFrame]):
     """Writes the selected frames of one video to `out_dir/<index:06d>.jpg`, yielding each once
     its file is complete, in index order. `result` is set when iteration ends normally.
 
-    Decoding runs in the consuming thread; JPEG encoding and writing run on a small thread pool
-    (OpenCV releases the GIL), at most a few frames ahead. Indices in `existing` are decoded but
+    Decoding runs in the consuming thread, or with `decode_ahead` on a thread of its own up to
+    that many frames ahead; JPEG encoding and writing run on a small thread pool (OpenCV releases
+    the GIL), at most a few frames ahead. Indices in `existing` are decoded but
     neither encoded, written nor yielded: a rerun after a crash continues without duplicates.
     """
 
@@ -398,12 +454,14 @@ class Extraction(Iterator[ExtractedFrame]):
         existing: Collection[int] = frozenset(),
         quality: int = 95,
         workers: int = 2,
+        decode_ahead: int = 0,
     ):
         if not 1 <= quality <= 100:
             raise FeasstmError(f"the JPEG quality must be 1-100 (got {quality})")
         self.out_dir = Path(out_dir)
         self.quality = int(quality)
         self.workers = max(0, int(workers))
+        self.decode_ahead = max(0, int(decode_ahead))
         self.reader = FrameReader(path, fps, start_s, end_s, skip=existing)
         self.info = self.reader.info
         self.result: ExtractionResult | None = None
@@ -432,10 +490,13 @@ class Extraction(Iterator[ExtractedFrame]):
         _remove_stale_parts(self.out_dir)
         params = [cv2.IMWRITE_JPEG_QUALITY, self.quality]
         pool = ThreadPoolExecutor(self.workers, "feasstm-jpeg") if self.workers else None
-        ahead = 2 * self.workers
+        ahead = 2 * self.workers + self.decode_ahead  # frames in flight, being encoded
         pending: deque[tuple[DecodedFrame, Path, Future | None]] = deque()
+        source: Iterator[DecodedFrame] = (
+            Prefetch(self.reader, self.decode_ahead) if self.decode_ahead else self.reader
+        )
         try:
-            for frame in self.reader:
+            for frame in source:
                 dest = self.out_dir / f"{frame.index:06d}.jpg"
                 if pool is None:
                     _encode_write(frame.image, dest, params)
@@ -451,6 +512,8 @@ class Extraction(Iterator[ExtractedFrame]):
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+            if isinstance(source, Prefetch):
+                source.close()
             self.reader.close()
         self.result = ExtractionResult(
             video=self.reader.path,
@@ -478,6 +541,7 @@ def extract_frames(
     existing: Collection[int] = frozenset(),
     quality: int = 95,
     workers: int = 2,
+    decode_ahead: int = 0,
 ) -> Extraction:
     """Extract frames of `path` into `out_dir` as `<index:06d>.jpg` (see `Extraction`).
 
@@ -494,6 +558,7 @@ def extract_frames(
         existing=existing,
         quality=quality,
         workers=workers,
+        decode_ahead=decode_ahead,
     )
 
 

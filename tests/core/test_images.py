@@ -12,6 +12,7 @@ from feasstm_gui.core import images
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.images import (
     IMAGE_EXTENSIONS,
+    BackgroundWriter,
     check_image,
     image_problem,
     read_image,
@@ -91,6 +92,40 @@ def test_disk_full_names_the_path_and_leaves_nothing(face, cjk_dir, monkeypatch)
         write_jpeg(target, face)
     assert str(info.value).startswith(f"disk full while writing {target}")
     assert list(cjk_dir.iterdir()) == []
+
+
+def test_background_writer_writes_whole_files_into_new_folders(cjk_dir):
+    names = [cjk_dir / "裁剪 图" / f"片段 {k % 3}" / f"{k:06d}.jpg" for k in range(12)]
+    with BackgroundWriter() as writer:
+        for k, path in enumerate(names):
+            writer.write(path, bytes([k]) * (1000 + k))
+        writer.wait()
+        assert all(p.read_bytes() == bytes([k]) * (1000 + k) for k, p in enumerate(names))
+    assert not [p for p in cjk_dir.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_background_writer_failure_sticks_and_names_the_file(cjk_dir, monkeypatch):
+    real = images._write_all
+
+    def full_on_third(fd, data):
+        if data == b"3":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, data)
+
+    monkeypatch.setattr(images, "_write_all", full_on_third)
+    writer = BackgroundWriter()
+    for k in range(1, 6):
+        writer.write(cjk_dir / f"{k}.bin", str(k).encode())
+    with pytest.raises(FeasstmError, match="disk full while writing") as info:
+        writer.wait()
+    assert str(cjk_dir / "3.bin") in str(info.value)
+    writer.write(cjk_dir / "6.bin", b"6")
+    assert writer.succeeded() is False  # later files do not make it good again
+    with pytest.raises(FeasstmError, match="3.bin"):
+        writer.wait()
+    writer.close()
+    assert not (cjk_dir / "3.bin").exists()
+    assert (cjk_dir / "2.bin").read_bytes() == b"2"
 
 
 def test_write_jpeg_refuses_an_empty_image(cjk_dir):

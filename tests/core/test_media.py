@@ -17,6 +17,7 @@ import pytest
 from feasstm_gui.core import media
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.media import (
+    Prefetch,
     VideoDamaged,
     cut_video,
     extract_frames,
@@ -230,6 +231,72 @@ def test_extract_is_the_same_with_or_without_threads(megamind, cjk_dir):
     assert a == b
     for _, name in a:
         assert (cjk_dir / "a" / name).read_bytes() == (cjk_dir / "b" / name).read_bytes()
+
+
+def test_decoding_ahead_gives_the_same_frames_and_damage(truncated, megamind, cjk_dir):
+    direct = iter_frames(truncated, fps=6)
+    expected = [(f.index, f.time_ms, f.image) for f in direct]
+    ahead = Prefetch(iter_frames(truncated, fps=6), ahead=3)
+    got = [(f.index, f.time_ms, f.image) for f in ahead]
+    assert [g[:2] for g in got] == [e[:2] for e in expected]
+    assert all(np.array_equal(g[2], e[2]) for g, e in zip(got, expected))
+    assert ahead.reader.damage is not None
+    assert (ahead.reader.damage.index, str(ahead.reader.damage)) == (
+        direct.damage.index, str(direct.damage))
+    # an extraction decoding ahead writes the same files and reports the same damage
+    a = extract_frames(truncated, cjk_dir / "先 解码", decode_ahead=4, workers=1)
+    b = extract_frames(truncated, cjk_dir / "不 先", workers=1)
+    assert [f.index for f in a] == [f.index for f in b]
+    assert str(a.result.damage) == str(b.result.damage)
+    assert a.result.written == b.result.written > 0
+    for f in (cjk_dir / "不 先").iterdir():
+        assert (cjk_dir / "先 解码" / f.name).read_bytes() == f.read_bytes()
+
+
+def test_stopping_early_while_decoding_ahead_ends_the_thread(megamind, cjk_dir):
+    ahead = Prefetch(iter_frames(megamind), ahead=2)
+    first = [next(ahead).index for _ in range(5)]
+    ahead.close()
+    assert first == [0, 1, 2, 3, 4]
+    assert not ahead._thread.is_alive()
+    assert ahead.reader._cap is None  # the decoder is released
+    with pytest.raises(StopIteration):
+        next(ahead)
+    extraction = extract_frames(megamind, cjk_dir / "早 停", decode_ahead=4)
+    assert [next(extraction).index for _ in range(3)] == [0, 1, 2]
+    extraction.close()
+    assert extraction.reader._cap is None
+    assert not list((cjk_dir / "早 停").glob("*.part"))
+
+
+def test_a_decoder_error_while_decoding_ahead_reaches_the_consumer(megamind, monkeypatch):
+    reader = iter_frames(megamind)
+    real = reader._cap.retrieve
+    calls = []
+
+    def retrieve():
+        calls.append(1)
+        if len(calls) == 4:
+            raise MemoryError("out of memory in the decoder")
+        return real()
+
+    monkeypatch.setattr(reader, "_cap", _Wrapped(reader._cap, retrieve=retrieve))
+    ahead = Prefetch(reader, ahead=2)
+    with pytest.raises(MemoryError, match="out of memory"):
+        for _ in ahead:
+            pass
+    assert not ahead._thread.is_alive()
+
+
+class _Wrapped:
+    """A VideoCapture with some methods replaced."""
+
+    def __init__(self, cap, **methods):
+        self._cap = cap
+        self.__dict__.update(methods)
+
+    def __getattr__(self, name):
+        return getattr(self._cap, name)
 
 
 def test_extract_truncated_video(truncated, cjk_dir):
