@@ -30,7 +30,8 @@ moments of load. The extraction (about a tenth of the pipeline's time) is timed 
 that. ``--rounds`` repeats everything on a fresh project; the figures are the rounds' medians. The
 load average and the CPU time other processes used while timing are printed.
 
-    .venv/bin/python benchmarks/align.py [--frames 320] [--full-every 30] [--threads 2] [--rounds 1]
+    .venv/bin/python benchmarks/align.py [--frames 320] [--full-every 30] [--threads 2]
+                                         [--region-threads 1] [--rounds 1] [--separate]
                                          [--periodic-all-sizes]
 
 The last line is JSON.
@@ -169,6 +170,7 @@ def one_round(video: Path, folder: Path, tset, dset, threads: int, block: int = 
             for i, frame in batch:
                 tracker_only(i, frame)
             t_only += time.perf_counter() - t2
+            torch.set_num_threads(threads)  # the pipeline sets its own counts; reset them
             for _, frame in batch:
                 rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
                 t3 = time.perf_counter()
@@ -205,6 +207,7 @@ def warm_up(path: Path, dset: DetectorSettings, threads: int) -> None:
         s = face.size
         cx, cy = face.center
         det.detect(frame, roi=(cx - s, cy - s, cx + s, cy + s), face_size=(0.4 * s, 3 * s))
+        torch.set_num_threads(threads)
         mtcnn.detect(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), landmarks=True)
 
 
@@ -254,7 +257,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=320)
     ap.add_argument("--full-every", type=int, default=30)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2,
+                    help="torch threads of the reference and of the pipeline's whole-frame "
+                         "detections")
+    ap.add_argument("--region-threads", type=int, default=DetectorSettings().region_threads,
+                    help="torch threads of the pipeline's region detections")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--separate", action="store_true",
                     help="time extract then align as two jobs instead of the one-pass job")
@@ -270,7 +277,8 @@ def main() -> None:
         cuts = build_clip(clip, args.frames)
         tset = TrackerSettings(full_every=args.full_every,
                                periodic_all_sizes=args.periodic_all_sizes)
-        dset = DetectorSettings(num_threads=args.threads, device="cpu")
+        dset = DetectorSettings(num_threads=args.threads, region_threads=args.region_threads,
+                                device="cpu")
         warm_up(clip, dset, args.threads)
         load_before = os.getloadavg()
         rounds = []
@@ -315,6 +323,7 @@ def main() -> None:
         "full_every": args.full_every,
         "periodic_all_sizes": args.periodic_all_sizes,
         "threads": args.threads,
+        "region_threads": args.region_threads,
         "other_processes_cpu": round(others, 2),
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in load_after],
@@ -326,7 +335,8 @@ def main() -> None:
     print(f"python {platform.python_version()} torch {torch.__version__} "
           f"opencv {cv2.__version__} numpy {np.__version__}")
     print(f"clip: {n} frames {SIZE[0]}x{SIZE[1]} mp4v, cut at {cuts[1]}; "
-          f"torch threads {args.threads}; full detection every {args.full_every} frames")
+          f"torch threads {args.threads} (regions {args.region_threads}); full detection every "
+          f"{args.full_every} frames")
     for k, r in enumerate(rounds):
         print(f"round {k}: extract {r['t_extract']:.2f} s, align {r['t_align']:.2f} s -> "
               f"pipeline {pipeline[k]:.2f} fps; detect {detect[k]:.2f} fps; ratio "

@@ -58,7 +58,8 @@ def extract_clip(store: Store, clip_id: str, *, fps: float | None = None) -> Job
                      summary=f"{clip_id}: {written} new frames, {done} in all")
 
 
-def _start_extraction(store: Store, clip, fps: float | None, *, workers: int):
+def _start_extraction(store: Store, clip, fps: float | None, *, workers: int,
+                      decode_ahead: int = 0):
     """Open a clip's video for extraction into frames/<clip>/, past the frames already stored.
     Returns (folder relative to the project, target rate, stored indices, Extraction)."""
     from feasstm_gui.core.media import extract_frames
@@ -69,7 +70,7 @@ def _start_extraction(store: Store, clip, fps: float | None, *, workers: int):
     extraction = extract_frames(clip.video, store.folder / rel_dir, fps=rate,
                                 start_s=clip.start_s, end_s=clip.end_s, existing=existing,
                                 quality=int(store.param("extract.jpeg_quality", 95)),
-                                workers=workers)
+                                workers=workers, decode_ahead=decode_ahead)
     if clip.fps is None and extraction.info.fps:
         store.update_clip(clip.id, fps=extraction.info.fps)
     return rel_dir, rate, existing, extraction
@@ -168,9 +169,10 @@ def _crop_name(clip_id: str, index: int, version: int) -> str:
     return (Path("crops") / clip_id / f"{index:06d}{suffix}.jpg").as_posix()
 
 
-def _write_crop(store: Store, rel: str, crop):
+def _write_crop(store: Store, rel: str, crop, writer=None):
     """Write a crop (JPEG q95) and return it as decoded back, so later scores that compare with
-    it do not depend on whether the run was interrupted."""
+    it do not depend on whether the run was interrupted. With a `BackgroundWriter` the file is
+    written on its thread: wait for it before the store records the crop."""
     import cv2
 
     from feasstm_gui.core.images import atomic_write_bytes
@@ -179,8 +181,11 @@ def _write_crop(store: Store, rel: str, crop):
     if not ok:
         raise FeasstmError("OpenCV could not encode the crop", path=store.folder / rel)
     path = store.folder / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, buf.tobytes())
+    if writer is not None:
+        writer.write(path, buf.tobytes())
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, buf.tobytes())
     return cv2.imdecode(buf, cv2.IMREAD_COLOR)
 
 
@@ -194,6 +199,7 @@ def align_clip(store: Store, clip_id: str, *, device: str | None = None) -> Job:
     with the same faces as an uninterrupted one."""
     from feasstm_gui.core.faces.detector import FaceDetector
     from feasstm_gui.core.faces.tracker import ActorTracker
+    from feasstm_gui.core.images import BackgroundWriter
 
     clip = store.clip(clip_id)
     if clip.source == "faf":
@@ -223,23 +229,27 @@ def align_clip(store: Store, clip_id: str, *, device: str | None = None) -> Job:
         done = total - len(todo)
         batch: list = []  # frames worked out, written to the store together
         images = _todo_images(store, clip, todo)
-        for n, ((frame_id, index, image_rel), image) in enumerate(zip(todo, images), 1):
-            if image is None:
-                problem = Problem.at(store.folder / (image_rel or ""), 0,
-                                     f"frame {index} of clip '{clip_id}' cannot be read; skipped")
-                problems.append(problem)
-                batch.append((frame_id, None, tracker.state, problem))
-            else:
-                result = tracker.step(index, image)
-                record, previous = _prepare_frame(store, clip_id, frame_id, index, image, result,
-                                                  align, quality, previous)
-                batch.append((frame_id, record, result.state, None))
-            if len(batch) >= ALIGN_BATCH or n == len(todo):
-                _commit_frames(store, batch)
-                done += len(batch)
-                found = [b[3] for b in batch if b[3] is not None]
-                batch = []
-                yield Progress(done, total, f"{clip_id}: frame {index}", found)
+        with BackgroundWriter() as writer:  # crop files, written while the next frame is worked
+            for n, ((frame_id, index, image_rel), image) in enumerate(zip(todo, images), 1):
+                if image is None:
+                    problem = Problem.at(store.folder / (image_rel or ""), 0,
+                                         f"frame {index} of clip '{clip_id}' cannot be read; "
+                                         "skipped")
+                    problems.append(problem)
+                    batch.append((frame_id, None, tracker.state, problem))
+                else:
+                    result = tracker.step(index, image)
+                    record, previous = _prepare_frame(store, clip_id, frame_id, index, image,
+                                                      result, align, quality, previous,
+                                                      writer=writer)
+                    batch.append((frame_id, record, result.state, None))
+                if len(batch) >= ALIGN_BATCH or n == len(todo):
+                    writer.wait()  # the crops are complete on disk before the store names them
+                    _commit_frames(store, batch)
+                    done += len(batch)
+                    found = [b[3] for b in batch if b[3] is not None]
+                    batch = []
+                    yield Progress(done, total, f"{clip_id}: frame {index}", found)
     _finish_clip_scores(store, clip_id, quality)
     store.update_clip(clip_id, align_status="done")
     faces = sum(1 for f in store.frames(clip_id) if f.crop)
@@ -258,10 +268,12 @@ def _todo_images(store: Store, clip, todo: Sequence[tuple[int, int, str | None]]
     reader = None
     wanted = {index for _, index, _ in todo}
     if clip.video and wanted and Path(clip.video).is_file():
-        from feasstm_gui.core.media import iter_frames
+        from feasstm_gui.core.media import Prefetch, iter_frames
 
         try:
-            reader = iter_frames(clip.video, skip=set(range(max(wanted) + 1)) - wanted)
+            reader = Prefetch(
+                iter_frames(clip.video, skip=set(range(max(wanted) + 1)) - wanted), ahead=4
+            )
         except FeasstmError:
             reader = None
     decoded = None
@@ -297,7 +309,7 @@ def _previous_crop(store: Store, clip_id: str, before_index: int):
 
 
 def _prepare_frame(store, clip_id, frame_id, index, image, result, align, quality, previous,
-                   version=None):
+                   version=None, writer=None):
     """Align and score the actor's face of one frame and write its crop file. Returns what the
     store is to record (None when the actor is absent) and the crop later frames compare with."""
     from feasstm_gui.core.faces.quality import suggest_flags
@@ -306,14 +318,15 @@ def _prepare_frame(store, clip_id, frame_id, index, image, result, align, qualit
     if det is None:
         return None, previous
     face, scores, stored = _new_face(store, clip_id, frame_id, index, image, det, align,
-                                     previous, version)
+                                     previous, version, writer)
     face.pop("version")  # add_face gives the row the same next version number
     face["scores"].update(status=result.status, mode=result.mode, cut=result.cut,
                           n_faces=len(result.faces))
     return (face, sorted(suggest_flags(scores, quality))), stored
 
 
-def _new_face(store, clip_id, frame_id, index, image, det, align, previous=None, version=None):
+def _new_face(store, clip_id, frame_id, index, image, det, align, previous=None, version=None,
+              writer=None):
     """Align a detected face, write its crop (a new version) and score it. Returns the fields
     of `Store.add_face`, the scores, and the crop as stored."""
     from feasstm_gui.core.faces.align import align_face
@@ -322,7 +335,7 @@ def _new_face(store, clip_id, frame_id, index, image, det, align, previous=None,
     crop, matrix = align_face(image, det.landmarks, align)
     version = version or store.next_face_version(frame_id)
     rel = _crop_name(clip_id, index, version)
-    stored = _write_crop(store, rel, crop)
+    stored = _write_crop(store, rel, crop, writer)
     scores = score_face(image.shape, det, stored, matrix, align, previous)
     face = dict(crop=rel, box=list(det.box), landmarks=det.landmarks, prob=det.prob,
                 params=align.to_dict() | {"source": det.source}, sharpness=scores.sharpness,
@@ -388,6 +401,7 @@ def process_clip(store: Store, clip_id: str, *, fps: float | None = None,
     and run again, it resumes with the same result as `extract` followed by `align`."""
     from feasstm_gui.core.faces.detector import FaceDetector
     from feasstm_gui.core.faces.tracker import ActorTracker
+    from feasstm_gui.core.images import BackgroundWriter
 
     clip = store.clip(clip_id)
     if clip.source != "video" or not clip.video:
@@ -397,7 +411,8 @@ def process_clip(store: Store, clip_id: str, *, fps: float | None = None,
         earlier = yield from align_clip(store, clip_id, device=device)
         problems += earlier.problems
     # one JPEG encoder thread: two compete with torch's two threads on two cores
-    rel_dir, rate, existing, extraction = _start_extraction(store, clip, fps, workers=1)
+    rel_dir, rate, existing, extraction = _start_extraction(store, clip, fps, workers=1,
+                                                            decode_ahead=8)
     align, det_settings, trk_settings, quality = face_settings(store, device)
     _record_settings(store, align, det_settings, trk_settings, quality)
     store.update_clip(clip_id, align_status="partial")
@@ -409,23 +424,32 @@ def process_clip(store: Store, clip_id: str, *, fps: float | None = None,
     done = len(existing)
     total = max(_expected_frames(extraction.info, clip, rate), done)
     batch: list = []
+    writer = BackgroundWriter()  # crop files, written while the next frame is worked
     try:
         for frame in extraction:
             result = tracker.step(frame.index, frame.image)
             record, previous = _prepare_frame(store, clip_id, None, frame.index, frame.image,
-                                              result, align, quality, previous, version=1)
+                                              result, align, quality, previous, version=1,
+                                              writer=writer)
             batch.append((frame.index, float(frame.time_ms),
                           (rel_dir / frame.path.name).as_posix(), record, result.state))
             if len(batch) >= ALIGN_BATCH:
+                writer.wait()  # the crops are complete on disk before the store names them
                 _commit_new_frames(store, clip_id, batch)
                 done += len(batch)
                 batch = []
                 yield Progress(done, max(total, done), f"{clip_id}: frame {frame.index}")
+        writer.wait()
     finally:
-        if batch:  # complete on disk and worked out: keep them, even when stopping early
-            _commit_new_frames(store, clip_id, batch)
-            done += len(batch)
-        extraction.close()
+        try:
+            # stopping early (cancelled, or an error): keep the frames worked out whose files
+            # are complete on disk; none once a crop could not be written
+            if batch and writer.succeeded():
+                _commit_new_frames(store, clip_id, batch)
+                done += len(batch)
+        finally:
+            writer.close()
+            extraction.close()
     problems += _finish_extraction(store, clip_id, extraction)
     _finish_clip_scores(store, clip_id, quality)
     store.update_clip(clip_id, align_status="done")

@@ -44,8 +44,13 @@ class DetectorSettings:
     #: detections whose box has less than this fraction of its area inside the image are dropped.
     min_visible: float = 0.5
     device: str = "auto"  # "auto" (cuda when available), "cpu", "cuda", "cuda:1", ...
-    #: torch's CPU thread count, fixed so results do not depend on the machine's load.
+    #: torch's CPU thread count for whole-frame detections, fixed so results do not depend on
+    #: the machine's load.
     num_threads: int = 2
+    #: torch's CPU thread count for detections in a region (the tracker's usual case): its small
+    #: tensors gain little from a second thread, which is better left to decoding and JPEG
+    #: writing, done meanwhile on other threads.
+    region_threads: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -290,8 +295,9 @@ class FaceDetector:
         h, w = img.shape[:2]
         mfs = float(min_face_size or s.min_face_size)
         thr = tuple(float(t) for t in (thresholds or s.thresholds))
-        _set_threads(s.num_threads)
-        if roi is None and face_size is None:
+        whole = roi is None and face_size is None
+        _set_threads(s.num_threads if whole or s.device != "cpu" else s.region_threads)
+        if whole:
             boxes, points = self._full(_as_rgb(img, bgr), mfs, thr)
             source = "full"
         else:

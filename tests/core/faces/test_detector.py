@@ -149,6 +149,26 @@ def test_region_detection_matches_full_frame_landmarks(detector):
     assert abs(r.prob - f.prob) < 1e-4
 
 
+def test_region_and_whole_frame_detections_use_their_own_thread_counts():
+    """Regions run on `region_threads` torch threads, whole frames on `num_threads`; the count
+    does not change the landmarks."""
+    import torch
+
+    frame, _ = clipmaker.render("obama", (190, 4.0, 700, 330), (1280, 720))
+    one = FaceDetector(DetectorSettings(device="cpu", num_threads=2, region_threads=1))
+    two = FaceDetector(DetectorSettings(device="cpu", num_threads=2, region_threads=2))
+    f = one.detect(frame)[0]
+    assert torch.get_num_threads() == 2
+    s, (cx, cy) = f.size, f.center
+    roi = (cx - 1.25 * s, cy - 1.25 * s, cx + 1.25 * s, cy + 1.25 * s)
+    a = one.detect(frame, roi=roi, face_size=(0.4 * s, 3 * s))[0]
+    assert torch.get_num_threads() == 1
+    b = two.detect(frame, roi=roi, face_size=(0.4 * s, 3 * s))[0]
+    assert torch.get_num_threads() == 2
+    assert np.abs(a.landmarks - b.landmarks).max() < 1e-3
+    assert DetectorSettings.from_dict({"num_threads": 2}).region_threads == 1  # older projects
+
+
 def test_whole_frame_cascade_equals_facenet_pytorch(messi_720p):
     img, loose, ref = messi_720p
     ours = loose.detect(img, face_size=(1.0, 1e9))  # every pyramid level, our cascade
