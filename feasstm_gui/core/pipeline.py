@@ -123,6 +123,46 @@ def for_clips(store: Store, clip_ids: Sequence[str] | None, make_job, what: str)
     return total
 
 
+def unfinished_clips(store: Store) -> list[str]:
+    """Clips with a video whose frames are not all extracted and aligned yet, in list order.
+    A damaged video counts as extracted (its damage is reported once, on the clip)."""
+    return [c.id for c in store.clips()
+            if c.source == "video" and c.video
+            and not (c.extract_status in ("done", "damaged") and c.align_status == "done")]
+
+
+def process_clips(store: Store, clip_ids: Sequence[str] | None = None, *,
+                  device: str | None = None) -> Job:
+    """Extract and align several clips, one pass each (`process_clip`): the given ones, or every
+    unfinished clip. Progress messages say which clip of how many; a clip that fails is reported
+    and the others go on."""
+    ids = list(clip_ids) if clip_ids is not None else unfinished_clips(store)
+    if not ids:
+        return JobResult(summary="every clip is already extracted and aligned")
+    count = len(ids)
+    numbers = iter(range(1, count + 1))
+
+    def numbered(s: Store, clip_id: str) -> Job:
+        prefix = f"clip {next(numbers)} of {count} · " if count > 1 else ""
+        return _prefixed(process_clip(s, clip_id, device=device), prefix)
+
+    return (yield from for_clips(store, ids, numbered, "extract and align"))
+
+
+def _prefixed(job: Job, prefix: str) -> Job:
+    """The same job, its progress messages starting with `prefix`."""
+    try:
+        while True:
+            try:
+                progress = next(job)
+            except StopIteration as stop:
+                return stop.value
+            yield Progress(progress.done, progress.total, prefix + progress.message,
+                           progress.problems)
+    finally:
+        job.close()
+
+
 def _strip_where(message: str, exc: FeasstmError) -> str:
     where = f"{exc.path}:{exc.line}: " if exc.line is not None else f"{exc.path}: "
     return message[len(where):] if exc.path and message.startswith(where) else message

@@ -28,10 +28,12 @@ from feasstm_gui.core.pipeline import (
     align_clip,
     extract_clip,
     process_clip,
+    process_clips,
     realign_frames,
     set_actor,
+    unfinished_clips,
 )
-from feasstm_gui.core.store import Store
+from feasstm_gui.core.store import Clip, Store
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -463,5 +465,36 @@ def test_one_pass_extract_and_align_equals_extract_then_align(video, aligned, tm
         assert_same_faces(snapshot(store), want)
         assert store.clip(CLIP).extract_status == "done"
         assert store.clip(CLIP).align_status == "done"
+    finally:
+        store.close()
+
+
+def test_processing_the_unfinished_clips_numbers_them_and_skips_the_finished(cjk_dir):
+    """`process_clips` with no ids: every clip with a video not yet extracted and aligned, one
+    pass each, "clip k of n" in the progress; FAF clips, finished and damaged-but-aligned clips
+    are left alone; a missing video is reported and the others go on."""
+    short = [Shot("a", "obama", 6, (150, 0.0, 300, 215), (156, 1.0, 306, 219))]
+    videos = [clipmaker.make_clip(cjk_dir / "视频" / f"片段 {k}.avi", short)[0] for k in "甲乙丙"]
+    store = Store.create(cjk_dir / "项目 多", annotator="alice")
+    try:
+        assert drive(import_videos(store, videos, work="作品", group="A")).exit_status == 0
+        store.add_clip(Clip("人工 片段", source="faf", extract_status="done", align_status="done"))
+        assert drive(process_clip(store, "片段 甲")).exit_status == 0
+        store.add_clip(Clip("不在 了", video=str(cjk_dir / "视频" / "没有 的.avi")))
+        assert unfinished_clips(store) == ["片段 乙", "片段 丙", "不在 了"]
+        messages: list[str] = []
+        result = drive(process_clips(store), lambda p: messages.append(p.message))
+        assert result.exit_status == 1  # the missing video, reported; the others done
+        assert any("没有 的.avi" in str(p) for p in result.problems)
+        assert any(m.startswith("clip 1 of 3 · 片段 乙: ") for m in messages)
+        assert any(m.startswith("clip 2 of 3 · 片段 丙: ") for m in messages)
+        for clip in ("片段 乙", "片段 丙"):
+            assert store.clip(clip).align_status == "done"
+            assert [f.frame_index for f in store.frames(clip)] == list(range(6))
+            assert sum(1 for f in store.frames(clip) if f.crop) >= 5
+        assert unfinished_clips(store) == ["不在 了"]
+        store.update_clip("不在 了", extract_status="damaged", align_status="done")
+        assert unfinished_clips(store) == []
+        assert drive(process_clips(store)).summary == "every clip is already extracted and aligned"
     finally:
         store.close()
