@@ -78,6 +78,12 @@ def _specs() -> list[ActionSpec]:
                    tip="Create an empty project folder"),
         ActionSpec("file.import_faf", "&Import FAF folder…", "File", "import_faf_dialog",
                    needs_project=False, tip="Continue curating a FEASSTM-FAF folder"),
+        ActionSpec("file.import_videos", "Import &videos…", "File", "import_videos_dialog",
+                   edits=True, tip="Add video files to the project, one clip each, with their "
+                   "work, actor, role and rater group"),
+        ActionSpec("file.import_clips", "Import clip &table…", "File", "import_clips_dialog",
+                   edits=True, tip="Add the clips of a clip table (CSV: clip, video, work, "
+                   "actor, role, group, start_s, end_s)"),
         ActionSpec("file.welcome", "&Welcome…", "File", "show_welcome", needs_project=False),
         ActionSpec("file.close", "&Close project", "File", "close_project"),
         ActionSpec("file.restore", "&Restore backup…", "File", "restore_backup_dialog",
@@ -159,6 +165,13 @@ def _specs() -> list[ActionSpec]:
         ActionSpec("faces.fix", "Draw box and landmarks…", "Faces", "toggle_fix_mode",
                    edits=True, tip="Fix the box and the five landmarks by hand on the preview, "
                    "then re-align with them"),
+        ActionSpec("faces.process", "Extract and align &this clip", "Faces", "process_clip",
+                   edits=True, tip="Extract the frames and align the faces in one pass over the "
+                   "video (faster than the two steps)"),
+        ActionSpec("faces.process_all", "Extract and align all &unfinished clips", "Faces",
+                   "process_all", edits=True,
+                   tip="Every clip whose frames are not all extracted and aligned yet, one "
+                   "after the other; cancel at any time and run again to go on"),
         ActionSpec("faces.extract", "&Extract frames of this clip", "Faces", "extract_clip",
                    edits=True),
         ActionSpec("faces.align", "A&lign faces of this clip", "Faces", "align_clip",
@@ -227,6 +240,9 @@ DEFAULT_KEYMAP: dict[str, list[str]] = {
     "faces.actor": ["T"],
     "faces.realign": ["R"],
     "faces.fix": ["M"],
+    "file.import_videos": ["Ctrl+Shift+I"],
+    "faces.process": ["Ctrl+P"],
+    "faces.process_all": ["Ctrl+Shift+P"],
     "faces.extract": ["Ctrl+E"],
     "faces.align": ["Ctrl+L"],
     "faces.cancel": ["Ctrl+."],

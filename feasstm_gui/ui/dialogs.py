@@ -1,10 +1,11 @@
-"""Dialogs: errors that say what to do, the annotator's name, re-align options, the keymap
-editor and the F1 overlay of every key."""
+"""Dialogs: errors that say what to do, the annotator's name, re-align options, importing
+videos, the keymap editor and the F1 overlay of every key."""
 
 from __future__ import annotations
 
 import getpass
 import traceback
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor, QKeySequence, QPainter
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QKeySequenceEdit,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QPushButton,
     QTableWidget,
@@ -148,6 +150,47 @@ class RealignDialog(QDialog):
         if self.face.currentData() is not None:
             out["face"] = int(self.face.currentData())
         return out
+
+
+class ImportVideosDialog(QDialog):
+    """What the chosen video files are: the metadata every new clip gets (one clip per file, its
+    id the file name), and whether to extract and align them at once."""
+
+    FIELDS = (("work", "Work (film or series)"), ("actor", "Actor"), ("role", "Role"),
+              ("group", "Rater group"))
+
+    def __init__(self, parent: QWidget | None, paths: list[str], defaults: dict | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Import videos")
+        self.setMinimumWidth(460)
+        form = QFormLayout(self)
+        names = [Path(p).name for p in paths]
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        intro = QLabel(f"{len(paths)} video file(s): {shown}. Each becomes a clip named after "
+                       "its file. A clip table (File ▸ Import clip table) sets these per clip "
+                       "and can cut clips out of longer videos.")
+        intro.setWordWrap(True)
+        form.addRow(intro)
+        defaults = defaults or {}
+        self.edits: dict[str, QLineEdit] = {}
+        for key, title in self.FIELDS:
+            edit = QLineEdit(str(defaults.get(key, "") or ""))
+            edit.setObjectName(f"import_{key}")
+            self.edits[key] = edit
+            form.addRow(title, edit)
+        self.edits["group"].setPlaceholderText("A, B, C... (the ASA rater group)")
+        self.process = QCheckBox("Extract and align them now (one pass, in the background)")
+        self.process.setChecked(bool(defaults.get("process", True)))
+        form.addRow(self.process)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Import")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def metadata(self) -> dict[str, str]:
+        return {key: edit.text().strip() for key, edit in self.edits.items()}
 
 
 # -- keymap editor ---------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from feasstm_gui.ui import actions as act
 from feasstm_gui.ui import pipeline_adapter as pipeline
 from feasstm_gui.ui.clips import ClipListModel, ClipListView, ClipRole, counts_delta
 from feasstm_gui.ui.dialogs import (
+    ImportVideosDialog,
     KeymapEditor,
     KeyOverlay,
     RealignDialog,
@@ -140,6 +141,9 @@ class MainWindow(QMainWindow):
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
         self._reload_timer.timeout.connect(lambda: self.reload_clip(keep=True))
+        self._clips_timer = QTimer(self)
+        self._clips_timer.setSingleShot(True)
+        self._clips_timer.timeout.connect(self._refresh_clips_during_job)
         self._restore_geometry()
         self._update_enabled()
 
@@ -387,6 +391,7 @@ class MainWindow(QMainWindow):
         if self.store is None:
             self.clip_model.set_clips([], {}, set())
             self._update_counts()
+            self._update_empty_text()
             return
         clips = self.store.clips()
         blind = {c.id for c in clips if self.store.is_blind(c.id)}
@@ -396,6 +401,36 @@ class MainWindow(QMainWindow):
             summary.update({c: own[c] for c in blind if c in own})
         self.clip_model.set_clips(clips, summary, blind)
         self._update_counts()
+        self._update_empty_text()
+
+    def _keys_of(self, action_id: str) -> str:
+        from PySide6.QtGui import QKeySequence
+
+        keys = self.actions[action_id].shortcut().toString(
+            QKeySequence.SequenceFormat.NativeText)
+        return f" ({keys})" if keys else ""
+
+    def _update_empty_text(self) -> None:
+        """What the empty strip says: the next step, with its keys."""
+        text = ""
+        if self.store is not None:
+            if not self.clip_model.rowCount():
+                text = ("No clips yet.\nFile ▸ Import videos…" + self._keys_of("file.import_videos")
+                        + " or File ▸ Import clip table… adds them.")
+            elif self.clip_id is not None and not self.strip_model.frames():
+                row = self.clip_model.row_of(self.clip_id)
+                clip = self.clip_model.clips()[row] if row is not None else None
+                if self.runner.busy:
+                    text = "Working on it: the frames appear here as they are done."
+                elif clip is None or clip.source == "video":
+                    text = ("No frames in this clip yet.\nFaces ▸ Extract and align this clip"
+                            + self._keys_of("faces.process") + ", or all unfinished clips"
+                            + self._keys_of("faces.process_all") + ".")
+                else:
+                    text = "This clip has no frames."
+            elif self.clip_id is not None:
+                text = "No frame matches the filter."
+        self.strip.set_empty_text(text)
 
     def _refresh_summary(self, clip_id: str) -> None:
         if self.store is None:
@@ -455,6 +490,7 @@ class MainWindow(QMainWindow):
         self._refresh_summary(self.clip_id)
         self.filter_bar.set_count(self.strip_model.rowCount(), len(rows))
         self._update_annotator_label()
+        self._update_empty_text()
 
     def _filter_changed(self, flt, sort) -> None:
         current = self.strip.current_frame()
@@ -464,6 +500,7 @@ class MainWindow(QMainWindow):
             self.strip.go_to_row(self.strip_model.row_of(current.id))
         elif self.strip_model.rowCount():
             self.strip.go_to_row(0)
+        self._update_empty_text()
 
     def active_view(self) -> FrameStripView:
         return self.review if self.tabs.currentIndex() == 1 else self.strip
@@ -811,7 +848,9 @@ class MainWindow(QMainWindow):
         self._job_clip = clip
         self._job_frames = list(frames or [])
         self._job_kind = kind
-        return self.runner.start(title, factory)
+        started = self.runner.start(title, factory)
+        self._update_empty_text()
+        return started
 
     @guarded
     def extract_clip(self) -> None:
@@ -828,6 +867,90 @@ class MainWindow(QMainWindow):
         store, clip = self.store, self.clip_id
         self.start_job(f"Aligning faces of {clip}", lambda: pipeline.align_job(store, clip),
                        clip=clip, kind="clip")
+
+    @guarded
+    def process_clip(self) -> None:
+        """Extract and align the current clip in one pass."""
+        if self.store is None or self.clip_id is None:
+            return
+        store, clip = self.store, self.clip_id
+        self.start_job(f"Extracting and aligning {clip}",
+                       lambda: pipeline.process_job(store, [clip]), clip=clip, kind="clip")
+
+    @guarded
+    def process_all(self) -> None:
+        """Extract and align every clip not finished yet, one after the other."""
+        if self.store is None:
+            return
+        from feasstm_gui.core.pipeline import unfinished_clips
+
+        todo = unfinished_clips(self.store)
+        if not todo:
+            self.statusBar().showMessage("Every clip is already extracted and aligned", 5000)
+            return
+        store = self.store
+        self.start_job(f"Extracting and aligning {len(todo)} clip(s)",
+                       lambda: pipeline.process_job(store, todo), kind="clips")
+
+    # -- importing clips
+
+    VIDEO_FILTER = ("Videos (*.mp4 *.avi *.mkv *.mov *.m4v *.mpg *.mpeg *.wmv *.flv *.webm *.ts "
+                    "*.MP4 *.AVI *.MKV *.MOV);;All files (*)")
+
+    def _last_folder(self, key: str) -> str:
+        folder = self.settings.get(key) or ""
+        return folder if folder and Path(folder).is_dir() else str(Path.home())
+
+    @guarded
+    def import_videos_dialog(self) -> None:
+        if self.store is None:
+            return
+        paths, _ = QFileDialog.getOpenFileNames(self, "Choose the video files to import",
+                                                self._last_folder("import.video_folder"),
+                                                self.VIDEO_FILTER)
+        if not paths:
+            return
+        self.settings.set("import.video_folder", str(Path(paths[0]).parent))
+        dlg = ImportVideosDialog(self, paths, self.settings.get("import.metadata") or {})
+        if dlg.exec() != ImportVideosDialog.DialogCode.Accepted:
+            return
+        metadata = dlg.metadata()
+        process = dlg.process.isChecked()
+        self.settings.set("import.metadata", {**metadata, "process": process})
+        self.import_videos(paths, metadata, process)
+
+    def import_videos(self, paths: list[str], metadata: dict, process: bool) -> bool:
+        """Add video files as clips (and extract and align them), on the worker."""
+        store = self.store
+        return self.start_job(f"Importing {len(paths)} video(s)",
+                              lambda: pipeline.import_videos_job(store, paths, metadata, process),
+                              kind="clips")
+
+    @guarded
+    def import_clips_dialog(self) -> None:
+        if self.store is None:
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a clip table",
+                                              self._last_folder("import.table_folder"),
+                                              "Clip tables (*.csv *.txt);;All files (*)")
+        if not path:
+            return
+        self.settings.set("import.table_folder", str(Path(path).parent))
+        answer = QMessageBox.question(
+            self, "Import clip table",
+            "Extract and align the new clips right after importing them?\n\n(Later is fine "
+            "too: Faces ▸ Extract and align all unfinished clips.)",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes)
+        if answer == QMessageBox.StandardButton.Cancel:
+            return
+        self.import_clip_table(path, answer == QMessageBox.StandardButton.Yes)
+
+    def import_clip_table(self, path: str, process: bool) -> bool:
+        store = self.store
+        return self.start_job(f"Importing {Path(path).name}",
+                              lambda: pipeline.import_clips_job(store, path, process),
+                              kind="clips")
 
     @guarded
     def realign_selected(self) -> None:
@@ -898,9 +1021,22 @@ class MainWindow(QMainWindow):
             if not self._reload_timer.isActive():
                 big = len(self.strip_model.frames()) > 20_000
                 self._reload_timer.start(2000 if big else 500)
+        elif self._job_kind == "clips" and not self._clips_timer.isActive():
+            self._clips_timer.start(2000)  # new clips and their counts, as they come
+
+    def _refresh_clips_during_job(self) -> None:
+        if self.store is None or not self.runner.busy:
+            return
+        try:
+            self.load_clips_keep()
+            if self.clip_id is None and self.clip_model.rowCount():
+                self.clip_view.setCurrentIndex(self.clip_model.index(0))
+        except Exception as exc:  # noqa: BLE001
+            self.report_error(exc)
 
     def _job_finished(self, outcome: JobOutcome) -> None:
         self._reload_timer.stop()
+        self._clips_timer.stop()
         if self.store is not None:
             try:
                 if self._job_kind == "frames" and self._job_frames:
@@ -1143,6 +1279,7 @@ class MainWindow(QMainWindow):
             self._wait_for_job()
         self._save_geometry()
         self._reload_timer.stop()
+        self._clips_timer.stop()
         self.history.set_store(None, self.annotator)
         self.thumbs.clear()
         self.thumbs.wait(2000)

@@ -47,6 +47,43 @@ def actor_job(store: Store, frame_id: int, box: Sequence[float] | None) -> Gener
     return set_actor(store, frame_id, None if box is None else list(box))
 
 
+def process_job(store: Store, clip_ids: Sequence[str] | None = None) -> Generator:
+    """Extract and align in one pass: the given clips, or every unfinished one."""
+    from feasstm_gui.core.pipeline import process_clips
+
+    return process_clips(store, None if clip_ids is None else list(clip_ids))
+
+
+def import_videos_job(store: Store, paths: Sequence[str], metadata: dict,
+                      process: bool) -> Generator:
+    from feasstm_gui.core.importer import import_videos
+
+    meta = {k: metadata.get(k, "") or "" for k in ("work", "actor", "role", "group")}
+    return _then_process(store, import_videos(store, list(paths), **meta), process)
+
+
+def import_clips_job(store: Store, table: str, process: bool) -> Generator:
+    from feasstm_gui.core.importer import import_clip_table
+
+    return _then_process(store, import_clip_table(store, table), process)
+
+
+def _then_process(store: Store, job: Generator, process: bool) -> Generator:
+    """An import, then (when asked) extraction and alignment of the clips it added."""
+    from feasstm_gui.core.jobs import JobResult
+    from feasstm_gui.core.pipeline import process_clips
+
+    before = {c.id for c in store.clips()}
+    imported = yield from job
+    added = [c.id for c in store.clips() if c.id not in before]
+    if not process or not added:
+        return imported
+    processed = yield from process_clips(store, added)
+    return JobResult(done=processed.done, problems=imported.problems + processed.problems,
+                     failed=processed.failed,
+                     summary=f"{imported.summary}; {processed.summary}")
+
+
 def import_faf_job(store: Store, folder: str) -> Generator:
     from feasstm_gui.core.importer import import_faf
 

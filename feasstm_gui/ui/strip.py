@@ -343,7 +343,24 @@ class FrameStripView(QListView):
         self.delegate = FrameDelegate(self)
         self.setItemDelegate(self.delegate)
         self._anchor: int | None = None
+        self.empty_text = ""  # what to do next, shown when there is no frame to show
         self.doubleClicked.connect(lambda idx: self.activated_frame.emit(idx.data(FrameRole)))
+
+    def set_empty_text(self, text: str) -> None:
+        if text != self.empty_text:
+            self.empty_text = text
+            self.viewport().update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().paintEvent(event)
+        model = self.model()
+        if self.empty_text and model is not None and model.rowCount() == 0:
+            p = QPainter(self.viewport())
+            p.setPen(self.palette().color(self.palette().ColorRole.PlaceholderText))
+            area = self.viewport().rect().adjusted(24, 24, -24, -24)
+            p.drawText(area, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
+                       self.empty_text)
+            p.end()
 
     def setModel(self, model) -> None:  # noqa: N802 - Qt API
         super().setModel(model)
