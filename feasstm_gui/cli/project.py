@@ -45,6 +45,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_project_arg(p)
     p.set_defaults(func=cmd_check)
 
+    p = sub.add_parser("params", help="show or change the project's settings",
+                       description="Without KEY: every setting, its value, its range. KEY: one "
+                       "value. KEY=VALUE ...: change them (all checked first, then written "
+                       "together; `none` for settings that allow it). Crops made before keep "
+                       "the settings they were made with: re-align to apply new ones.")
+    add_project_arg(p)
+    p.add_argument("items", nargs="*", metavar="KEY[=VALUE]")
+    p.add_argument("--json", action="store_true", help="print the settings as one JSON object")
+    p.set_defaults(func=cmd_params)
+
     p = sub.add_parser("status", help="counts of clips, frames, faces, labels, deletions")
     add_project_arg(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -128,6 +138,44 @@ def cmd_status(args) -> int:
     suggested = ", ".join(f"{k} {v}" for k, v in status["suggested"].items() if v)
     if suggested:
         print(f"  suggested (open): {suggested}")
+    return EXIT_OK
+
+
+def cmd_params(args) -> int:
+    from feasstm_gui.core import project_settings as ps
+
+    changes = {}
+    for item in args.items:
+        if "=" in item:
+            key, _, value = item.partition("=")
+            changes[key.strip()] = value
+    shown = [ps.setting(i.strip()) for i in args.items if "=" not in i]
+    if not changes:
+        with open_store(args, read_only=True) as store:
+            values = ps.current(store)
+        settings = shown or ps.SETTINGS
+        if args.json:
+            print(json.dumps({s.key: values[s.key] for s in settings}, ensure_ascii=False))
+        elif shown:
+            for s in settings:
+                print(s.show(values[s.key]))
+        else:
+            width = max(len(s.key) for s in settings)
+            vwidth = max(len(s.show(values[s.key])) for s in settings)
+            for s in settings:
+                print(f"{s.key:<{width}}  {s.show(values[s.key]):<{vwidth}}  {s.title}; "
+                      f"{s.describe_range()}")
+        return EXIT_OK
+    with open_store(args) as store:
+        done = ps.apply(store, changes)
+        stale = ps.faces_affected(store, done)
+    if not done:
+        print("nothing changed")
+    for s, old, new in done:
+        print(f"{s.key}: {s.show(old)} -> {s.show(new)}")
+    if stale:
+        print(f"{stale} frames already have crops made with the old settings; they keep them "
+              "until re-aligned (`feasstm realign`, or R in the window)")
     return EXIT_OK
 
 
