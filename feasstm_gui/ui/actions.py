@@ -84,6 +84,9 @@ def _specs() -> list[ActionSpec]:
         ActionSpec("file.import_clips", "Import clip &table…", "File", "import_clips_dialog",
                    edits=True, tip="Add the clips of a clip table (CSV: clip, video, work, "
                    "actor, role, group, start_s, end_s)"),
+        ActionSpec("file.settings", "Project &settings…", "File", "project_settings",
+                   tip="Extraction rate, alignment template and crop size, detection, "
+                   "suggestion thresholds, backups"),
         ActionSpec("file.welcome", "&Welcome…", "File", "show_welcome", needs_project=False),
         ActionSpec("file.close", "&Close project", "File", "close_project"),
         ActionSpec("file.restore", "&Restore backup…", "File", "restore_backup_dialog",

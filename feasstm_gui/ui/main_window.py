@@ -892,6 +892,14 @@ class MainWindow(QMainWindow):
         self.start_job(f"Extracting and aligning {len(todo)} clip(s)",
                        lambda: pipeline.process_job(store, todo), kind="clips")
 
+    @guarded
+    def project_settings(self) -> None:
+        if self.store is None:
+            return
+        from feasstm_gui.ui.settings_dialog import open_project_settings
+
+        open_project_settings(self, self.store)
+
     # -- importing clips
 
     VIDEO_FILTER = ("Videos (*.mp4 *.avi *.mkv *.mov *.m4v *.mpg *.mpeg *.wmv *.flv *.webm *.ts "
