@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         self.annotator = annotator or self.settings.get("annotator") or "annotator"
         self.store: Store | None = None
         self.clip_id: str | None = None
+        self.setAcceptDrops(True)  # video files, a clip table or a project folder
         self._blind_clip = False
         self._reported: set[str] = set()
         self._job_clip: str | None = None
@@ -416,7 +417,7 @@ class MainWindow(QMainWindow):
         if self.store is not None:
             if not self.clip_model.rowCount():
                 text = ("No clips yet.\nFile ▸ Import videos…" + self._keys_of("file.import_videos")
-                        + " or File ▸ Import clip table… adds them.")
+                        + " or File ▸ Import clip table… adds them; or drop video files here.")
             elif self.clip_id is not None and not self.strip_model.frames():
                 row = self.clip_model.row_of(self.clip_id)
                 clip = self.clip_model.clips()[row] if row is not None else None
@@ -916,9 +917,12 @@ class MainWindow(QMainWindow):
         paths, _ = QFileDialog.getOpenFileNames(self, "Choose the video files to import",
                                                 self._last_folder("import.video_folder"),
                                                 self.VIDEO_FILTER)
-        if not paths:
-            return
-        self.settings.set("import.video_folder", str(Path(paths[0]).parent))
+        if paths:
+            self.settings.set("import.video_folder", str(Path(paths[0]).parent))
+            self.ask_import_videos(paths)
+
+    def ask_import_videos(self, paths: list[str]) -> None:
+        """The metadata dialog for video files chosen or dropped, then the import job."""
         dlg = ImportVideosDialog(self, paths, self.settings.get("import.metadata") or {})
         if dlg.exec() != ImportVideosDialog.DialogCode.Accepted:
             return
@@ -941,9 +945,11 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Choose a clip table",
                                               self._last_folder("import.table_folder"),
                                               "Clip tables (*.csv *.txt);;All files (*)")
-        if not path:
-            return
-        self.settings.set("import.table_folder", str(Path(path).parent))
+        if path:
+            self.settings.set("import.table_folder", str(Path(path).parent))
+            self.ask_import_clip_table(path)
+
+    def ask_import_clip_table(self, path: str) -> None:
         answer = QMessageBox.question(
             self, "Import clip table",
             "Extract and align the new clips right after importing them?\n\n(Later is fine "
@@ -953,6 +959,50 @@ class MainWindow(QMainWindow):
         if answer == QMessageBox.StandardButton.Cancel:
             return
         self.import_clip_table(path, answer == QMessageBox.StandardButton.Yes)
+
+    # -- files dropped on the window: videos, a clip table, a project folder
+
+    VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv",
+                      ".webm", ".ts"}
+
+    def _dropped(self, mime) -> tuple[str, list[str]]:
+        """What a drag holds: ("videos", paths), ("table", [path]), ("project", [folder]), or
+        ("", []) for anything else."""
+        paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
+        if not paths:
+            return "", []
+        if len(paths) == 1 and Path(paths[0], "project.sqlite").is_file():
+            return "project", paths
+        writable = self.store is not None and not self.store.read_only
+        if writable and all(Path(p).suffix.lower() in self.VIDEO_SUFFIXES for p in paths):
+            return "videos", paths
+        if writable and len(paths) == 1 and Path(paths[0]).suffix.lower() == ".csv":
+            return "table", paths
+        return "", []
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if self._dropped(event.mimeData())[0] and not self.runner.busy:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        kind, paths = self._dropped(event.mimeData())
+        if not kind:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        # after the drop returns: the dialogs must not run inside the drag's event
+        QTimer.singleShot(0, lambda: self._open_dropped(kind, paths))
+
+    @guarded
+    def _open_dropped(self, kind: str, paths: list[str]) -> None:
+        if kind == "project":
+            self.open_path(paths[0])
+        elif kind == "videos":
+            self.ask_import_videos(paths)
+        elif kind == "table":
+            self.ask_import_clip_table(paths[0])
 
     def import_clip_table(self, path: str, process: bool) -> bool:
         store = self.store

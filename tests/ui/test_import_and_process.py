@@ -4,8 +4,8 @@ table, then extract and align every unfinished clip, cancel, and go on."""
 from __future__ import annotations
 
 from clipmaker import Shot, make_clip
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QInputMethodEvent
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QInputMethodEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from feasstm_gui.core.jobs import drive
@@ -182,3 +182,41 @@ def test_extract_and_align_this_clip_in_one_pass(window, cjk_dir, qtbot):
     assert [r.frame_index for r in rows] == list(range(6))
     assert sum(r.crop is not None for r in rows) >= 5
     assert store.clip("一 遍").align_status == "done"
+
+
+def drop(window, paths) -> bool:
+    """Drag files over the window and drop them, as a file manager does; True if accepted."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    enter = QDragEnterEvent(QPoint(400, 300), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    if not enter.isAccepted():
+        return False
+    event = QDropEvent(QPointF(400, 300), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, event)
+    return event.isAccepted()
+
+
+def test_dropping_videos_imports_them_and_a_project_folder_opens(window, cjk_dir, qtbot):
+    files = videos(cjk_dir / "拖放 视频", ["拖 一", "拖 二"], frames=4)
+    notes = cjk_dir / "说明.txt"
+    notes.write_text("不是 视频", encoding="utf-8")
+    assert not drop(window, files)  # no project open: nowhere to import them
+    store = Store.create(cjk_dir / "项目 拖放", annotator="tester")
+    window.set_store(store)
+    assert "drop video files here" in window.strip.empty_text
+    assert not drop(window, [files[0], notes])  # not all videos: refused
+    seen: dict = {}
+    with qtbot.waitSignal(window.runner.finished, timeout=60_000) as blocker:
+        QTimer.singleShot(100, lambda: fill_import_dialog(qtbot, {"actor": "Actor"}, True, seen))
+        assert drop(window, files)
+    assert blocker.args[0].error is None, blocker.args[0].error_text
+    assert [c.id for c in window.clip_model.clips()] == ["拖 一", "拖 二"]
+    assert store.clip("拖 二").actor == "Actor" and store.clip("拖 二").align_status == "done"
+    other = Store.create(cjk_dir / "另一个 项目", annotator="tester")
+    other.close()
+    assert drop(window, [cjk_dir / "另一个 项目"])
+    qtbot.waitUntil(lambda: window.store is not None
+                    and window.store.folder == cjk_dir / "另一个 项目", timeout=5000)
