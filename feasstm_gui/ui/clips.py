@@ -12,6 +12,25 @@ from feasstm_gui.core.store.views import ClipSummary
 
 ClipRole = Qt.ItemDataRole.UserRole + 1
 SummaryRole = Qt.ItemDataRole.UserRole + 2
+StatusRole = Qt.ItemDataRole.UserRole + 3  # (short text, is it a problem) or None
+
+
+def clip_status(clip: Clip, frames: int) -> tuple[str, bool] | None:
+    """What is left to do on a clip, in a few words, and whether it is a problem (a damaged
+    video); None when extraction and alignment are done."""
+    if clip.extract_status == "damaged":
+        return "damaged video", True
+    if clip.source != "video":
+        return None
+    if clip.extract_status != "done" and not frames:
+        return "to extract", False
+    if clip.extract_status != "done":
+        return "partly extracted", False
+    if clip.align_status == "partial":
+        return "partly aligned", False
+    if clip.align_status != "done":
+        return "to align", False
+    return None
 
 
 def counts_delta(old: FrameRow, new: FrameRow) -> tuple[int, int, int]:
@@ -44,6 +63,8 @@ class ClipListModel(QAbstractListModel):
             return clip
         if role == SummaryRole:
             return self._summary.get(clip.id, ClipSummary())
+        if role == StatusRole:
+            return clip_status(clip, self._summary.get(clip.id, ClipSummary()).total)
         if role == Qt.ItemDataRole.ToolTipRole:
             s = self._summary.get(clip.id, ClipSummary())
             lines = [clip.id, f"work: {clip.work}", f"actor: {clip.actor}",
@@ -138,10 +159,19 @@ class ClipDelegate(QStyledItemDelegate):
         p.setFont(self._small)
         meta = " · ".join(x for x in (clip.work, clip.actor,
                                       f"group {clip.group}" if clip.group else "") if x)
-        p.drawText(QRect(r.left(), r.top() + 17, r.width(), 15),
+        status = index.data(StatusRole)
+        sw = 0
+        if status is not None:  # what is left to do, right-aligned on the second line
+            text, bad = status
+            sw = p.fontMetrics().horizontalAdvance(text) + 8
+            p.setPen(QColor("#e74c3c") if bad and not selected else text_color)
+            p.drawText(QRect(r.right() - sw, r.top() + 17, sw, 15),
+                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
+            p.setPen(text_color)
+        p.drawText(QRect(r.left(), r.top() + 17, r.width() - sw, 15),
                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                    p.fontMetrics().elidedText(meta or clip.source, Qt.TextElideMode.ElideRight,
-                                              r.width()))
+                                              r.width() - sw))
         bar = QRect(r.left(), r.bottom() - 5, r.width(), 5)
         p.fillRect(bar, QColor("#444444"))
         if s.total:

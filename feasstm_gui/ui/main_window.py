@@ -423,6 +423,8 @@ class MainWindow(QMainWindow):
                 clip = self.clip_model.clips()[row] if row is not None else None
                 if self.runner.busy:
                     text = "Working on it: the frames appear here as they are done."
+                elif clip is not None and clip.extract_status == "damaged":
+                    text = f"No frame could be read from this clip's video.\n{clip.error or ''}"
                 elif clip is None or clip.source == "video":
                     text = ("No frames in this clip yet.\nFaces ▸ Extract and align this clip"
                             + self._keys_of("faces.process") + ", or all unfinished clips"

@@ -11,7 +11,14 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 from feasstm_gui.core.jobs import drive
 from feasstm_gui.core.pipeline import process_clip, unfinished_clips
 from feasstm_gui.core.store import Clip, Store
+from feasstm_gui.ui.clips import StatusRole
 from feasstm_gui.ui.dialogs import ImportVideosDialog
+
+
+def status_of(window, clip_id):
+    """What the clip list shows is left to do on a clip (None: nothing)."""
+    model = window.clip_model
+    return model.data(model.index(model.row_of(clip_id)), StatusRole)
 
 
 def videos(folder, names, frames=8):
@@ -138,6 +145,8 @@ def test_import_a_clip_table_then_process_all_with_cancel_and_resume(window, cjk
     first = store.clip("前半 段")
     assert (first.work, first.actor, first.group, first.end_s) == ("作品 一", "演员 甲", "A", 0.48)
     assert unfinished_clips(store) == ["前半 段", "整 段"]
+    assert status_of(window, "前半 段") == ("to extract", False)
+    assert status_of(window, "做完 的") is None
     window.set_clip("前半 段")
     assert window.strip_model.rowCount() == 0
     assert "Extract and align this clip (Ctrl+P)" in window.strip.empty_text
@@ -152,6 +161,7 @@ def test_import_a_clip_table_then_process_all_with_cancel_and_resume(window, cjk
     assert blocker.args[0].cancelled
     assert "cancelled" in window.statusBar().currentMessage()
     assert "整 段" in unfinished_clips(store)
+    assert status_of(window, "整 段") in (("to extract", False), ("partly extracted", False))
     done_before = {c: len(store.frames(c)) for c in ("前半 段", "整 段")}
     assert sum(done_before.values()) < 12 + 24
 
@@ -161,6 +171,7 @@ def test_import_a_clip_table_then_process_all_with_cancel_and_resume(window, cjk
         window.process_all()
     assert blocker.args[0].error is None, blocker.args[0].error_text
     assert unfinished_clips(store) == []
+    assert all(status_of(window, c.id) is None for c in window.clip_model.clips())
     assert [f.frame_index for f in store.frames("前半 段")] == list(range(12))
     assert [f.frame_index for f in store.frames("整 段")] == list(range(24))
     assert [(f.frame_index, f.crop) for f in store.frames("做完 的")] == finished_frames
@@ -220,3 +231,20 @@ def test_dropping_videos_imports_them_and_a_project_folder_opens(window, cjk_dir
     assert drop(window, [cjk_dir / "另一个 项目"])
     qtbot.waitUntil(lambda: window.store is not None
                     and window.store.folder == cjk_dir / "另一个 项目", timeout=5000)
+
+
+def test_the_clip_list_says_what_is_left_to_do():
+    from feasstm_gui.ui.clips import clip_status
+
+    assert clip_status(Clip("a", video="v.mp4"), 0) == ("to extract", False)
+    assert clip_status(Clip("a", video="v.mp4", extract_status="partial"), 40) == \
+        ("partly extracted", False)
+    assert clip_status(Clip("a", video="v.mp4", extract_status="done"), 40) == ("to align", False)
+    assert clip_status(Clip("a", video="v.mp4", extract_status="done", align_status="partial"),
+                       40) == ("partly aligned", False)
+    assert clip_status(Clip("a", video="v.mp4", extract_status="damaged", align_status="done"),
+                       40) == ("damaged video", True)
+    assert clip_status(Clip("a", video="v.mp4", extract_status="done", align_status="done"),
+                       40) is None
+    assert clip_status(Clip("a", source="faf", extract_status="done", align_status="done"),
+                       9) is None
