@@ -44,6 +44,8 @@ _EXACT_COUNT_SUFFIXES = {".avi", ".mp4", ".m4v", ".mov", ".3gp"}
 # FourCC that this OpenCV build both writes and reads back, by output suffix (cut_video).
 _WRITE_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "XVID"}
 PART_SUFFIX = ".part"
+#: Decoded frames waiting for their turn take at most about this much memory (decoding ahead).
+AHEAD_BYTES = 64 * 1024 * 1024
 
 # FFmpeg's own log lines ("moov atom not found", "Error at MB") name no file and repeat what
 # VideoDamaged and FeasstmError say; keep them quiet unless the user asked for them.
@@ -461,9 +463,13 @@ class Extraction(Iterator[ExtractedFrame]):
         self.out_dir = Path(out_dir)
         self.quality = int(quality)
         self.workers = max(0, int(workers))
-        self.decode_ahead = max(0, int(decode_ahead))
         self.reader = FrameReader(path, fps, start_s, end_s, skip=existing)
         self.info = self.reader.info
+        # frames held ahead, at most about AHEAD_BYTES of pixels (8 at 720p, 2 at 4K)
+        frame_bytes = max(1, self.info.width * self.info.height * 3)
+        self.decode_ahead = min(max(0, int(decode_ahead)), max(1, AHEAD_BYTES // frame_bytes))
+        if not decode_ahead:
+            self.decode_ahead = 0
         self.result: ExtractionResult | None = None
         self.written = 0
         self._frames = self._generate()

@@ -423,3 +423,16 @@ def test_cut_video_through_damage_raises_and_leaves_nothing(truncated, cjk_dir):
     assert list(cjk_dir.glob(".feasstm-cut-*")) == []
     with pytest.raises(FeasstmError, match="suffix"):
         cut_video(truncated, cjk_dir / "x.gif", 0.0, 1.0)
+
+
+def test_decoding_ahead_holds_fewer_frames_when_they_are_big(megamind, cjk_dir, monkeypatch):
+    small = extract_frames(megamind, cjk_dir / "小", decode_ahead=8)
+    assert small.decode_ahead == 8  # 720 x 528: 1.1 MB a frame
+    small.close()
+    monkeypatch.setattr(media, "AHEAD_BYTES", 3 * 720 * 528 * 3)
+    capped = extract_frames(megamind, cjk_dir / "大", decode_ahead=8)
+    assert capped.decode_ahead == 3
+    assert [f.index for f in capped][:5] == [0, 1, 2, 3, 4]
+    none = extract_frames(megamind, cjk_dir / "无", decode_ahead=0)
+    assert none.decode_ahead == 0
+    none.close()
