@@ -13,7 +13,7 @@ from feasstm_gui.core.pipeline import (
     extract_clip,
     for_clips,
     frames_by_key,
-    process_clip,
+    process_clips,
     realign_frames,
 )
 
@@ -95,9 +95,8 @@ def _register_align(sub: argparse._SubParsersAction) -> None:
 
 def cmd_process(args) -> int:
     with open_store(args) as store:
-        job = for_clips(store, args.clip,
-                        lambda s, c: process_clip(s, c, fps=args.fps, device=args.device),
-                        "extract and align")
+        clips = args.clip or [c.id for c in store.clips()]
+        job = process_clips(store, clips, fps=args.fps, device=args.device)
         result = run_job(job, "extract+align")
     print(result.summary)
     return result.exit_status

@@ -132,19 +132,21 @@ def unfinished_clips(store: Store) -> list[str]:
 
 
 def process_clips(store: Store, clip_ids: Sequence[str] | None = None, *,
-                  device: str | None = None) -> Job:
+                  fps: float | None = None, device: str | None = None) -> Job:
     """Extract and align several clips, one pass each (`process_clip`): the given ones, or every
     unfinished clip. Progress messages say which clip of how many; a clip that fails is reported
     and the others go on."""
     ids = list(clip_ids) if clip_ids is not None else unfinished_clips(store)
     if not ids:
-        return JobResult(summary="every clip is already extracted and aligned")
+        done = clip_ids is None and bool(store.clips())
+        return JobResult(summary="every clip is already extracted and aligned" if done
+                         else "no clips to extract and align")
     count = len(ids)
     numbers = iter(range(1, count + 1))
 
     def numbered(s: Store, clip_id: str) -> Job:
         prefix = f"clip {next(numbers)} of {count} · " if count > 1 else ""
-        return _prefixed(process_clip(s, clip_id, device=device), prefix)
+        return _prefixed(process_clip(s, clip_id, fps=fps, device=device), prefix)
 
     return (yield from for_clips(store, ids, numbered, "extract and align"))
 
