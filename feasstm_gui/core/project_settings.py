@@ -172,6 +172,9 @@ def _registry() -> list[Setting]:
                 help="auto uses a CUDA GPU when torch sees one"),
         Setting("align.tracker.full_every", "Whole-frame check every N frames", "int", 1, 100000,
                 faces=True, help="how soon a face that appears elsewhere is noticed"),
+        Setting("align.tracker.absent_full_every", "While the actor is absent, all sizes every "
+                "N frames", "int", 1, 1000, faces=True, help="between them, and after each cut, "
+                "the search looks for faces of the actor's last size (1: all sizes always)"),
         Setting("align.tracker.cut_threshold", "Scene cut threshold", "float", 0.01, 1.0,
                 faces=True, help="colour-histogram distance between frames that counts as a cut"),
         Setting("align.tracker.min_similarity", "Actor similarity after a cut", "float",

@@ -48,6 +48,10 @@ class TrackerSettings:
     #: of faces ``roi_face_range`` times the actor's size: same landmarks, a tenth of the cost);
     #: True searches all sizes. Scene cuts, a lost track and a fresh start always search all sizes.
     periodic_all_sizes: bool = False
+    #: while the actor is absent within a shot, the whole frame is searched at all sizes on
+    #: every frame index divisible by this, and at the actor's last scale (as the periodic
+    #: check) on the frames between; 1 searches all sizes on every absent frame
+    absent_full_every: int = 5
     #: the region searched around the last face: this many face sizes wide
     roi_scale: float = 2.5
     #: pyramid levels searched in the region: faces from lo to hi times the last face's size
@@ -172,7 +176,14 @@ class ActorTracker:
                                        "face_size": sizes}))
             elif not s.periodic_all_sizes:
                 stages.append(("frame", {"face_size": sizes}))
-        stages.append(("full", {}))  # and whenever the track is lost
+        elif (not fresh and not cut and st.get("scale") and s.absent_full_every > 1
+              and idx % s.absent_full_every != 0):
+            # the actor is absent: look for it at its last scale, all sizes at each cut and
+            # now and then (a face that comes back much smaller or larger waits for that)
+            lo, hi = s.roi_face_range
+            stages.append(("frame", {"face_size": (lo * st["scale"], hi * st["scale"])}))
+        if track is not None or not stages:
+            stages.append(("full", {}))  # and whenever the track is lost
         for stage, search in stages:
             mode = stage
             faces = self.detector.detect(image, bgr=bgr, **search)
@@ -201,6 +212,10 @@ class ActorTracker:
         st["last"] = idx
         st["hist"] = sig
         st["track"] = _track_dict(actor) if actor is not None else None
+        if actor is not None:
+            st["scale"] = round(actor.size, 3)  # the actor's size, for searches while absent
+        elif fresh:
+            st["scale"] = None  # nothing known: search all sizes until the actor is found
         if desc is not None:
             st["recent"] = desc
         self._state = _roundtrip(st)

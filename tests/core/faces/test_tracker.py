@@ -172,6 +172,36 @@ def test_full_detections_are_scheduled_by_frame_index(clip, detector):
     assert modes[10] == "full" and modes[11] == "roi"
 
 
+def test_while_the_actor_is_absent_most_frames_search_at_its_scale(detector):
+    """Absent frames search the whole frame at the actor's last scale, and at all sizes at a
+    cut and on every `absent_full_every`-th index; the actor coming back at another scale after
+    a cut is found at once, and the results equal searching all sizes on every frame."""
+    shots = [clipmaker.Shot("close", "obama", 5, (200, 0.0, 320, 240), (204, 1.0, 322, 242)),
+             clipmaker.Shot("other", "biden", 9, (180, 2.0, 320, 240), (186, -1.0, 330, 236)),
+             clipmaker.Shot("none", "rocket", 4, (0, 0, 0, 0), (0, 0, 0, 0)),
+             clipmaker.Shot("wide", "obama", 5, (70, 3.0, 200, 300), (72, 2.0, 210, 296))]
+    frames, truth = clipmaker.render_clip(shots)
+    fast = ActorTracker(detector, TrackerSettings(absent_full_every=5))
+    slow = ActorTracker(detector, TrackerSettings(absent_full_every=1))
+    a = [fast.step(i, f) for i, f in enumerate(frames)]
+    b = [slow.step(i, f) for i, f in enumerate(frames)]
+    for r, s, t in zip(a, b, truth):
+        assert (r.actor is None) == (s.actor is None) == (t["shot"] in ("other", "none")), \
+            r.frame_index
+        if r.actor is not None:
+            assert r.actor.to_dict(6) == s.actor.to_dict(6)
+    modes = {r.frame_index: r.mode for r in a}
+    first_other = next(i for i, t in enumerate(truth) if t["shot"] == "other")
+    first_wide = next(i for i, t in enumerate(truth) if t["shot"] == "wide")
+    assert modes[first_other] in ("roi", "full")  # the cut: the last face's region, then all
+    absent = [i for i, t in enumerate(truth) if t["shot"] in ("other", "none")][1:]
+    assert [i for i in absent if modes[i] == "full"] == [
+        i for i in absent if i % 5 == 0 or truth[i]["cut"]]
+    assert all(modes[i] == "frame" for i in absent if i % 5 and not truth[i]["cut"])
+    assert a[first_wide].status == "reacquired" and a[first_wide].mode == "full"
+    assert all(r.mode == "full" for r in b if r.actor is None)
+
+
 def test_state_is_small_json(auto_run):
     st = auto_run[30].state
     text = json.dumps(st)
