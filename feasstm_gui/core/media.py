@@ -468,8 +468,6 @@ class Extraction(Iterator[ExtractedFrame]):
         # frames held ahead, at most about AHEAD_BYTES of pixels (8 at 720p, 2 at 4K)
         frame_bytes = max(1, self.info.width * self.info.height * 3)
         self.decode_ahead = min(max(0, int(decode_ahead)), max(1, AHEAD_BYTES // frame_bytes))
-        if not decode_ahead:
-            self.decode_ahead = 0
         self.result: ExtractionResult | None = None
         self.written = 0
         self._frames = self._generate()
