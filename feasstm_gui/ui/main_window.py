@@ -907,8 +907,11 @@ class MainWindow(QMainWindow):
 
     # -- importing clips
 
-    VIDEO_FILTER = ("Videos (*.mp4 *.avi *.mkv *.mov *.m4v *.mpg *.mpeg *.wmv *.flv *.webm *.ts "
-                    "*.MP4 *.AVI *.MKV *.MOV);;All files (*)")
+    #: video files the window offers to import (file dialog filter, files dropped)
+    VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv",
+                      ".webm", ".ts")
+    VIDEO_FILTER = ("Videos (" + " ".join(f"*{x} *{x.upper()}" for x in VIDEO_SUFFIXES)
+                    + ");;All files (*)")
 
     def _last_folder(self, key: str) -> str:
         folder = self.settings.get(key) or ""
@@ -965,9 +968,6 @@ class MainWindow(QMainWindow):
         self.import_clip_table(path, answer == QMessageBox.StandardButton.Yes)
 
     # -- files dropped on the window: videos, a clip table, a project folder
-
-    VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv",
-                      ".webm", ".ts"}
 
     def _dropped(self, mime) -> tuple[str, list[str]]:
         """What a drag holds: ("videos", paths), ("table", [path]), ("project", [folder]), or
