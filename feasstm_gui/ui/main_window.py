@@ -407,11 +407,8 @@ class MainWindow(QMainWindow):
         self._update_empty_text()
 
     def _keys_of(self, action_id: str) -> str:
-        from PySide6.QtGui import QKeySequence
-
-        keys = self.actions[action_id].shortcut().toString(
-            QKeySequence.SequenceFormat.NativeText)
-        return f" ({keys})" if keys else ""
+        keys = act.display_keys(self.keymap.keys(action_id))
+        return f" ({' / '.join(keys)})" if keys else ""
 
     def _update_empty_text(self) -> None:
         """What the empty strip says: the next step, with its keys."""
