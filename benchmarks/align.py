@@ -64,9 +64,9 @@ from feasstm_gui.core.faces.align import AlignSettings, align_face  # noqa: E402
 from feasstm_gui.core.faces.detector import DetectorSettings, FaceDetector  # noqa: E402
 from feasstm_gui.core.faces.quality import score_face  # noqa: E402
 from feasstm_gui.core.faces.tracker import ActorTracker, TrackerSettings  # noqa: E402
-from feasstm_gui.core.importer import import_videos  # noqa: E402
+from feasstm_gui.core.ingest.importer import import_videos  # noqa: E402
+from feasstm_gui.core.ingest.pipeline import align_clip, extract_clip, process_clip  # noqa: E402
 from feasstm_gui.core.jobs import drive  # noqa: E402
-from feasstm_gui.core.pipeline import align_clip, extract_clip, process_clip  # noqa: E402
 from feasstm_gui.core.store import Store  # noqa: E402
 
 SIZE = (1280, 720)

@@ -26,11 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from feasstm_gui import __version__  # noqa: E402
-from feasstm_gui.core.export import ExportOptions, export_dataset, plan_export  # noqa: E402
+from feasstm_gui.core.dataset.export import ExportOptions, export_dataset, plan_export  # noqa: E402
+from feasstm_gui.core.dataset.verify import verify_export  # noqa: E402
 from feasstm_gui.core.jobs import drive  # noqa: E402
 from feasstm_gui.core.store import Store  # noqa: E402
 from feasstm_gui.core.store.store import utc_now  # noqa: E402
-from feasstm_gui.core.verify import verify_export  # noqa: E402
 
 PHOTOS = ["faces/obama.jpg", "faces/obama2.jpg", "faces/biden.jpg", "faces/astronaut.png",
           "faces/camera.png", "faces/messi5.jpg", "faces/obama_partial_face.jpg"]

@@ -4,7 +4,7 @@ Builds a 1280x720 clip (~300 frames) from a real photograph with camera motion (
 rotation; optional film grain), written with cv2.VideoWriter (mp4v: this OpenCV build has no H.264
 encoder) to a temporary folder whose name holds Chinese characters and spaces. Then measures:
 - decode_fps: cv2.VideoCapture.read() over the whole file, nothing else;
-- extract_fps: feasstm_gui.core.media.extract_frames over the whole file (decode, JPEG encode on a
+- extract_fps: feasstm_gui.core.ingest.media.extract_frames over the whole file (decode, JPEG encode on a
   thread pool, atomic writes), at the given quality and workers;
 - the JPEG encode time of one frame at quality 95 and 90, and the sizes, and extract_fps for other
   worker counts, so the trade-offs can be read off one run.
@@ -29,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from feasstm_gui.core.media import extract_frames, probe_video
+from feasstm_gui.core.ingest.media import extract_frames, probe_video
 
 PHOTO = Path(__file__).resolve().parents[1] / "tests" / "data" / "faces" / "obama.jpg"
 SIZE = (1280, 720)

@@ -256,7 +256,7 @@ def label_campaign(work: Path, kills: int, rng: random.Random, n_frames: int = 3
 
 
 def align_child(folder: str) -> None:
-    from feasstm_gui.core.pipeline import align_clip
+    from feasstm_gui.core.ingest.pipeline import align_clip
 
     store = _open(Path(folder))
     print("ready", flush=True)
@@ -277,9 +277,9 @@ def build_video_project(folder: Path, n_frames: int) -> Path:
     sys.path.insert(0, str(ROOT / "tests"))
     from clipmaker import render_clip, write_video
 
-    from feasstm_gui.core.importer import import_videos
+    from feasstm_gui.core.ingest.importer import import_videos
+    from feasstm_gui.core.ingest.pipeline import extract_clip
     from feasstm_gui.core.jobs import drive
-    from feasstm_gui.core.pipeline import extract_clip
     from feasstm_gui.core.store import Store
 
     frames, _ = render_clip()
@@ -358,7 +358,7 @@ def align_campaign(work: Path, kills: int, rng: random.Random, n_frames: int = 2
 
 
 def export_child(folder: str, out: str, force: str) -> None:
-    from feasstm_gui.core.export import ExportOptions, export_dataset
+    from feasstm_gui.core.dataset.export import ExportOptions, export_dataset
     from feasstm_gui.core.store import Store
 
     store = Store.open(folder, annotator=ANNOTATOR, read_only=True)
@@ -375,8 +375,8 @@ def export_child(folder: str, out: str, force: str) -> None:
 
 def _export_state(out: Path) -> str:
     """'absent', 'complete' or 'partial' (something under the final name that does not verify)."""
+    from feasstm_gui.core.dataset.verify import verify
     from feasstm_gui.core.errors import FeasstmError
-    from feasstm_gui.core.verify import verify
 
     if not out.exists():
         return "absent"

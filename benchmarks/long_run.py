@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import clipmaker  # noqa: E402
 
 from feasstm_gui import __version__  # noqa: E402
-from feasstm_gui.core.pipeline import align_clip  # noqa: E402
+from feasstm_gui.core.ingest.pipeline import align_clip  # noqa: E402
 from feasstm_gui.core.store import Clip, Store  # noqa: E402
 
 CLIP = "长 片段"

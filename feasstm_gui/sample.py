@@ -202,7 +202,7 @@ def sample_job(store: Store, recipe: dict | None = None, *, device: str | None =
     """Write the clips, import them with their metadata, extract and align them, then add a few
     labels and a rating. Progress counts frames over all stages (write, extract, align) plus one
     step for the annotations. Run again on a half-built sample, it resumes."""
-    from feasstm_gui.core.pipeline import align_clip, extract_clip
+    from feasstm_gui.core.ingest.pipeline import align_clip, extract_clip
 
     recipe = recipe or load_recipe()
     photos = resources_dir() / "sample" / "photos"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import cv2
 
-from feasstm_gui.core.images import read_image, write_jpeg
+from feasstm_gui.core.ingest.images import read_image, write_jpeg
 from feasstm_gui.core.store import Clip, Store
 
 FACES = Path(__file__).resolve().parent / "data" / "faces"

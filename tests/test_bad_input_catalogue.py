@@ -253,7 +253,7 @@ def _full_after(n: int, real_open: Callable, counter: list[int], path_part: str)
 
 
 def disk_full_during_extraction(env: Env) -> None:
-    from feasstm_gui.core import media
+    from feasstm_gui.core.ingest import media
 
     src = video(env, "满 盘 视频.avi")
     assert cli("import", env.project, src).status == 0
@@ -276,7 +276,7 @@ def disk_full_during_extraction(env: Env) -> None:
 def disk_full_while_writing_crops(env: Env) -> None:
     """The crops are written on a background thread while the next frame is aligned: the error
     still names the crop, and every frame the store recorded has its crop on disk."""
-    from feasstm_gui.core import images
+    from feasstm_gui.core.ingest import images
 
     src = video(env, "满 盘 对齐.avi")
     clip = "满 盘 对齐"
@@ -310,7 +310,7 @@ def disk_full_while_writing_crops(env: Env) -> None:
 
 
 def disk_full_during_export(env: Env) -> None:
-    from feasstm_gui.core import export as export_mod
+    from feasstm_gui.core.dataset import export as export_mod
 
     out = env.base / "导出 满盘"
     counter = [0]
@@ -343,7 +343,7 @@ def read_only_project_folder(env: Env) -> None:
 
 
 def read_only_export_folder(env: Env) -> None:
-    from feasstm_gui.core import export as export_mod
+    from feasstm_gui.core.dataset import export as export_mod
 
     out = env.base / "只读 盘" / "导出"
     out.parent.mkdir()

@@ -43,8 +43,8 @@ def test_kill_9_during_alignment_resumes_to_the_uninterrupted_result(cjk_dir):
 
 CHILD_KILLED_IN_RMTREE = """
 import os, shutil, signal, sys
-from feasstm_gui.core import export as export_mod
-from feasstm_gui.core.export import ExportOptions, export_dataset
+from feasstm_gui.core.dataset import export as export_mod
+from feasstm_gui.core.dataset.export import ExportOptions, export_dataset
 from feasstm_gui.core.jobs import drive
 from feasstm_gui.core.store import Store
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from feasstm_gui.cli.common import add_project_arg, open_store, print_problems, run_job
-from feasstm_gui.core.export import (
+from feasstm_gui.core.dataset.export import (
     FORMATS,
     SPLIT_BY,
     ExportOptions,
@@ -15,9 +15,9 @@ from feasstm_gui.core.export import (
     export_dataset,
     plan_export,
 )
+from feasstm_gui.core.dataset.split import SPLITS
+from feasstm_gui.core.dataset.verify import verify_export
 from feasstm_gui.core.problems import EXIT_OK, EXIT_REPORTED
-from feasstm_gui.core.split import SPLITS
-from feasstm_gui.core.verify import verify_export
 from feasstm_gui.core.vocab import CODES
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from feasstm_gui.cli.common import add_project_arg, open_store, run_job
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.pipeline import (
+from feasstm_gui.core.ingest.pipeline import (
     RealignOptions,
     align_clip,
     extract_clip,

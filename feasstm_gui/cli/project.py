@@ -9,7 +9,7 @@ from pathlib import Path
 
 from feasstm_gui.cli.common import add_project_arg, open_store, run_job
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.importer import import_clip_table, import_faf, import_videos
+from feasstm_gui.core.ingest.importer import import_clip_table, import_faf, import_videos
 from feasstm_gui.core.problems import EXIT_FAILED, EXIT_OK
 from feasstm_gui.core.store import Store, restore_backup
 from feasstm_gui.core.vocab import CODES

@@ -19,12 +19,12 @@ import sys
 from pathlib import Path
 
 from feasstm_gui.cli.common import add_project_arg, open_store, print_problems
-from feasstm_gui.core import asa
-from feasstm_gui.core.csvsafe import unsafe_cell
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.formats.csvfile import csv_records
+from feasstm_gui.core.formats.csvsafe import unsafe_cell
 from feasstm_gui.core.formats.faf import read_text
 from feasstm_gui.core.problems import EXIT_FAILED, EXIT_OK, EXIT_REPORTED, Problem
+from feasstm_gui.core.ratings import asa
 from feasstm_gui.core.store import ratings as rdb
 
 
@@ -247,7 +247,7 @@ def format_totals(data: dict) -> str:
 
 
 def cmd_ratings_report(args) -> int:
-    from feasstm_gui.core.report import write_agreement_report
+    from feasstm_gui.core.ratings.report import write_agreement_report
 
     with open_store(args, read_only=True) as store:
         scores = asa.score_rows(store)

@@ -15,7 +15,9 @@ import json
 import sys
 from pathlib import Path
 
-from feasstm_gui.core.agreement import (
+from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.problems import EXIT_OK, EXIT_REPORTED
+from feasstm_gui.core.ratings.agreement import (
     LABELS,
     LEVELS,
     NOMINAL,
@@ -23,8 +25,6 @@ from feasstm_gui.core.agreement import (
     agreement,
     read_agreement_csv,
 )
-from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.problems import EXIT_OK, EXIT_REPORTED
 
 
 def register(subparsers) -> None:
@@ -67,7 +67,7 @@ def run_agreement(args: argparse.Namespace) -> int:
     else:
         print(format_text(result))
     if args.report is not None:
-        from feasstm_gui.core.report import write_agreement_report
+        from feasstm_gui.core.ratings.report import write_agreement_report
 
         # The report follows the kind of file (scores: distributions and rater bias; labels:
         # label distribution and confusion matrices), whatever --level the numbers used.

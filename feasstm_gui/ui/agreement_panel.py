@@ -1,8 +1,8 @@
 """Agreement panel: how well the raters agree, per group, with the report's own figures.
 
-The statistics come from core/agreement.py (ICC(2,1), ICC(2,k), ICC(3,k) and Kendall's W within
+The statistics come from core/ratings/agreement.py (ICC(2,1), ICC(2,k), ICC(3,k) and Kendall's W within
 each group, where the raters are the same for every clip; across groups the one-way ICC(1), or
-null with the reason) and the figures from core/report.py, rendered with matplotlib's Agg canvas
+null with the reason) and the figures from core/ratings/report.py, rendered with matplotlib's Agg canvas
 to PNG and shown as images. A value that cannot be computed shows "—" and the reason (the
 statistics' notes), never NaN. pingouin and matplotlib take seconds to import, so the numbers are
 computed on a worker thread; the panel stays usable meanwhile.
@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from feasstm_gui.core import asa
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.ratings import asa
 from feasstm_gui.core.store import Store
 from feasstm_gui.core.store import ratings as rdb
 
@@ -49,8 +49,8 @@ MAX_CONFUSION_FIGURES = 6
 
 def compute(scores: list[tuple], labels: list[tuple]) -> dict:
     """The statistics and the figures (PNG bytes) for the panel. Runs off the GUI thread."""
-    from feasstm_gui.core.agreement import label_agreement, score_agreement
-    from feasstm_gui.core.report import (
+    from feasstm_gui.core.ratings.agreement import label_agreement, score_agreement
+    from feasstm_gui.core.ratings.report import (
         confusion_figure,
         label_distribution_figure,
         rater_bias_figure,
@@ -290,7 +290,7 @@ class AgreementPanel(QDialog):
 
     def write_report(self, folder: Path) -> Path | None:
         """The same report as `feasstm ratings-report` (HTML + PNG) in `folder`."""
-        from feasstm_gui.core.report import write_agreement_report
+        from feasstm_gui.core.ratings.report import write_agreement_report
 
         try:
             path = write_agreement_report(folder, self._scores or None, self._labels or None,

@@ -31,8 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.export import (
+from feasstm_gui.core.dataset.export import (
     ExportOptions,
     ExportPlan,
     ProjectSnapshot,
@@ -40,7 +39,8 @@ from feasstm_gui.core.export import (
     plan_export,
     read_project,
 )
-from feasstm_gui.core.split import SPLITS
+from feasstm_gui.core.dataset.split import SPLITS
+from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.store import Store
 from feasstm_gui.core.vocab import CODES
 from feasstm_gui.ui.workers import JobOutcome, JobRunner

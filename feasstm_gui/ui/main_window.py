@@ -884,7 +884,7 @@ class MainWindow(QMainWindow):
         """Extract and align every clip not finished yet, one after the other."""
         if self.store is None:
             return
-        from feasstm_gui.core.pipeline import unfinished_clips
+        from feasstm_gui.core.ingest.pipeline import unfinished_clips
 
         todo = unfinished_clips(self.store)
         if not todo:

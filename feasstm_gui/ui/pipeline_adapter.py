@@ -1,6 +1,6 @@
 """The window's door to the core jobs that import, extract, align, re-align and follow the actor.
 
-The jobs are generators in `feasstm_gui.core.pipeline` and `core.importer`; they are imported
+The jobs are generators in `feasstm_gui.core.ingest.pipeline` and `core.importer`; they are imported
 only when the user runs one, so the window opens without importing torch.
 """
 
@@ -12,13 +12,13 @@ from feasstm_gui.core.store import Store
 
 
 def extract_job(store: Store, clip_id: str) -> Generator:
-    from feasstm_gui.core.pipeline import extract_clip
+    from feasstm_gui.core.ingest.pipeline import extract_clip
 
     return extract_clip(store, clip_id)
 
 
 def align_job(store: Store, clip_id: str) -> Generator:
-    from feasstm_gui.core.pipeline import align_clip
+    from feasstm_gui.core.ingest.pipeline import align_clip
 
     return align_clip(store, clip_id)
 
@@ -36,42 +36,42 @@ def realign_options(options: dict) -> dict:
 
 
 def realign_job(store: Store, frame_ids: Sequence[int], options: dict) -> Generator:
-    from feasstm_gui.core.pipeline import realign_frames
+    from feasstm_gui.core.ingest.pipeline import realign_frames
 
     return realign_frames(store, list(frame_ids), realign_options(options))
 
 
 def actor_job(store: Store, frame_id: int, box: Sequence[float] | None) -> Generator:
-    from feasstm_gui.core.pipeline import set_actor
+    from feasstm_gui.core.ingest.pipeline import set_actor
 
     return set_actor(store, frame_id, None if box is None else list(box))
 
 
 def process_job(store: Store, clip_ids: Sequence[str] | None = None) -> Generator:
     """Extract and align in one pass: the given clips, or every unfinished one."""
-    from feasstm_gui.core.pipeline import process_clips
+    from feasstm_gui.core.ingest.pipeline import process_clips
 
     return process_clips(store, None if clip_ids is None else list(clip_ids))
 
 
 def import_videos_job(store: Store, paths: Sequence[str], metadata: dict,
                       process: bool) -> Generator:
-    from feasstm_gui.core.importer import import_videos
+    from feasstm_gui.core.ingest.importer import import_videos
 
     meta = {k: metadata.get(k, "") or "" for k in ("work", "actor", "role", "group")}
     return _then_process(store, import_videos(store, list(paths), **meta), process)
 
 
 def import_clips_job(store: Store, table: str, process: bool) -> Generator:
-    from feasstm_gui.core.importer import import_clip_table
+    from feasstm_gui.core.ingest.importer import import_clip_table
 
     return _then_process(store, import_clip_table(store, table), process)
 
 
 def _then_process(store: Store, job: Generator, process: bool) -> Generator:
     """An import, then (when asked) extraction and alignment of the clips it added."""
+    from feasstm_gui.core.ingest.pipeline import process_clips
     from feasstm_gui.core.jobs import JobResult
-    from feasstm_gui.core.pipeline import process_clips
 
     before = {c.id for c in store.clips()}
     imported = yield from job
@@ -85,6 +85,6 @@ def _then_process(store: Store, job: Generator, process: bool) -> Generator:
 
 
 def import_faf_job(store: Store, folder: str) -> Generator:
-    from feasstm_gui.core.importer import import_faf
+    from feasstm_gui.core.ingest.importer import import_faf
 
     return import_faf(store, folder)

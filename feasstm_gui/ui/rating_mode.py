@@ -46,8 +46,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from feasstm_gui.core import asa
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.ratings import asa
 from feasstm_gui.core.store import FrameRow, Store
 from feasstm_gui.core.store import ratings as rdb
 from feasstm_gui.core.vocab import SCORES

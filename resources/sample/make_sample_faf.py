@@ -18,7 +18,7 @@ import numpy as np
 from feasstm_gui.core.faces.align import align_face
 from feasstm_gui.core.faces.detector import detect
 from feasstm_gui.core.formats.faf import write_faf_txt
-from feasstm_gui.core.images import read_image, write_jpeg
+from feasstm_gui.core.ingest.images import read_image, write_jpeg
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "faf"

@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feasstm_gui.core import asa
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.formats.clips_csv import read_clip_table
 from feasstm_gui.core.formats.faf import read_faf_txt
+from feasstm_gui.core.ratings import asa
 from feasstm_gui.core.store import Clip, Store
 from feasstm_gui.core.store import ratings as rdb
 

@@ -11,8 +11,8 @@ from clipmaker import Shot, make_clip
 
 from feasstm_gui.core import project_settings as ps
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.ingest.pipeline import face_settings, process_clip
 from feasstm_gui.core.jobs import drive
-from feasstm_gui.core.pipeline import face_settings, process_clip
 from feasstm_gui.core.store import Clip, Store
 
 
@@ -73,7 +73,7 @@ def test_new_settings_apply_to_the_next_run_and_old_crops_are_counted(store, cjk
     assert [f.frame_index for f in frames] == [0, 2, 4, 6, 8]  # 12.5 of 25 frames a second
     face = store.face(frames[0].id)
     assert face.params["preset"] == "arcface" and face.params["size"] == 112
-    from feasstm_gui.core.images import read_image
+    from feasstm_gui.core.ingest.images import read_image
 
     assert read_image(store.folder / face.crop).shape[:2] == (112, 112)
     changes = ps.apply(store, {"align.size": 100})

@@ -8,7 +8,7 @@ import cv2
 import pytest
 from PySide6.QtCore import Qt
 
-from feasstm_gui.core.images import read_image, write_jpeg
+from feasstm_gui.core.ingest.images import read_image, write_jpeg
 from feasstm_gui.core.store import Clip, Store
 from feasstm_gui.ui.adjudication import AdjudicationDialog, open_adjudication
 

@@ -13,9 +13,9 @@ from PySide6.QtCore import Qt
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from test_export_helpers import ClipSpec, build_project  # noqa: E402
 
-from feasstm_gui.core import export as export_mod  # noqa: E402
-from feasstm_gui.core.export import ExportOptions, plan_export  # noqa: E402
-from feasstm_gui.core.verify import verify  # noqa: E402
+from feasstm_gui.core.dataset import export as export_mod  # noqa: E402
+from feasstm_gui.core.dataset.export import ExportOptions, plan_export  # noqa: E402
+from feasstm_gui.core.dataset.verify import verify  # noqa: E402
 from feasstm_gui.ui.export_dialog import ExportDialog, open_export_dialog  # noqa: E402
 
 

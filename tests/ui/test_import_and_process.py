@@ -8,8 +8,8 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QInputMethodEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
+from feasstm_gui.core.ingest.pipeline import process_clip, unfinished_clips
 from feasstm_gui.core.jobs import drive
-from feasstm_gui.core.pipeline import process_clip, unfinished_clips
 from feasstm_gui.core.store import Clip, Store
 from feasstm_gui.ui.clips import StatusRole
 from feasstm_gui.ui.dialogs import ImportVideosDialog

@@ -18,7 +18,7 @@ from pathlib import Path
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.formats.csvfile import csv_records
 from feasstm_gui.core.formats.faf import read_text
-from feasstm_gui.core.images import atomic_write_bytes
+from feasstm_gui.core.ingest.images import atomic_write_bytes
 from feasstm_gui.core.names import check_clip_id, clip_id_problem
 from feasstm_gui.core.problems import Problem
 

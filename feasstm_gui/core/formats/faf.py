@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.images import atomic_write_bytes, image_problem, is_image_name
+from feasstm_gui.core.ingest.images import atomic_write_bytes, image_problem, is_image_name
 from feasstm_gui.core.names import clip_id_problem
 from feasstm_gui.core.problems import Problem
 

@@ -23,7 +23,7 @@ from feasstm_gui.core.formats.faf import (
     scan_faf_folder,
     write_faf_txt,
 )
-from feasstm_gui.core.images import read_image, write_jpeg
+from feasstm_gui.core.ingest.images import read_image, write_jpeg
 
 CLIP = "周迅 角色 一"
 

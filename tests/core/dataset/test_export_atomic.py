@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from test_export_helpers import ClipSpec, build_project
 
-from feasstm_gui.core import export as export_mod
+from feasstm_gui.core.dataset import export as export_mod
+from feasstm_gui.core.dataset.export import ExportOptions, export_dataset
+from feasstm_gui.core.dataset.verify import verify
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.export import ExportOptions, export_dataset
 from feasstm_gui.core.jobs import drive
-from feasstm_gui.core.verify import verify
 
 
 @pytest.fixture

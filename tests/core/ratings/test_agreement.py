@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feasstm_gui.core.agreement import (
+from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.ratings.agreement import (
     GROUPS_NOTE_ORDINAL,
     LABELS,
     NO_GROUP,
@@ -32,7 +33,6 @@ from feasstm_gui.core.agreement import (
     score_agreement,
     tie_sum,
 )
-from feasstm_gui.core.errors import FeasstmError
 
 
 def close(value, published: float, places: int) -> bool:
@@ -487,7 +487,7 @@ def test_read_refuses_a_missing_file(cjk_dir):
 
 def test_heavy_libraries_are_imported_only_when_used():
     code = ("import sys\n"
-            "import feasstm_gui.core.agreement, feasstm_gui.core.report\n"
+            "import feasstm_gui.core.ratings.agreement, feasstm_gui.core.ratings.report\n"
             "import feasstm_gui.cli.ratings_stats\n"
             "heavy = {'pandas', 'pingouin', 'statsmodels', 'matplotlib', 'scipy', 'krippendorff'}\n"
             "print(sorted(heavy & set(sys.modules)))\n")

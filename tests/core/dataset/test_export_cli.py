@@ -8,9 +8,9 @@ import pytest
 from test_export_helpers import DATA, ClipSpec, build_project, read_lines
 
 from feasstm_gui.cli import main
-from feasstm_gui.core.csvsafe import read_csv
-from feasstm_gui.core.media import probe_video
-from feasstm_gui.core.verify import verify
+from feasstm_gui.core.dataset.verify import verify
+from feasstm_gui.core.formats.csvsafe import read_csv
+from feasstm_gui.core.ingest.media import probe_video
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ def _start_extraction(store: Store, clip, fps: float | None, *, workers: int,
                       decode_ahead: int = 0):
     """Open a clip's video for extraction into frames/<clip>/, past the frames already stored.
     Returns (folder relative to the project, target rate, stored indices, Extraction)."""
-    from feasstm_gui.core.media import extract_frames
+    from feasstm_gui.core.ingest.media import extract_frames
 
     rel_dir = Path(FRAMES_DIR) / clip.id
     rate = fps if fps is not None else store.param("extract.fps")
@@ -217,7 +217,7 @@ def _write_crop(store: Store, rel: str, crop, writer=None):
     written on its thread: wait for it before the store records the crop."""
     import cv2
 
-    from feasstm_gui.core.images import atomic_write_bytes
+    from feasstm_gui.core.ingest.images import atomic_write_bytes
 
     ok, buf = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 95])
     if not ok:
@@ -241,7 +241,7 @@ def align_clip(store: Store, clip_id: str, *, device: str | None = None) -> Job:
     with the same faces as an uninterrupted one."""
     from feasstm_gui.core.faces.detector import FaceDetector
     from feasstm_gui.core.faces.tracker import ActorTracker
-    from feasstm_gui.core.images import BackgroundWriter
+    from feasstm_gui.core.ingest.images import BackgroundWriter
 
     clip = store.clip(clip_id)
     if clip.source == "faf":
@@ -305,12 +305,12 @@ def _todo_images(store: Store, clip, todo: Sequence[tuple[int, int, str | None]]
     stored JPEG where the video cannot give it (gone, damaged, another rate). Decoding the video
     is cheaper than decoding the stored JPEGs, gives the source pixels, and does not depend on
     where a run was interrupted: a resumed run decodes the same frames again."""
-    from feasstm_gui.core.images import read_image
+    from feasstm_gui.core.ingest.images import read_image
 
     reader = None
     wanted = {index for _, index, _ in todo}
     if clip.video and wanted and Path(clip.video).is_file():
-        from feasstm_gui.core.media import Prefetch, iter_frames
+        from feasstm_gui.core.ingest.media import Prefetch, iter_frames
 
         try:
             reader = Prefetch(
@@ -339,7 +339,7 @@ def _previous_crop(store: Store, clip_id: str, before_index: int):
     """The crop of the last face stored before `before_index`, as stored (resume). An
     uninterrupted run carries its last crop across frames without the actor (splices, other
     people), so the last *face* counts here, not the last processed frame."""
-    from feasstm_gui.core.images import read_image
+    from feasstm_gui.core.ingest.images import read_image
 
     last = None
     for row in store.frames(clip_id):
@@ -443,7 +443,7 @@ def process_clip(store: Store, clip_id: str, *, fps: float | None = None,
     and run again, it resumes with the same result as `extract` followed by `align`."""
     from feasstm_gui.core.faces.detector import FaceDetector
     from feasstm_gui.core.faces.tracker import ActorTracker
-    from feasstm_gui.core.images import BackgroundWriter
+    from feasstm_gui.core.ingest.images import BackgroundWriter
 
     clip = store.clip(clip_id)
     if clip.source != "video" or not clip.video:
@@ -567,7 +567,7 @@ def realign_frames(store: Store, frame_ids: Sequence[int],
     """Find and align the face again on chosen frames. Each frame's new crop is a new version
     (the old ones stay as history) and the switch is an undoable edit."""
     from feasstm_gui.core.faces.detector import FaceDetector
-    from feasstm_gui.core.images import read_image
+    from feasstm_gui.core.ingest.images import read_image
 
     opts = options if isinstance(options, RealignOptions) else RealignOptions.from_dict(options)
     align, det_settings, _, quality = face_settings(store, device)
@@ -613,7 +613,7 @@ def set_actor(store: Store, frame_id: int, box: Sequence[float] | None = None, *
     where the followed face differs from the stored one. Each changed frame is an undoable edit."""
     from feasstm_gui.core.faces.detector import FaceDetector, box_iou
     from feasstm_gui.core.faces.tracker import ActorTracker
-    from feasstm_gui.core.images import read_image
+    from feasstm_gui.core.ingest.images import read_image
 
     clip_id, start_index = store.frame_key(frame_id)
     align, det_settings, trk_settings, quality = face_settings(store, device)

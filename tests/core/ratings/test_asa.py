@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from projects import make_project
 
-from feasstm_gui.core import asa
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.ratings import asa
 from feasstm_gui.core.store import ratings as rdb
 
 A1, A2, B1 = "片段 甲", "=片段 乙", "片段 丙"
@@ -127,7 +127,7 @@ def test_check_ratings_names_clip_and_rater(store):
 
 
 def test_score_rows_feed_the_agreement_statistics(store):
-    from feasstm_gui.core.agreement import score_agreement
+    from feasstm_gui.core.ratings.agreement import score_agreement
 
     rate(store, A1, "r1", 4)
     rate(store, A1, "r2", 5)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.report import (
+from feasstm_gui.core.ratings.report import (
     LABEL_DISTRIBUTION,
     RATER_BIAS,
     REPORT,
@@ -124,7 +124,7 @@ def test_rater_bias_figure_labels_lenient_and_severe_raters():
 def test_report_figures_do_not_use_pyplot(cjk_dir):
     # Labels only: the score statistics call pingouin, which imports pyplot itself.
     code = ("import sys\n"
-            "from feasstm_gui.core.report import write_agreement_report\n"
+            "from feasstm_gui.core.ratings.report import write_agreement_report\n"
             f"write_agreement_report({str(cjk_dir / 'sub')!r}, None, "
             "[('a','x',1),('a','y',2),('b','x',3),('b','y',3),('c','x',4),('c','y',5)])\n"
             "print('matplotlib.pyplot' in sys.modules)\n")

@@ -20,9 +20,8 @@ import numpy as np
 import pytest
 from clipmaker import Shot
 
-from feasstm_gui.core.importer import import_videos
-from feasstm_gui.core.jobs import drive
-from feasstm_gui.core.pipeline import (
+from feasstm_gui.core.ingest.importer import import_videos
+from feasstm_gui.core.ingest.pipeline import (
     ALIGN_BATCH,
     RealignOptions,
     align_clip,
@@ -33,9 +32,10 @@ from feasstm_gui.core.pipeline import (
     set_actor,
     unfinished_clips,
 )
+from feasstm_gui.core.jobs import drive
 from feasstm_gui.core.store import Clip, Store
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 #: 40 frames: the actor (obama) with three blurred frames and a spliced non-face image, a cut to
 #: biden, obama2 beside biden, the partial face, a non-face shot.
@@ -139,7 +139,7 @@ def test_every_frame_processed_once(aligned):
     store, truth, snap, progress, result = aligned
     assert result.exit_status == 0 and result.done == len(truth)
     # progress after each committed batch: strictly rising, at most ALIGN_BATCH apart, to the end
-    from feasstm_gui.core.pipeline import ALIGN_BATCH
+    from feasstm_gui.core.ingest.pipeline import ALIGN_BATCH
 
     done = [p.done for p in progress]
     assert done[-1] == len(truth)
@@ -305,7 +305,7 @@ def test_realign_writes_a_new_version_and_undo_brings_the_old_back(aligned, how)
 
 _RUNNER = """
 import sys
-from feasstm_gui.core.pipeline import align_clip
+from feasstm_gui.core.ingest.pipeline import align_clip
 from feasstm_gui.core.store import Store
 store = Store.open(sys.argv[1], annotator="bob")
 for p in align_clip(store, sys.argv[2]):
@@ -428,7 +428,7 @@ def test_aligning_a_clip_without_frames_is_reported_not_done(video, tmp_path):
 
 _FUSED_RUNNER = """
 import sys
-from feasstm_gui.core.pipeline import process_clip
+from feasstm_gui.core.ingest.pipeline import process_clip
 from feasstm_gui.core.store import Store
 store = Store.open(sys.argv[1], annotator="bob")
 for p in process_clip(store, sys.argv[2]):

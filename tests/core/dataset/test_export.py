@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from test_export_helpers import ClipSpec, build_project, read_lines
 
-from feasstm_gui.core import export as export_mod
-from feasstm_gui.core.csvsafe import read_csv
+from feasstm_gui.core.dataset import export as export_mod
+from feasstm_gui.core.dataset.export import ExportOptions, export_dataset, plan_export
+from feasstm_gui.core.dataset.verify import verify
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.export import ExportOptions, export_dataset, plan_export
+from feasstm_gui.core.formats.csvsafe import read_csv
 from feasstm_gui.core.jobs import drive
 from feasstm_gui.core.store import Store
-from feasstm_gui.core.verify import verify
 
 A, B, C = "片段 甲", "=SUM(1)", "片段 丙"
 
@@ -283,7 +283,7 @@ def test_missing_crop_file_is_reported_and_left_out(built, cjk_dir):
 
 
 def test_asa_tables_when_the_project_holds_ratings(built, cjk_dir):
-    from feasstm_gui.core import asa
+    from feasstm_gui.core.ratings import asa
     from feasstm_gui.core.store import ratings as rdb
 
     store = built.store
@@ -310,7 +310,7 @@ def test_no_asa_folder_without_ratings(built, cjk_dir):
 
 
 def test_round_trip_through_import_faf(built, cjk_dir):
-    from feasstm_gui.core.importer import import_faf
+    from feasstm_gui.core.ingest.importer import import_faf
 
     out = cjk_dir / "导出"
     run_export(built.store, out, include_unlabelled=True)

@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from feasstm_gui.core import images
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.images import (
+from feasstm_gui.core.ingest import images
+from feasstm_gui.core.ingest.images import (
     IMAGE_EXTENSIONS,
     BackgroundWriter,
     check_image,

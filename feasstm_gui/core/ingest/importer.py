@@ -138,7 +138,7 @@ def _add_video_clip(store: Store, row: ClipRow, *, replace: bool, source: Path) 
                           "use --replace to replace it")
     if row.video is None:
         return Problem.at(where, row.line, f"clip '{row.clip}' names no video")
-    from feasstm_gui.core.media import probe_video
+    from feasstm_gui.core.ingest.media import probe_video
 
     try:
         info = probe_video(row.video)

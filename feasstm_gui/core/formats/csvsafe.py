@@ -56,7 +56,7 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
 
 def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
     """Write `csv_bytes(header, rows)` to `path` (the file appears complete or not at all)."""
-    from feasstm_gui.core.images import atomic_write_bytes
+    from feasstm_gui.core.ingest.images import atomic_write_bytes
 
     return atomic_write_bytes(path, csv_bytes(header, rows))
 

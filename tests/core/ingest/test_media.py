@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 import pytest
 
-from feasstm_gui.core import media
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.media import (
+from feasstm_gui.core.ingest import media
+from feasstm_gui.core.ingest.media import (
     Prefetch,
     VideoDamaged,
     cut_video,
@@ -334,7 +334,7 @@ def test_resume_with_existing_skips_stored_frames(megamind, cjk_dir):
 
 CHILD = """
 import sys, time
-from feasstm_gui.core.media import extract_frames
+from feasstm_gui.core.ingest.media import extract_frames
 for frame in extract_frames(sys.argv[1], sys.argv[2]):
     print(frame.index, flush=True)
     time.sleep(0.005)

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_export_helpers import ClipSpec, build_project
 
+from feasstm_gui.core.dataset.export import ExportOptions, plan_export
+from feasstm_gui.core.dataset.split import choose_test_groups, read_split_file
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.export import ExportOptions, plan_export
-from feasstm_gui.core.split import choose_test_groups, read_split_file
 
 groups_strategy = st.dictionaries(
     st.text("abcdefgh", min_size=1, max_size=3),

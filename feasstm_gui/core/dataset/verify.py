@@ -24,10 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from feasstm_gui.core.csvsafe import read_csv
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.formats import emotion_fan as ef
-from feasstm_gui.core.images import IMAGE_EXTENSIONS
+from feasstm_gui.core.formats.csvsafe import read_csv
+from feasstm_gui.core.ingest.images import IMAGE_EXTENSIONS
 from feasstm_gui.core.jobs import Job, JobResult, Progress, drive
 from feasstm_gui.core.names import clip_id_problem
 from feasstm_gui.core.problems import Problem

@@ -33,14 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from feasstm_gui import __version__
-from feasstm_gui.core.csvsafe import csv_bytes
+from feasstm_gui.core.dataset.split import SPLITS, TEST, TRAIN, choose_test_groups, read_split_file
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.formats import emotion_fan as ef
-from feasstm_gui.core.images import IMAGE_EXTENSIONS
+from feasstm_gui.core.formats.csvsafe import csv_bytes
+from feasstm_gui.core.ingest.images import IMAGE_EXTENSIONS
 from feasstm_gui.core.jobs import Job, JobResult, Progress
 from feasstm_gui.core.names import clip_id_problem
 from feasstm_gui.core.problems import Problem
-from feasstm_gui.core.split import SPLITS, TEST, TRAIN, choose_test_groups, read_split_file
 from feasstm_gui.core.store import Clip, Store
 from feasstm_gui.core.store.export_queries import (
     ExportFrame,
@@ -726,7 +726,7 @@ def _num(value: float | None) -> Any:
 
 def _write_videos(writer: _Writer, plan: ExportPlan) -> Iterator[tuple[str, list[Problem]]]:
     """Each clip's video into videos/, cut to its start and end: one clip per step."""
-    from feasstm_gui.core.media import VideoDamaged, cut_video
+    from feasstm_gui.core.ingest.media import VideoDamaged, cut_video
 
     for clip in plan.clips:
         if not clip.video:
@@ -772,9 +772,9 @@ def _write_asa(writer: _Writer, store: Store, plan: ExportPlan) -> list[Problem]
     if not has_ratings(store):
         return []
     try:
-        from feasstm_gui.core.asa import write_asa_tables
+        from feasstm_gui.core.ratings.asa import write_asa_tables
     except ModuleNotFoundError as exc:
-        if exc.name != "feasstm_gui.core.asa":
+        if exc.name != "feasstm_gui.core.ratings.asa":
             raise
         return [Problem.at(plan.project_folder, 0, "the project holds acting-skill ratings, but "
                            "this version cannot export them; asa/ not written")]

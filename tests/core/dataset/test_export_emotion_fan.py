@@ -8,12 +8,12 @@ import os
 import pytest
 from test_export_helpers import ClipSpec, build_project, read_lines
 
-from feasstm_gui.core.csvsafe import read_csv
+from feasstm_gui.core.dataset.export import ExportOptions, export_dataset, plan_export
+from feasstm_gui.core.dataset.verify import verify
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.export import ExportOptions, export_dataset, plan_export
+from feasstm_gui.core.formats.csvsafe import read_csv
 from feasstm_gui.core.formats.emotion_fan import Run, find_runs
 from feasstm_gui.core.jobs import drive
-from feasstm_gui.core.verify import verify
 
 # Emotion-FAN's basic_code/load.py: cate2label['AFEW'] (class name -> training label)
 AFEW_LABEL = {"Angry": 1, "Disgust": 2, "Fear": 3, "Happy": 0, "Neutral": 5, "Sad": 4,

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.importer import import_clip_table, import_videos
+from feasstm_gui.core.ingest.importer import import_clip_table, import_videos
 from feasstm_gui.core.jobs import drive
 from feasstm_gui.core.store import Store
 

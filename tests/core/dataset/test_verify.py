@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from test_export_helpers import ClipSpec, build_project
 
 from feasstm_gui.cli import main as cli_main
+from feasstm_gui.core.dataset.export import ExportOptions, export_dataset
+from feasstm_gui.core.dataset.verify import verify
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.export import ExportOptions, export_dataset
 from feasstm_gui.core.jobs import drive
-from feasstm_gui.core.verify import verify
 
 A, B, C = "片段 一", "片段 二", "片段 三"
 

@@ -18,7 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from feasstm_gui import __version__
-from feasstm_gui.core.agreement import (
+from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.ratings.agreement import (
     Rating,
     label_agreement,
     normalise_rows,
@@ -26,7 +27,6 @@ from feasstm_gui.core.agreement import (
     ratings_from_table,
     score_agreement,
 )
-from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.vocab import CODES
 
 SCORE_DISTRIBUTION = "score_distribution.png"

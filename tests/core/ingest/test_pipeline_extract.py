@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from feasstm_gui.core.importer import import_videos
+from feasstm_gui.core.ingest.importer import import_videos
+from feasstm_gui.core.ingest.pipeline import extract_clip, for_clips
 from feasstm_gui.core.jobs import drive
-from feasstm_gui.core.pipeline import extract_clip, for_clips
 from feasstm_gui.core.store import Store
 
 

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from feasstm_gui.core.csvsafe import unsafe_cell, write_csv
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.formats.csvfile import csv_records
+from feasstm_gui.core.formats.csvsafe import unsafe_cell, write_csv
 from feasstm_gui.core.formats.faf import read_text
 from feasstm_gui.core.jobs import JobResult
 from feasstm_gui.core.problems import Problem

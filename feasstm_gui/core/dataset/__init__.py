@@ -1,0 +1,1 @@
+"""The dataset that goes out: export (FAF and Emotion-FAN layouts), the train/test split, verify."""

@@ -1,0 +1,1 @@
+"""Acting-skill ratings (FEASSTM-ASA) and agreement statistics, with their report."""
