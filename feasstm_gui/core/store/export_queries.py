@@ -18,17 +18,8 @@ from feasstm_gui.core.store.store import Store
 def read_snapshot(store: Store) -> Iterator[None]:
     """Run several reads in one read transaction, so an export sees one consistent state of
     the project even while an annotator keeps labelling in the GUI."""
-    with store._mutex:
-        conn = store._conn
-        if conn.in_transaction:
-            yield
-            return
-        conn.execute("BEGIN")
-        try:
-            yield
-        finally:
-            if conn.in_transaction:
-                conn.execute("COMMIT")
+    with store.db.snapshot():
+        yield
 
 
 @dataclass(frozen=True)
@@ -51,7 +42,7 @@ class ExportFrame:
 
 def export_frames(store: Store) -> list[ExportFrame]:
     """Every frame of the project, by clip then source frame index."""
-    rows = store._query(
+    rows = store.db.query(
         """
         SELECT f.id, f.clip, f.frame_index, f.time_ms, f.source_name, f.irrelevant,
                EXISTS (SELECT 1 FROM deletions d WHERE d.frame_id = f.id),
@@ -75,7 +66,7 @@ class LabelRow:
 def labels_by_frame(store: Store) -> dict[int, list[LabelRow]]:
     """Every annotator's own label, per frame id (annotators in name order)."""
     out: dict[int, list[LabelRow]] = defaultdict(list)
-    for frame_id, annotator, code, at in store._query(
+    for frame_id, annotator, code, at in store.db.query(
             "SELECT frame_id, annotator, code, labelled_at FROM labels "
             "ORDER BY frame_id, annotator"):
         out[frame_id].append(LabelRow(annotator, code, at))
@@ -84,11 +75,11 @@ def labels_by_frame(store: Store) -> dict[int, list[LabelRow]]:
 
 def adjudications(store: Store) -> dict[int, LabelRow]:
     """The adjudicated label of each frame that has one (who decided, and when)."""
-    return {r[0]: LabelRow(r[1], r[2], r[3]) for r in store._query(
+    return {r[0]: LabelRow(r[1], r[2], r[3]) for r in store.db.query(
         "SELECT frame_id, annotator, code, decided_at FROM adjudications")}
 
 
 def has_ratings(store: Store) -> bool:
     """Whether any acting-skill rating or rating pick is stored (the export then writes asa/)."""
-    row = store._one("SELECT EXISTS (SELECT 1 FROM ratings) OR EXISTS (SELECT 1 FROM rating_picks)")
+    row = store.db.one("SELECT EXISTS (SELECT 1 FROM ratings) OR EXISTS (SELECT 1 FROM rating_picks)")
     return bool(row and row[0])

@@ -13,12 +13,12 @@ The end of the module holds the per-annotator label queries the adjudication vie
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.store.db import Database
 from feasstm_gui.core.store.store import Store, _Op, register_op, utc_now
 from feasstm_gui.core.vocab import SCORES
 
@@ -85,9 +85,9 @@ class Disagreement:
 # ---------------------------------------------------------------------------------------------
 
 
-def _prune_rating(conn: sqlite3.Connection, clip: str, rater: str) -> None:
+def _prune_rating(db: Database, clip: str, rater: str) -> None:
     """A rating row with nothing in it is no rating: undoing the first edit leaves no trace."""
-    conn.execute(
+    db.execute(
         "DELETE FROM ratings WHERE clip=? AND rater=? AND score IS NULL AND description='' "
         "AND completed_at IS NULL", (clip, rater))
 
@@ -99,35 +99,35 @@ class _RatingFieldOp(_Op):
         self.column = column
         self.empty = empty
 
-    def get(self, conn, t):
-        row = conn.execute(f"SELECT {self.column} FROM ratings WHERE clip=? AND rater=?",
-                           (t["clip"], t["rater"])).fetchone()
+    def get(self, db, t):
+        row = db.one(f"SELECT {self.column} FROM ratings WHERE clip=? AND rater=?",
+                           (t["clip"], t["rater"]))
         return row[0] if row else self.empty
 
-    def set(self, conn, t, value, who, at):
+    def set(self, db, t, value, who, at):
         value = self.empty if value is None else value
-        conn.execute(
+        db.execute(
             f"INSERT INTO ratings (clip, rater, {self.column}, updated_at) VALUES (?,?,?,?) "
             f"ON CONFLICT (clip, rater) DO UPDATE SET {self.column}=excluded.{self.column}, "
             "updated_at=excluded.updated_at",
             (t["clip"], t["rater"], value, at))
-        _prune_rating(conn, t["clip"], t["rater"])
+        _prune_rating(db, t["clip"], t["rater"])
 
 
 class _PickOp(_Op):
     """The frame a rater picked at one rank (None: no frame at that rank)."""
 
-    def get(self, conn, t):
-        row = conn.execute("SELECT frame_id FROM rating_picks WHERE clip=? AND rater=? AND rank=?",
-                           (t["clip"], t["rater"], t["rank"])).fetchone()
+    def get(self, db, t):
+        row = db.one("SELECT frame_id FROM rating_picks WHERE clip=? AND rater=? AND rank=?",
+                           (t["clip"], t["rater"], t["rank"]))
         return row[0] if row else None
 
-    def set(self, conn, t, value, who, at):
+    def set(self, db, t, value, who, at):
         if value is None:
-            conn.execute("DELETE FROM rating_picks WHERE clip=? AND rater=? AND rank=?",
+            db.execute("DELETE FROM rating_picks WHERE clip=? AND rater=? AND rank=?",
                          (t["clip"], t["rater"], t["rank"]))
         else:
-            conn.execute(
+            db.execute(
                 "INSERT INTO rating_picks (clip, rater, rank, frame_id) VALUES (?,?,?,?) "
                 "ON CONFLICT (clip, rater, rank) DO UPDATE SET frame_id=excluded.frame_id",
                 (t["clip"], t["rater"], t["rank"], int(value)))
@@ -136,27 +136,27 @@ class _PickOp(_Op):
 class _RaterGroupOp(_Op):
     """A rater's group (None: the rater is not registered)."""
 
-    def get(self, conn, t):
-        row = conn.execute("SELECT grp FROM raters WHERE name=?", (t["rater"],)).fetchone()
+    def get(self, db, t):
+        row = db.one("SELECT grp FROM raters WHERE name=?", (t["rater"],))
         return row[0] if row else None
 
-    def set(self, conn, t, value, who, at):
+    def set(self, db, t, value, who, at):
         if value is None:
-            conn.execute("DELETE FROM raters WHERE name=?", (t["rater"],))
+            db.execute("DELETE FROM raters WHERE name=?", (t["rater"],))
         else:
-            conn.execute("INSERT INTO raters (name, grp) VALUES (?,?) "
+            db.execute("INSERT INTO raters (name, grp) VALUES (?,?) "
                          "ON CONFLICT (name) DO UPDATE SET grp=excluded.grp", (t["rater"], value))
 
 
 class _ClipGroupOp(_Op):
     """A clip's ASA group (clips.grp; '' for none)."""
 
-    def get(self, conn, t):
-        row = conn.execute("SELECT grp FROM clips WHERE id=?", (t["clip"],)).fetchone()
+    def get(self, db, t):
+        row = db.one("SELECT grp FROM clips WHERE id=?", (t["clip"],))
         return row[0] if row else None
 
-    def set(self, conn, t, value, who, at):
-        conn.execute("UPDATE clips SET grp=? WHERE id=?", (value or "", t["clip"]))
+    def set(self, db, t, value, who, at):
+        db.execute("UPDATE clips SET grp=? WHERE id=?", (value or "", t["clip"]))
 
 
 register_op("rating_score", _RatingFieldOp("score", None))
@@ -184,14 +184,14 @@ def _check_name(name: str, what: str) -> str:
 def raters(store: Store, group: str | None = None) -> list[Rater]:
     """Registered raters (of one group, when given), by group then name."""
     if group is None:
-        rows = store._query("SELECT name, grp FROM raters ORDER BY grp, name")
+        rows = store.db.query("SELECT name, grp FROM raters ORDER BY grp, name")
     else:
-        rows = store._query("SELECT name, grp FROM raters WHERE grp=? ORDER BY name", (group,))
+        rows = store.db.query("SELECT name, grp FROM raters WHERE grp=? ORDER BY name", (group,))
     return [Rater(*r) for r in rows]
 
 
 def rater(store: Store, name: str) -> Rater | None:
-    row = store._one("SELECT name, grp FROM raters WHERE name=?", (name,))
+    row = store.db.one("SELECT name, grp FROM raters WHERE name=?", (name,))
     return Rater(*row) if row else None
 
 
@@ -221,28 +221,27 @@ def set_clip_groups(store: Store, assignments: dict[str, str], *,
         changes.append(("clip_group", {"clip": clip}, (group or "").strip()))
     desc = (f"clip {next(iter(assignments))} in group {next(iter(assignments.values()))}"
             if len(assignments) == 1 else f"groups of {len(assignments)} clips")
-    return store._apply(changes, desc, annotator=annotator,
-                        state="log" if audit_only else "done")
+    return store.apply_edits(changes, desc, annotator=annotator, audit_only=audit_only)
 
 
 def clip_groups(store: Store) -> dict[str, str]:
     """clip -> group ('' for a clip in no group), in project order."""
-    return dict(store._query("SELECT id, grp FROM clips ORDER BY position, id"))
+    return dict(store.db.query("SELECT id, grp FROM clips ORDER BY position, id"))
 
 
 def groups(store: Store) -> dict[str, tuple[list[str], list[str]]]:
     """group -> (its clips, its raters), for every group that has a clip or a rater."""
     out: dict[str, tuple[list[str], list[str]]] = {}
-    for clip, grp in store._query("SELECT id, grp FROM clips WHERE grp != '' "
+    for clip, grp in store.db.query("SELECT id, grp FROM clips WHERE grp != '' "
                                   "ORDER BY grp, position, id"):
         out.setdefault(grp, ([], []))[0].append(clip)
-    for name, grp in store._query("SELECT name, grp FROM raters ORDER BY grp, name"):
+    for name, grp in store.db.query("SELECT name, grp FROM raters ORDER BY grp, name"):
         out.setdefault(grp, ([], []))[1].append(name)
     return dict(sorted(out.items()))
 
 
 def group_clips(store: Store, group: str) -> list[str]:
-    return [r[0] for r in store._query(
+    return [r[0] for r in store.db.query(
         "SELECT id FROM clips WHERE grp=? ORDER BY position, id", (group,))]
 
 
@@ -255,7 +254,7 @@ _RATING_COLUMNS = "clip, rater, score, description, completed_at, updated_at"
 
 def _picks(store: Store, where: str, args: Sequence) -> dict[tuple[str, str], dict[int, int]]:
     out: dict[tuple[str, str], dict[int, int]] = {}
-    for clip, who, rank, frame_id in store._query(
+    for clip, who, rank, frame_id in store.db.query(
             f"SELECT clip, rater, rank, frame_id FROM rating_picks {where}", args):
         out.setdefault((clip, who), {})[rank] = frame_id
     return out
@@ -263,7 +262,7 @@ def _picks(store: Store, where: str, args: Sequence) -> dict[tuple[str, str], di
 
 def rating(store: Store, clip: str, rater_name: str) -> Rating:
     """A rater's rating of a clip (an empty one when not started)."""
-    row = store._one(f"SELECT {_RATING_COLUMNS} FROM ratings WHERE clip=? AND rater=?",
+    row = store.db.one(f"SELECT {_RATING_COLUMNS} FROM ratings WHERE clip=? AND rater=?",
                      (clip, rater_name))
     picks = _picks(store, "WHERE clip=? AND rater=?", (clip, rater_name))
     out = Rating(*row) if row else Rating(clip, rater_name)
@@ -284,7 +283,7 @@ def ratings(store: Store, *, rater_name: str | None = None, clip: str | None = N
         args.append(clip)
     where = ("WHERE " + " AND ".join(cond)) if cond else ""
     found: dict[tuple[str, str], Rating] = {}
-    for row in store._query(f"SELECT {_RATING_COLUMNS} FROM ratings {where}", args):
+    for row in store.db.query(f"SELECT {_RATING_COLUMNS} FROM ratings {where}", args):
         found[(row[0], row[1])] = Rating(*row)
     for key, picks in _picks(store, where, args).items():
         found.setdefault(key, Rating(*key)).picks = picks
@@ -356,7 +355,7 @@ def _require_clip_frames(store: Store, clip: str, frame_ids: Iterable[int]) -> N
     frame_ids = list(frame_ids)
     if not frame_ids:
         return
-    found = {r[0] for r in store._query(
+    found = {r[0] for r in store.db.query(
         f"SELECT id FROM frames WHERE clip=? AND id IN ({','.join('?' * len(frame_ids))})",
         (clip, *frame_ids))}
     missing = [f for f in frame_ids if f not in found]
@@ -375,8 +374,8 @@ def import_rating(store: Store, clip: str, rater_name: str, score: int, descript
     if frame_ids is not None:
         _require_clip_frames(store, clip, [f for f in frame_ids if f is not None])
         changes += pick_changes(clip, rater_name, list(frame_ids))
-    return store._apply(changes, f"import rating of {clip} by {rater_name} from {source}",
-                        state="log")
+    return store.apply_edits(changes, f"import rating of {clip} by {rater_name} from {source}",
+                             audit_only=True)
 
 
 def mark_completed_imported(store: Store, clip: str, rater_name: str, done: bool,
@@ -385,22 +384,23 @@ def mark_completed_imported(store: Store, clip: str, rater_name: str, done: bool
     current = rating(store, clip, rater_name)
     if done == current.completed:
         return 0
-    return store._apply([("rating_completed", {"clip": clip, "rater": rater_name},
-                          utc_now() if done else None)],
-                        f"import rating of {clip} by {rater_name} from {source}", state="log")
+    return store.apply_edits([("rating_completed", {"clip": clip, "rater": rater_name},
+                               utc_now() if done else None)],
+                             f"import rating of {clip} by {rater_name} from {source}",
+                             audit_only=True)
 
 
 def clip_summaries(store: Store) -> list[ClipSummary]:
     """Per clip, in project order: actor, group, how many raters the group has, and the
     completed scores of the group's raters (the totals are made of these)."""
-    rows = store._query(
+    rows = store.db.query(
         """
         SELECT c.id, c.actor, c.grp,
                (SELECT COUNT(*) FROM raters r WHERE r.grp = c.grp AND c.grp != '')
         FROM clips c ORDER BY c.position, c.id
         """)
     scores: dict[str, dict[str, int]] = {}
-    for clip, who, score in store._query(
+    for clip, who, score in store.db.query(
             """
             SELECT rt.clip, rt.rater, rt.score FROM ratings rt
             JOIN clips c ON c.id = rt.clip
@@ -415,7 +415,7 @@ def clip_summaries(store: Store) -> list[ClipSummary]:
 def stray_ratings(store: Store) -> list[tuple[str, str, str, str | None]]:
     """Ratings that do not count: (clip, rater, clip's group, rater's group or None) for
     ratings by a rater who is not (or no longer) in the clip's group."""
-    return [tuple(r) for r in store._query(
+    return [tuple(r) for r in store.db.query(
         """
         SELECT rt.clip, rt.rater, c.grp, r.grp FROM ratings rt
         JOIN clips c ON c.id = rt.clip
@@ -430,7 +430,7 @@ def rater_progress(store: Store, rater_name: str) -> tuple[int, int]:
     r = rater(store, rater_name)
     if r is None:
         return 0, 0
-    row = store._one(
+    row = store.db.one(
         """
         SELECT COUNT(*), COALESCE(SUM(EXISTS (SELECT 1 FROM ratings rt WHERE rt.clip = c.id
                                    AND rt.rater = ? AND rt.completed_at IS NOT NULL)), 0)
@@ -453,7 +453,7 @@ def disagreements(store: Store, *, include_resolved: bool = False,
     if clip is not None:
         where = "AND f.clip = ?"
         args.append(clip)
-    rows = store._query(
+    rows = store.db.query(
         f"""
         SELECT f.id, f.clip, f.frame_index, fa.crop, a.code
         FROM frames f
@@ -469,7 +469,7 @@ def disagreements(store: Store, *, include_resolved: bool = False,
     out = [Disagreement(r[0], r[1], r[2], r[3], {}, r[4]) for r in rows]
     by_id = {d.frame_id: d for d in out}
     if by_id:
-        for frame_id, annotator, code in store._query(
+        for frame_id, annotator, code in store.db.query(
                 "SELECT l.frame_id, l.annotator, l.code FROM labels l JOIN frames f "
                 f"ON f.id = l.frame_id WHERE 1=1 {where} ORDER BY l.annotator", args):
             if frame_id in by_id:
@@ -480,9 +480,9 @@ def disagreements(store: Store, *, include_resolved: bool = False,
 def label_annotators(store: Store, clip: str | None = None) -> list[str]:
     """Annotators who labelled at least one frame (of a clip, when given)."""
     if clip is None:
-        rows = store._query("SELECT DISTINCT annotator FROM labels ORDER BY annotator")
+        rows = store.db.query("SELECT DISTINCT annotator FROM labels ORDER BY annotator")
     else:
-        rows = store._query("SELECT DISTINCT l.annotator FROM labels l JOIN frames f "
+        rows = store.db.query("SELECT DISTINCT l.annotator FROM labels l JOIN frames f "
                             "ON f.id = l.frame_id WHERE f.clip=? ORDER BY l.annotator", (clip,))
     return [r[0] for r in rows]
 
@@ -490,7 +490,7 @@ def label_annotators(store: Store, clip: str | None = None) -> list[str]:
 def label_rows(store: Store) -> list[tuple[str, str, int]]:
     """(target, annotator, code) of every annotator's own label on the frames that count
     (neither deleted nor irrelevant); the target is '<clip>/<source frame index>'."""
-    return [(f"{clip}/{index}", annotator, code) for clip, index, annotator, code in store._query(
+    return [(f"{clip}/{index}", annotator, code) for clip, index, annotator, code in store.db.query(
         """
         SELECT f.clip, f.frame_index, l.annotator, l.code
         FROM labels l JOIN frames f ON f.id = l.frame_id JOIN clips c ON c.id = f.clip

@@ -22,6 +22,7 @@ from typing import Any
 from feasstm_gui import __version__
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.names import check_clip_id
+from feasstm_gui.core.store.db import Database, SqliteDatabase
 from feasstm_gui.core.store.lock import ProjectLock
 from feasstm_gui.core.store.schema import MIGRATIONS, SCHEMA_VERSION
 from feasstm_gui.core.vocab import CODES, REASONS, SUGGESTED_REASONS
@@ -137,27 +138,30 @@ def _clip_from_row(row: Sequence) -> Clip:
 
 
 class _Op:
-    def get(self, conn: sqlite3.Connection, t: dict) -> Any:  # pragma: no cover - interface
+    """How one kind of value is read and written, through the database handle (so any back end
+    serves it): the edit log reads the old value, writes the new one, and writes it back to undo."""
+
+    def get(self, db: Database, t: dict) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def set(self, conn: sqlite3.Connection, t: dict, value: Any, who: str, at: str) -> None:
+    def set(self, db: Database, t: dict, value: Any, who: str, at: str) -> None:
         raise NotImplementedError  # pragma: no cover
 
 
 class _LabelOp(_Op):
-    def get(self, conn, t):
-        row = conn.execute(
+    def get(self, db, t):
+        row = db.one(
             "SELECT code FROM labels WHERE frame_id=? AND annotator=?", (t["frame"], t["annotator"])
-        ).fetchone()
+        )
         return row[0] if row else None
 
-    def set(self, conn, t, value, who, at):
+    def set(self, db, t, value, who, at):
         if value is None:
-            conn.execute(
+            db.execute(
                 "DELETE FROM labels WHERE frame_id=? AND annotator=?", (t["frame"], t["annotator"])
             )
         else:
-            conn.execute(
+            db.execute(
                 "INSERT INTO labels (frame_id, annotator, code, labelled_at) VALUES (?,?,?,?) "
                 "ON CONFLICT (frame_id, annotator) DO UPDATE SET code=excluded.code, "
                 "labelled_at=excluded.labelled_at",
@@ -166,48 +170,48 @@ class _LabelOp(_Op):
 
 
 class _DeletionOp(_Op):
-    def get(self, conn, t):
-        row = conn.execute(
+    def get(self, db, t):
+        row = db.one(
             "SELECT 1 FROM deletions WHERE frame_id=? AND reason=?", (t["frame"], t["reason"])
-        ).fetchone()
+        )
         return row is not None
 
-    def set(self, conn, t, value, who, at):
+    def set(self, db, t, value, who, at):
         if value:
-            conn.execute(
+            db.execute(
                 "INSERT OR IGNORE INTO deletions (frame_id, reason, annotator, at) VALUES (?,?,?,?)",
                 (t["frame"], t["reason"], who, at),
             )
         else:
-            conn.execute(
+            db.execute(
                 "DELETE FROM deletions WHERE frame_id=? AND reason=?", (t["frame"], t["reason"])
             )
 
 
 class _IrrelevantOp(_Op):
-    def get(self, conn, t):
-        row = conn.execute("SELECT irrelevant FROM frames WHERE id=?", (t["frame"],)).fetchone()
+    def get(self, db, t):
+        row = db.one("SELECT irrelevant FROM frames WHERE id=?", (t["frame"],))
         return bool(row[0]) if row else None
 
-    def set(self, conn, t, value, who, at):
-        conn.execute("UPDATE frames SET irrelevant=? WHERE id=?", (1 if value else 0, t["frame"]))
+    def set(self, db, t, value, who, at):
+        db.execute("UPDATE frames SET irrelevant=? WHERE id=?", (1 if value else 0, t["frame"]))
 
 
 class _SuggestionOp(_Op):
-    def get(self, conn, t):
-        row = conn.execute(
+    def get(self, db, t):
+        row = db.one(
             "SELECT status FROM suggestions WHERE frame_id=? AND reason=?",
             (t["frame"], t["reason"]),
-        ).fetchone()
+        )
         return row[0] if row else None
 
-    def set(self, conn, t, value, who, at):
+    def set(self, db, t, value, who, at):
         if value is None:
-            conn.execute(
+            db.execute(
                 "DELETE FROM suggestions WHERE frame_id=? AND reason=?", (t["frame"], t["reason"])
             )
         else:
-            conn.execute(
+            db.execute(
                 "INSERT INTO suggestions (frame_id, reason, status) VALUES (?,?,?) "
                 "ON CONFLICT (frame_id, reason) DO UPDATE SET status=excluded.status",
                 (t["frame"], t["reason"], value),
@@ -215,17 +219,17 @@ class _SuggestionOp(_Op):
 
 
 class _AdjudicationOp(_Op):
-    def get(self, conn, t):
-        row = conn.execute(
+    def get(self, db, t):
+        row = db.one(
             "SELECT code FROM adjudications WHERE frame_id=?", (t["frame"],)
-        ).fetchone()
+        )
         return row[0] if row else None
 
-    def set(self, conn, t, value, who, at):
+    def set(self, db, t, value, who, at):
         if value is None:
-            conn.execute("DELETE FROM adjudications WHERE frame_id=?", (t["frame"],))
+            db.execute("DELETE FROM adjudications WHERE frame_id=?", (t["frame"],))
         else:
-            conn.execute(
+            db.execute(
                 "INSERT INTO adjudications (frame_id, code, annotator, decided_at) VALUES (?,?,?,?) "
                 "ON CONFLICT (frame_id) DO UPDATE SET code=excluded.code, "
                 "annotator=excluded.annotator, decided_at=excluded.decided_at",
@@ -236,12 +240,12 @@ class _AdjudicationOp(_Op):
 class _FaceVersionOp(_Op):
     """Which stored face (crop) is current for a frame: re-align writes a new one."""
 
-    def get(self, conn, t):
-        row = conn.execute("SELECT face_version FROM frames WHERE id=?", (t["frame"],)).fetchone()
+    def get(self, db, t):
+        row = db.one("SELECT face_version FROM frames WHERE id=?", (t["frame"],))
         return row[0] if row else None
 
-    def set(self, conn, t, value, who, at):
-        conn.execute("UPDATE frames SET face_version=? WHERE id=?", (value, t["frame"]))
+    def set(self, db, t, value, who, at):
+        db.execute("UPDATE frames SET face_version=? WHERE id=?", (value, t["frame"]))
 
 
 #: op name -> handler. Other parts of the store register their own (ratings, clip metadata).
@@ -260,14 +264,19 @@ def register_op(name: str, op: _Op) -> None:
 
 
 class Store:
-    """An open project. Thread-safe: one connection, used under a lock."""
+    """An open project. Thread-safe: one connection, used under a lock.
+
+    `db` is the database handle (core/store/db.py) that the store package's other modules
+    (views, ratings, export queries) use; the edits an annotator makes go through
+    `apply_edits`, which logs them for undo and audit."""
 
     def __init__(self, folder: Path, conn: sqlite3.Connection, lock: ProjectLock | None,
                  annotator: str, read_only: bool):
         self.folder = folder
+        self.db = SqliteDatabase(conn)
         self._conn = conn
         self._lock = lock
-        self._mutex = threading.RLock()
+        self._mutex = self.db.mutex
         self.annotator = annotator
         self.read_only = read_only
         self._params_cache: dict[str, Any] | None = None
@@ -397,7 +406,7 @@ class Store:
                         self._conn.execute("PRAGMA optimize")
                 finally:
                     self._conn.close()
-                    self._conn = None  # type: ignore[assignment]
+                    self._conn = self.db.conn = None  # type: ignore[assignment]
             if self._lock:
                 self._lock.release()
 
@@ -422,19 +431,8 @@ class Store:
         if self.read_only:
             raise FeasstmError("the project is open read-only; nothing can be changed",
                                path=self.folder)
-        with self._mutex:
-            conn = self._conn
-            if conn.in_transaction:  # nested: part of the outer transaction
-                yield conn
-                return
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        with self.db.transaction():
+            yield self._conn
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -446,12 +444,10 @@ class Store:
             raise _db_error(exc, self.db_path) from exc
 
     def _query(self, sql: str, args: Sequence = ()) -> list[tuple]:
-        with self._mutex:
-            return self._conn.execute(sql, args).fetchall()
+        return self.db.query(sql, args)
 
     def _one(self, sql: str, args: Sequence = ()) -> tuple | None:
-        with self._mutex:
-            return self._conn.execute(sql, args).fetchone()
+        return self.db.one(sql, args)
 
     # -- parameters --------------------------------------------------------------------------
 
@@ -832,9 +828,12 @@ class Store:
         return self._apply([("face_version", {"frame": frame_id}, version)], description)
 
     def apply_edits(self, changes: Sequence[tuple[str, dict, Any]], description: str, *,
-                    annotator: str | None = None) -> int:
-        """Apply (op, target, new value) changes as one undoable step (ops from OPS)."""
-        return self._apply(changes, description, annotator=annotator)
+                    annotator: str | None = None, audit_only: bool = False) -> int:
+        """Apply (op, target, new value) changes as one undoable step (ops from OPS), in one
+        transaction with their edit-log rows. `audit_only`: logged, not on anyone's undo stack
+        (imports, pipeline results). Returns how many values changed."""
+        return self._apply(changes, description, annotator=annotator,
+                           state="log" if audit_only else "done")
 
     def _apply(self, changes: Sequence[tuple[str, dict, Any]], description: str, *,
                annotator: str | None = None, state: str = "done") -> int:
@@ -849,7 +848,7 @@ class Store:
                 changed = 0
                 for op_name, target, new in changes:
                     op = OPS[op_name]
-                    old = op.get(conn, target)
+                    old = op.get(self.db, target)
                     if old == new:
                         continue
                     if batch is None:
@@ -860,7 +859,7 @@ class Store:
                                          "AND state='undone'", (who,))
                     if "frame" in target:
                         self._require_frame(target["frame"])
-                    op.set(conn, target, new, who, at)
+                    op.set(self.db, target, new, who, at)
                     conn.execute(
                         "INSERT INTO edits (batch, at, annotator, op, target, old, new, state, "
                         "description) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -948,8 +947,8 @@ class Store:
             changes = reversed(step.changes) if undo else step.changes
             for op_name, target, old, new in changes:
                 after = old if undo else new
-                current = OPS[op_name].get(conn, target)
-                OPS[op_name].set(conn, target, after, step.annotator, at)
+                current = OPS[op_name].get(self.db, target)
+                OPS[op_name].set(self.db, target, after, step.annotator, at)
                 conn.execute(
                     "INSERT INTO edits (batch, at, annotator, op, target, old, new, state, "
                     "description) VALUES (?,?,?,?,?,?,?,'log',?)",

@@ -1,7 +1,7 @@
 """Read-side queries the labelling workstation needs, beyond the Store's own methods.
 
-Functions take an open Store and use its connection under its lock (`store._query`,
-`store._one`), so all SQL still lives in this package. They exist for speed (a clip of 100,000
+Functions take an open Store and use its database handle (`store.db`, core/store/db.py), so
+all SQL still lives in this package and another back end serves them unchanged. They exist for speed (a clip of 100,000
 frames opens in a fraction of a second; a key press re-reads only the frames it changed) and for
 views across clips (the review grid, the history panel).
 """
@@ -49,7 +49,7 @@ def clip_frames(store: Store, clip_id: str, *, annotator: str | None = None) -> 
     """A clip's frames in source order, as `Store.frames(clip)` gives them, faster.
     With `annotator` the code is that annotator's own label (a blind pass)."""
     code, args = _code_sql(annotator)
-    rows = store._query(_ROW_SQL.format(code=code) + " WHERE f.clip=? ORDER BY f.frame_index",
+    rows = store.db.query(_ROW_SQL.format(code=code) + " WHERE f.clip=? ORDER BY f.frame_index",
                         (*args, clip_id))
     return [_row(r) for r in rows]
 
@@ -63,7 +63,7 @@ def frames_by_id(store: Store, frame_ids: Iterable[int], *,
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         sql = _ROW_SQL.format(code=code) + f" WHERE f.id IN ({','.join('?' * len(chunk))})"
-        for r in store._query(sql, (*args, *chunk)):
+        for r in store.db.query(sql, (*args, *chunk)):
             out[r[0]] = _row(r)
     return out
 
@@ -90,7 +90,7 @@ def review_frames(store: Store, *, code: int | None = None, reason: str | None =
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY (SELECT position FROM clips WHERE id=f.clip), f.clip, f.frame_index LIMIT ?"
-    return [_row(r) for r in store._query(sql, (*args, int(limit)))]
+    return [_row(r) for r in store.db.query(sql, (*args, int(limit)))]
 
 
 @dataclass
@@ -114,7 +114,7 @@ def clip_summaries(store: Store, *, annotator: str | None = None,
     if clip_id is not None:
         where = "WHERE f.clip=?"
         args = [*args, clip_id]
-    rows = store._query(
+    rows = store.db.query(
         f"""
         SELECT clip, COUNT(*), SUM(has_face), SUM(deleted), SUM(irrelevant),
                SUM(NOT deleted AND NOT irrelevant AND code IS NOT NULL), SUM(suggested)
@@ -142,7 +142,7 @@ def next_unlabelled(store: Store, clip_id: str, after_index: int | None = None, 
     if after_index is not None:
         sql += " AND f.frame_index > ?"
         params.append(int(after_index))
-    row = store._one(sql + " ORDER BY f.frame_index LIMIT 1", params)
+    row = store.db.one(sql + " ORDER BY f.frame_index LIMIT 1", params)
     return row[0] if row else None
 
 
@@ -170,7 +170,7 @@ def track_marks(store: Store, frame_ids: Sequence[int]) -> dict[int, dict | None
                       for k in keys)
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        for r in store._query(
+        for r in store.db.query(
                 f"SELECT id, track IS NOT NULL, {picks} FROM frames "
                 f"WHERE id IN ({','.join('?' * len(chunk))})", chunk):
             out[r[0]] = ({k: v for k, v in zip(keys, r[2:]) if v is not None} if r[1]
@@ -197,7 +197,7 @@ def recent_edits(store: Store, limit: int = 200, *,
     """The newest steps of the edit log in one query, newest first."""
     where = "WHERE e.annotator=?" if annotator else ""
     args: list[Any] = [annotator] if annotator else []
-    rows = store._query(
+    rows = store.db.query(
         f"""
         SELECT e.batch, MIN(e.at), MIN(e.annotator), MIN(e.description), MIN(e.state),
                COUNT(*), MIN(json_extract(e.target, '$.frame'))
@@ -208,7 +208,7 @@ def recent_edits(store: Store, limit: int = 200, *,
     clips: dict[int, str] = {}
     for start in range(0, len(frame_ids), 500):
         chunk = frame_ids[start:start + 500]
-        clips.update(store._query(
+        clips.update(store.db.query(
             f"SELECT id, clip FROM frames WHERE id IN ({','.join('?' * len(chunk))})", chunk))
     return [EditSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], clips.get(r[6]))
             for r in rows]
@@ -216,7 +216,7 @@ def recent_edits(store: Store, limit: int = 200, *,
 
 def edit_frames(store: Store, batch: int) -> list[int]:
     """The frames a step of the edit log touched."""
-    return [r[0] for r in store._query(
+    return [r[0] for r in store.db.query(
         "SELECT DISTINCT json_extract(target, '$.frame') FROM edits WHERE batch=? "
         "AND json_extract(target, '$.frame') IS NOT NULL", (int(batch),))]
 
@@ -229,13 +229,13 @@ def bulk_add_frames(store: Store, clip_id: str,
     at = utc_now()
     rows = list(frames)
     with store.transaction():
-        conn = store._conn
-        conn.executemany(
+        db = store.db
+        db.executemany(
             "INSERT INTO frames (clip, frame_index, time_ms, image, face_version) "
             "VALUES (?,?,?,?,1)",
             [(clip_id, int(r[0]), r[1], r[2]) for r in rows])
-        ids = dict(conn.execute("SELECT frame_index, id FROM frames WHERE clip=?", (clip_id,)))
-        conn.executemany(
+        ids = dict(db.query("SELECT frame_index, id FROM frames WHERE clip=?", (clip_id,)))
+        db.executemany(
             "INSERT INTO faces (frame_id, version, box, landmarks, prob, crop, sharpness, "
             "created_at) VALUES (?,1,?,?,?,?,?,?)",
             [(ids[int(r[0])], None if r[4] is None else json.dumps(r[4]),
