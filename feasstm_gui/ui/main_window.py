@@ -398,10 +398,7 @@ class MainWindow(QMainWindow):
             return
         clips = self.store.clips()
         blind = {c.id for c in clips if self.store.is_blind(c.id)}
-        summary = views.clip_summaries(self.store)
-        if blind:
-            own = views.clip_summaries(self.store, annotator=self.annotator)
-            summary.update({c: own[c] for c in blind if c in own})
+        summary = views.clip_summaries(self.store, viewer=self.annotator)
         self.clip_model.set_clips(clips, summary, blind)
         self._update_counts()
         self._update_empty_text()
@@ -437,19 +434,12 @@ class MainWindow(QMainWindow):
     def _refresh_summary(self, clip_id: str) -> None:
         if self.store is None:
             return
-        who = self.annotator if self.store.is_blind(clip_id) else None
-        got = views.clip_summaries(self.store, annotator=who, clip_id=clip_id)
+        got = views.clip_summaries(self.store, viewer=self.annotator, clip_id=clip_id)
         if clip_id in got:
             self.clip_model.set_summary(clip_id, got[clip_id])
         self._update_counts()
 
     # -- clip and strip -------------------------------------------------------------------------
-
-    def _label_annotator(self, clip_id: str | None) -> str | None:
-        """Whose labels the strip shows: the annotator's own in a blind pass, else final."""
-        if self.store is not None and clip_id is not None and self.store.is_blind(clip_id):
-            return self.annotator
-        return None
 
     def set_clip(self, clip_id: str | None) -> None:
         if clip_id == self.clip_id or self.store is None:
@@ -467,9 +457,8 @@ class MainWindow(QMainWindow):
         if self.store is None or self.clip_id is None:
             self.strip_model.set_frames([], "")
             return
-        who = self._label_annotator(self.clip_id)
-        self._blind_clip = who is not None
-        rows = views.clip_frames(self.store, self.clip_id, annotator=who)
+        self._blind_clip = self.store.is_blind(self.clip_id)
+        rows = views.clip_frames(self.store, self.clip_id, viewer=self.annotator)
         old = self.strip_model.frames()
         if keep and len(old) == len(rows) and all(a.id == b.id for a, b in zip(old, rows)):
             changed = [b for a, b in zip(old, rows) if a != b]
@@ -559,12 +548,7 @@ class MainWindow(QMainWindow):
         ids = list(frame_ids)
         if not ids:
             return
-        rows = views.frames_by_id(self.store, ids, annotator=None)
-        blind = {c for c in {r.clip for r in rows.values()} if self.store.is_blind(c)}
-        blind_rows = [r for r in rows.values() if r.clip in blind]
-        if blind_rows:
-            rows.update(views.frames_by_id(self.store, [r.id for r in blind_rows],
-                                           annotator=self.annotator))
+        rows = views.frames_by_id(self.store, ids, viewer=self.annotator)
         changed = self.strip_model.update_frames(rows.values())
         for old, new in changed:
             dl, df, ds = counts_delta(old, new)
@@ -788,14 +772,13 @@ class MainWindow(QMainWindow):
         if view is self.review:
             self.statusBar().showMessage("No unlabelled frame after this one here", 4000)
             return
-        nxt = views.next_clip_with_unlabelled(self.store, self.clip_id,
-                                              annotator=self._label_annotator(self.clip_id))
+        nxt = views.next_clip_with_unlabelled(self.store, self.clip_id, viewer=self.annotator)
         if nxt is None:
             self.statusBar().showMessage("Every frame of every clip is labelled or deleted",
                                          5000)
             return
         self.set_clip(nxt)
-        fid = views.next_unlabelled(self.store, nxt, annotator=self._label_annotator(nxt))
+        fid = views.next_unlabelled(self.store, nxt, viewer=self.annotator)
         if fid is not None:
             self.go_to_frame(nxt, fid)
         self.statusBar().showMessage(f"Next clip with unlabelled frames: {nxt}", 4000)
@@ -830,9 +813,7 @@ class MainWindow(QMainWindow):
         if self.store is None:
             self.review_model.set_frames([], "")
             return
-        blind = any(self.store.is_blind(c.id) for c in self.clip_model.clips())
-        rows = views.review_frames(self.store, annotator=self.annotator if blind else None,
-                                   **query)
+        rows = views.review_frames(self.store, viewer=self.annotator, **query)
         self.review_model.set_frames(rows, str(self.store.folder))
         self.review_bar.count.setText(f"{len(rows):,} frames")
         if rows:

@@ -612,44 +612,19 @@ class Store:
 
     def frames(self, clip_id: str | None = None, *, annotator: str | None = None) -> list[FrameRow]:
         """Frames in source order, with their current face, label, reasons and suggestions.
-        `code` is the final label, or `annotator`'s own label when one is given (blind pass)."""
-        if annotator is None:
-            label_sql = "(SELECT code FROM final_labels WHERE frame_id=f.id)"
-            args: list = []
-        else:
-            label_sql = "(SELECT code FROM labels WHERE frame_id=f.id AND annotator=?)"
-            args = [annotator]
-        where = ""
-        if clip_id is not None:
-            where = "WHERE f.clip=?"
-            args.append(clip_id)
-        rows = self._query(
-            f"""
-            SELECT f.id, f.clip, f.frame_index, f.time_ms, f.image, f.source_name, f.irrelevant,
-                   fa.crop, fa.prob, fa.sharpness, {label_sql},
-                   (SELECT group_concat(reason) FROM deletions WHERE frame_id=f.id),
-                   (SELECT group_concat(reason) FROM suggestions
-                     WHERE frame_id=f.id AND status='open')
-            FROM frames f
-            LEFT JOIN faces fa ON fa.frame_id=f.id AND fa.version=f.face_version
-            {where}
-            ORDER BY {'f.frame_index' if clip_id is not None else 'f.clip, f.frame_index'}
-            """,
-            args,
-        )
-        return [
-            FrameRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8], r[9], r[10],
-                     frozenset(r[11].split(",")) if r[11] else frozenset(),
-                     frozenset(r[12].split(",")) if r[12] else frozenset())
-            for r in rows
-        ]
+        `code` is the final label, or `annotator`'s own label when one is given (blind pass).
+        The one frame-row query is `views.clip_frames`."""
+        from feasstm_gui.core.store.views import clip_frames
+
+        return clip_frames(self, clip_id, annotator=annotator)
 
     def frame(self, frame_id: int, *, annotator: str | None = None) -> FrameRow:
-        clip, _ = self.frame_key(frame_id)
-        for row in self.frames(clip, annotator=annotator):
-            if row.id == frame_id:
-                return row
-        raise FeasstmError(f"no frame with id {frame_id}", path=self.folder)  # pragma: no cover
+        from feasstm_gui.core.store.views import frames_by_id
+
+        row = frames_by_id(self, [frame_id], annotator=annotator).get(frame_id)
+        if row is None:
+            raise FeasstmError(f"no frame with id {frame_id}", path=self.folder)
+        return row
 
     def add_face(self, frame_id: int, *, crop: str, box=None, landmarks=None, prob=None,
                  params: dict | None = None, sharpness: float | None = None,

@@ -17,12 +17,8 @@ from feasstm_gui.core.store.store import FrameRow, Store, utc_now
 
 _EMPTY: frozenset[str] = frozenset()
 
-#: The final label (DATASET.md): the adjudicated code, else the code all annotators agree on.
-_FINAL_CODE = (
-    "COALESCE((SELECT code FROM adjudications WHERE frame_id=f.id), "
-    "(SELECT CASE WHEN COUNT(DISTINCT code)=1 THEN MIN(code) END FROM labels "
-    "WHERE frame_id=f.id))"
-)
+#: The final label of frame f: the schema's `final_labels` view is its one definition.
+_FINAL_CODE = "(SELECT code FROM final_labels WHERE frame_id=f.id)"
 _OWN_CODE = "(SELECT code FROM labels WHERE frame_id=f.id AND annotator=?)"
 
 _ROW_SQL = """
@@ -35,8 +31,26 @@ LEFT JOIN faces fa ON fa.frame_id=f.id AND fa.version=f.face_version
 """
 
 
-def _code_sql(annotator: str | None) -> tuple[str, list]:
-    return (_FINAL_CODE, []) if annotator is None else (_OWN_CODE, [annotator])
+def label_sql(*, viewer: str | None = None, blind: bool | list[str] = True,
+              annotator: str | None = None) -> tuple[str, list]:
+    """The SQL of the label frame `f` shows, and its arguments (the labelling rule, in one
+    place). `annotator`: that annotator's own label. `viewer`: what that annotator may see: on
+    a clip labelled blind (`blind`, the project parameter `labelling.blind`: true for every
+    clip, or a list of clip ids) their own label, elsewhere the final label. Neither: the final
+    label."""
+    if annotator is not None:
+        return _OWN_CODE, [annotator]
+    if viewer is None or not blind:
+        return _FINAL_CODE, []
+    if not isinstance(blind, list):
+        return _OWN_CODE, [viewer]
+    return (f"(CASE WHEN f.clip IN (SELECT value FROM json_each(?)) THEN {_OWN_CODE} "
+            f"ELSE {_FINAL_CODE} END)", [json.dumps(blind), viewer])
+
+
+def _code_sql(store: Store, viewer: str | None, annotator: str | None) -> tuple[str, list]:
+    blind = store.param("labelling.blind", False) if viewer is not None else False
+    return label_sql(viewer=viewer, blind=blind, annotator=annotator)
 
 
 def _row(r: Sequence) -> FrameRow:
@@ -45,21 +59,27 @@ def _row(r: Sequence) -> FrameRow:
                     frozenset(r[12].split(",")) if r[12] else _EMPTY)
 
 
-def clip_frames(store: Store, clip_id: str, *, annotator: str | None = None) -> list[FrameRow]:
-    """A clip's frames in source order, as `Store.frames(clip)` gives them, faster.
-    With `annotator` the code is that annotator's own label (a blind pass)."""
-    code, args = _code_sql(annotator)
+def clip_frames(store: Store, clip_id: str | None, *, viewer: str | None = None,
+                annotator: str | None = None) -> list[FrameRow]:
+    """A clip's frames in source order (every clip's, by clip, when `clip_id` is None), with
+    their current face, label, reasons and open suggestions. The label is the final one, or
+    what `viewer` may see (`label_sql`), or `annotator`'s own."""
+    code, args = _code_sql(store, viewer, annotator)
+    if clip_id is None:
+        return [_row(r) for r in store.db.query(
+            _ROW_SQL.format(code=code) + " ORDER BY f.clip, f.frame_index", args)]
     rows = store.db.query(_ROW_SQL.format(code=code) + " WHERE f.clip=? ORDER BY f.frame_index",
-                        (*args, clip_id))
+                          (*args, clip_id))
     return [_row(r) for r in rows]
 
 
-def frames_by_id(store: Store, frame_ids: Iterable[int], *,
+def frames_by_id(store: Store, frame_ids: Iterable[int], *, viewer: str | None = None,
                  annotator: str | None = None) -> dict[int, FrameRow]:
-    """The current state of a few frames (after an edit), by id; missing ids are left out."""
+    """The current state of a few frames (after an edit), by id; missing ids are left out.
+    Labels as in `clip_frames`."""
     ids = list(dict.fromkeys(int(i) for i in frame_ids))
     out: dict[int, FrameRow] = {}
-    code, args = _code_sql(annotator)
+    code, args = _code_sql(store, viewer, annotator)
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         sql = _ROW_SQL.format(code=code) + f" WHERE f.id IN ({','.join('?' * len(chunk))})"
@@ -69,11 +89,12 @@ def frames_by_id(store: Store, frame_ids: Iterable[int], *,
 
 
 def review_frames(store: Store, *, code: int | None = None, reason: str | None = None,
-                  suggested: str | None = None, annotator: str | None = None,
-                  limit: int = 50_000) -> list[FrameRow]:
+                  suggested: str | None = None, viewer: str | None = None,
+                  annotator: str | None = None, limit: int = 50_000) -> list[FrameRow]:
     """Frames across all clips with a given code, deletion reason or open suggestion (the
-    review grid that catches mislabels), in clip and frame order."""
-    code_sql, select_args = _code_sql(annotator)
+    review grid that catches mislabels), in clip and frame order. Labels as in
+    `clip_frames`, clip by clip."""
+    code_sql, select_args = _code_sql(store, viewer, annotator)
     where: list[str] = []
     args: list[Any] = list(select_args)
     if code is not None:
@@ -105,11 +126,10 @@ class ClipSummary:
     suggested: int = 0  # open suggestions not yet accepted or dismissed
 
 
-def clip_summaries(store: Store, *, annotator: str | None = None,
+def clip_summaries(store: Store, *, viewer: str | None = None, annotator: str | None = None,
                    clip_id: str | None = None) -> dict[str, ClipSummary]:
-    """Per clip counts for the clip list; with `annotator`, labelled counts that annotator's own
-    labels (blind clips)."""
-    code, args = _code_sql(annotator)
+    """Per clip counts for the clip list; labelled counts the labels `clip_frames` shows."""
+    code, args = _code_sql(store, viewer, annotator)
     where = ""
     if clip_id is not None:
         where = "WHERE f.clip=?"
@@ -132,10 +152,10 @@ def clip_summaries(store: Store, *, annotator: str | None = None,
 
 
 def next_unlabelled(store: Store, clip_id: str, after_index: int | None = None, *,
-                    annotator: str | None = None) -> int | None:
+                    viewer: str | None = None, annotator: str | None = None) -> int | None:
     """The id of the first frame of a clip after `after_index` that is neither deleted nor
-    irrelevant and has no label (own label with `annotator`), or None."""
-    code, args = _code_sql(annotator)
+    irrelevant and has no label (as `clip_frames` shows labels), or None."""
+    code, args = _code_sql(store, viewer, annotator)
     sql = (f"SELECT f.id FROM frames f WHERE f.clip=? AND f.irrelevant=0 "
            f"AND NOT EXISTS (SELECT 1 FROM deletions WHERE frame_id=f.id) AND {code} IS NULL")
     params: list[Any] = [clip_id, *args]
@@ -147,6 +167,7 @@ def next_unlabelled(store: Store, clip_id: str, after_index: int | None = None, 
 
 
 def next_clip_with_unlabelled(store: Store, after_clip: str | None, *,
+                              viewer: str | None = None,
                               annotator: str | None = None) -> str | None:
     """The next clip (in clip-list order, wrapping round) that still has an unlabelled frame."""
     ids = [c.id for c in store.clips()]
@@ -154,7 +175,7 @@ def next_clip_with_unlabelled(store: Store, after_clip: str | None, *,
         return None
     start = ids.index(after_clip) + 1 if after_clip in ids else 0
     for clip_id in ids[start:] + ids[:start]:
-        if clip_id != after_clip and next_unlabelled(store, clip_id,
+        if clip_id != after_clip and next_unlabelled(store, clip_id, viewer=viewer,
                                                      annotator=annotator) is not None:
             return clip_id
     return None
