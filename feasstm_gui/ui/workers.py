@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 from superqt.utils import GeneratorWorker
 
-from feasstm_gui.core.jobs import JobResult, Progress
+from feasstm_gui.core.jobs import JobResult, Progress, steps
 
 JobFactory = Callable[[], Generator[Progress, None, Any]]
 
@@ -39,25 +39,12 @@ class JobOutcome:
 def _run(factory: JobFactory, seen: list):
     """Wraps the job: exceptions become values (superqt swallows RuntimeError), and the job's
     own generator is always closed in this thread."""
-    job = None
     try:
-        job = factory()
-        while True:
-            try:
-                progress = next(job)
-            except StopIteration as stop:
-                value = stop.value
-                return value if isinstance(value, JobResult) else JobResult(summary=str(
-                    value or ""))
-            seen.append(progress)
-            yield progress
+        return (yield from steps(factory(), seen))
     except GeneratorExit:
         raise
     except BaseException as exc:  # noqa: BLE001 - reported to the user by the runner
         return _Crashed(exc, traceback.format_exc())
-    finally:
-        if job is not None:
-            job.close()
 
 
 class _Crashed:

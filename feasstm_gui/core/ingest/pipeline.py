@@ -8,11 +8,11 @@ same result as an uninterrupted run.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.jobs import Job, JobResult, Progress
+from feasstm_gui.core.jobs import Job, JobResult, Progress, steps
 from feasstm_gui.core.problems import Problem
 from feasstm_gui.core.store import FRAMES_DIR, Store
 
@@ -153,16 +153,7 @@ def process_clips(store: Store, clip_ids: Sequence[str] | None = None, *,
 
 def _prefixed(job: Job, prefix: str) -> Job:
     """The same job, its progress messages starting with `prefix`."""
-    try:
-        while True:
-            try:
-                progress = next(job)
-            except StopIteration as stop:
-                return stop.value
-            yield Progress(progress.done, progress.total, prefix + progress.message,
-                           progress.problems)
-    finally:
-        job.close()
+    return (yield from steps(job, each=lambda p: replace(p, message=prefix + p.message)))
 
 
 def _strip_where(message: str, exc: FeasstmError) -> str:
