@@ -122,7 +122,7 @@ def cmd_realign(args) -> int:
                            "--frames-file FILE")
     options = RealignOptions(
         min_face_size=args.min_face_size, threshold=args.threshold, face=args.face,
-        box=_numbers(args.box, 4, "--box") if args.box else None,
+        box=_box_corners(args.box) if args.box else None,
         landmarks=_pairs(_numbers(args.landmarks, 10, "--landmarks")) if args.landmarks else None)
     with open_store(args) as store:
         ids = frames_by_key(store, keys)
@@ -179,6 +179,15 @@ def _numbers(text: str, count: int, option: str) -> list[float]:
     if len(values) != count:
         raise FeasstmError(f"{option} takes {count} numbers separated by commas")
     return values
+
+
+def _box_corners(text: str) -> tuple[float, float, float, float]:
+    """--box X,Y,W,H (as an image viewer shows a selection) as the corners x1, y1, x2, y2 that
+    every other part of the application uses."""
+    x, y, w, h = _numbers(text, 4, "--box")
+    if w <= 0 or h <= 0:
+        raise FeasstmError(f"--box is X,Y,W,H with a positive width and height (got {text})")
+    return (x, y, x + w, y + h)
 
 
 def _pairs(values: list[float]) -> list[list[float]]:

@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     for field in ("work", "actor", "role", "group"):
         p.add_argument(f"--{field}", default="", help=f"{field} of the videos given")
     p.add_argument("--replace", action="store_true", help="replace clips already there")
+    p.add_argument("--process", action="store_true",
+                   help="then extract and align the clips added, in one pass (as `process`)")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("import-faf", help="import a FEASSTM-FAF-style folder made by hand",
@@ -96,7 +98,11 @@ def cmd_import(args) -> int:
         else:
             job = import_videos(store, args.videos, work=args.work, actor=args.actor,
                                 role=args.role, group=args.group, replace=args.replace)
-        result = run_job(job, "import")
+        if args.process:
+            from feasstm_gui.core.ingest.pipeline import import_then_process
+
+            job = import_then_process(store, job)
+        result = run_job(job, "import+process" if args.process else "import")
     print(result.summary)
     return result.exit_status
 

@@ -23,22 +23,10 @@ def align_job(store: Store, clip_id: str) -> Generator:
     return align_clip(store, clip_id)
 
 
-def realign_options(options: dict) -> dict:
-    """The window's options in the pipeline's terms: the window draws boxes as corners
-    [x1, y1, x2, y2]; RealignOptions takes [x, y, width, height]. Hand-placed landmarks win over
-    the box (the pipeline aligns on them directly)."""
-    out = {k: v for k, v in options.items() if v is not None}
-    box = out.pop("box", None)
-    if box is not None and "landmarks" not in out:
-        x1, y1, x2, y2 = (float(v) for v in box[:4])
-        out["box"] = [min(x1, x2), min(y1, y2), abs(x2 - x1), abs(y2 - y1)]
-    return out
-
-
 def realign_job(store: Store, frame_ids: Sequence[int], options: dict) -> Generator:
     from feasstm_gui.core.ingest.pipeline import realign_frames
 
-    return realign_frames(store, list(frame_ids), realign_options(options))
+    return realign_frames(store, list(frame_ids), options)
 
 
 def actor_job(store: Store, frame_id: int, box: Sequence[float] | None) -> Generator:
@@ -69,19 +57,9 @@ def import_clips_job(store: Store, table: str, process: bool) -> Generator:
 
 
 def _then_process(store: Store, job: Generator, process: bool) -> Generator:
-    """An import, then (when asked) extraction and alignment of the clips it added."""
-    from feasstm_gui.core.ingest.pipeline import process_clips
-    from feasstm_gui.core.jobs import JobResult
+    from feasstm_gui.core.ingest.pipeline import import_then_process
 
-    before = {c.id for c in store.clips()}
-    imported = yield from job
-    added = [c.id for c in store.clips() if c.id not in before]
-    if not process or not added:
-        return imported
-    processed = yield from process_clips(store, added)
-    return JobResult(done=processed.done, problems=imported.problems + processed.problems,
-                     failed=processed.failed,
-                     summary=f"{imported.summary}; {processed.summary}")
+    return import_then_process(store, job) if process else job
 
 
 def import_faf_job(store: Store, folder: str) -> Generator:

@@ -151,6 +151,21 @@ def process_clips(store: Store, clip_ids: Sequence[str] | None = None, *,
     return (yield from for_clips(store, ids, numbered, "extract and align"))
 
 
+def import_then_process(store: Store, import_job: Job, *, fps: float | None = None,
+                        device: str | None = None) -> Job:
+    """An import, then extraction and alignment in one pass (`process_clips`) of the clips it
+    added: the window's import with "extract and align now", and `feasstm import --process`."""
+    before = {c.id for c in store.clips()}
+    imported = yield from steps(import_job)
+    added = [c.id for c in store.clips() if c.id not in before]
+    if not added:
+        return imported
+    processed = yield from process_clips(store, added, fps=fps, device=device)
+    return JobResult(done=processed.done, problems=imported.problems + processed.problems,
+                     failed=processed.failed,
+                     summary=f"{imported.summary}; {processed.summary}")
+
+
 def _prefixed(job: Job, prefix: str) -> Job:
     """The same job, its progress messages starting with `prefix`."""
     return (yield from steps(job, each=lambda p: replace(p, message=prefix + p.message)))
@@ -512,24 +527,31 @@ class RealignOptions:
     min_face_size: float | None = None  # pixels
     threshold: float | None = None  # smallest detection probability kept
     face: int | None = None  # which face, by size (0 = largest); None: nearest the current one
-    box: tuple[float, float, float, float] | None = None  # x, y, w, h: detect inside this box
+    #: detect inside this box: corners x1, y1, x2, y2 in frame pixels (as stored and drawn)
+    box: tuple[float, float, float, float] | None = None
     landmarks: list[list[float]] | None = None  # five points given by hand: align on them
 
-    @classmethod
-    def from_dict(cls, d: dict | None) -> RealignOptions:
-        d = dict(d or {})
-        known = {k: d[k] for k in cls.__dataclass_fields__ if d.get(k) is not None}
-        if "box" in known:
-            known["box"] = tuple(float(v) for v in known["box"])
-            if len(known["box"]) != 4 or known["box"][2] <= 0 or known["box"][3] <= 0:
-                raise FeasstmError("a box is x, y, width, height with a positive width and height")
-        if "landmarks" in known:
-            pts = [[float(x), float(y)] for x, y in known["landmarks"]]
+    def __post_init__(self) -> None:
+        if self.box is not None:
+            corners = [float(v) for v in self.box]
+            if len(corners) != 4:
+                raise FeasstmError("a box is two corners: x1, y1, x2, y2")
+            x1, y1, x2, y2 = corners
+            self.box = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+            if self.box[2] - self.box[0] <= 0 or self.box[3] - self.box[1] <= 0:
+                raise FeasstmError("a box needs a positive width and height")
+        if self.landmarks is not None:
+            pts = [[float(x), float(y)] for x, y in self.landmarks]
             if len(pts) != 5:
                 raise FeasstmError("give five landmarks: left eye, right eye, nose, mouth left, "
                                    "mouth right")
-            known["landmarks"] = pts
-        return cls(**known)
+            self.landmarks = pts
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> RealignOptions:
+        """The options a dialog gives (None or missing: the default)."""
+        d = dict(d or {})
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if d.get(k) is not None})
 
 
 def _pick_face(store: Store, frame_id: int, image, detector, options: RealignOptions):
@@ -538,8 +560,7 @@ def _pick_face(store: Store, frame_id: int, image, detector, options: RealignOpt
     if options.landmarks is not None:
         return Detection.from_landmarks(options.landmarks, image.shape)
     if options.box is not None:
-        x, y, w, h = options.box
-        return detector.detect_in_box(image, (x, y, x + w, y + h))
+        return detector.detect_in_box(image, options.box)
     faces = detector.detect(image, min_face_size=options.min_face_size,
                             min_prob=options.threshold)
     if not faces:

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from clipmaker import Shot
 
+from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.ingest.importer import import_videos
 from feasstm_gui.core.ingest.pipeline import (
     ALIGN_BATCH,
@@ -273,7 +274,7 @@ def test_realign_writes_a_new_version_and_undo_brings_the_old_back(aligned, how)
     [face] = truth[index]["faces"]
     if how == "box":
         x1, y1, x2, y2 = _box(face)
-        options = RealignOptions(box=(x1 - 6, y1 + 4, x2 - x1 + 10, y2 - y1))
+        options = RealignOptions(box=(x1 - 6, y1 + 4, x2 + 4, y2 + 4))
     elif how == "landmarks":
         options = RealignOptions(landmarks=(np.array(old.landmarks) + [[2, -1]] * 5).tolist())
     else:
@@ -498,3 +499,38 @@ def test_processing_the_unfinished_clips_numbers_them_and_skips_the_finished(cjk
         assert drive(process_clips(store)).summary == "every clip is already extracted and aligned"
     finally:
         store.close()
+
+
+def test_cli_import_with_process_then_realign_inside_a_box(cjk_dir):
+    """`feasstm import --process` extracts and aligns what it imported (the window's import and
+    process, from core); `realign --box X,Y,W,H` finds the same face inside that box (the box is
+    turned into corners where it is parsed); a box without area is refused, exit 2."""
+    shots = [Shot("s", "astronaut", 4, (70, 0.0, 160, 110), (74, 3.0, 166, 116))]
+    video, _ = clipmaker.make_clip(cjk_dir / "宇航 员.avi", shots, size=(320, 240))
+    project = cjk_dir / "项目 五"
+    assert feasstm("new", project).returncode == 0
+    run = feasstm("import", project, video, "--process")
+    assert run.returncode == 0, run.stderr
+    with Store.open(project, read_only=True) as store:
+        frames = store.frames("宇航 员")
+        assert len(frames) == 4 and all(f.crop for f in frames)
+        assert store.clip("宇航 员").align_status == "done"
+        old = store.face(frames[2].id)
+    x1, y1, x2, y2 = old.box
+    box = f"{x1 - 8:.1f},{y1 - 8:.1f},{x2 - x1 + 16:.1f},{y2 - y1 + 16:.1f}"
+    run = feasstm("realign", project, "--frames", "宇航 员:2", "--box", box)
+    assert run.returncode == 0, run.stderr
+    with Store.open(project, read_only=True) as store:
+        new = store.face(frames[2].id)
+        assert new.version == old.version + 1
+        np.testing.assert_allclose(new.box, old.box, atol=4.0)
+        assert store.face(frames[2].id).scores["mode"] == "box"
+    bad = feasstm("realign", project, "--frames", "宇航 员:2", "--box", "10,10,0,20")
+    assert bad.returncode == 2 and "--box" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_realign_options_take_corners_in_any_order():
+    assert RealignOptions(box=(50, 60, 10, 20)).box == (10.0, 20.0, 50.0, 60.0)
+    assert RealignOptions.from_dict({"box": [1, 2, 30, 40], "face": None}).box == (1, 2, 30, 40)
+    with pytest.raises(FeasstmError):
+        RealignOptions(box=(10, 10, 10, 30))
