@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from feasstm_gui.core.files import replacing
 from feasstm_gui.core.jobs import Job, JobResult, Progress
 from feasstm_gui.core.problems import Problem
 from feasstm_gui.core.store import Clip, Store
@@ -147,15 +148,14 @@ def write_video(path: Path, frames: list, fps: float) -> Path:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     h, w = frames[0].shape[:2]
-    tmp = path.with_name(path.stem + ".part.avi")
-    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
-    if not writer.isOpened():
-        raise OSError(f"{path}: OpenCV cannot write MJPG video here")
-    writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    os.replace(tmp, path)
+    with replacing(path, path.with_name(path.stem + ".part.avi")) as tmp:
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+        if not writer.isOpened():
+            raise OSError(f"{path}: OpenCV cannot write MJPG video here")
+        writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)
+        for frame in frames:
+            writer.write(frame)
+        writer.release()
     return path
 
 

@@ -276,12 +276,12 @@ def disk_full_during_extraction(env: Env) -> None:
 def disk_full_while_writing_crops(env: Env) -> None:
     """The crops are written on a background thread while the next frame is aligned: the error
     still names the crop, and every frame the store recorded has its crop on disk."""
-    from feasstm_gui.core.ingest import images
+    from feasstm_gui.core import files
 
     src = video(env, "满 盘 对齐.avi")
     clip = "满 盘 对齐"
     assert cli("import", env.project, src).status == 0
-    real = images._create_temp_beside
+    real = files._create_temp_beside
     count = [0]
 
     def create(path: Path):
@@ -291,7 +291,7 @@ def disk_full_while_writing_crops(env: Env) -> None:
                 raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return real(path)
 
-    env.monkeypatch.setattr(images, "_create_temp_beside", create)
+    env.monkeypatch.setattr(files, "_create_temp_beside", create)
     r = cli_here(env, "process", env.project, "--clip", clip)
     assert r.status == 2
     assert "disk full while writing" in r.err and str(env.project / "crops" / clip) in r.err

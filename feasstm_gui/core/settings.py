@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from feasstm_gui.core.files import atomic_write
+
 APP_NAME = "feasstm-studio"
 
 
@@ -52,9 +54,7 @@ class Settings:
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._values, ensure_ascii=False, indent=2), encoding="utf-8")
-        os.replace(tmp, self.path)
+        atomic_write(self.path, json.dumps(self._values, ensure_ascii=False, indent=2))
 
     def add_recent_project(self, folder: str | Path, limit: int = 10) -> None:
         folder = str(Path(folder).resolve())

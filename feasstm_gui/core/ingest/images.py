@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.files import atomic_write
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 
@@ -135,55 +135,12 @@ class BackgroundWriter:
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, *, durable: bool = False) -> Path:
-    """Write `data` to a temporary file beside `path`, then rename it over `path`.
-
-    A crash leaves either the old file or the new one, never half of one. `durable` also
-    flushes the data to disk before the rename (slower; worth it for small, precious files).
-    """
-    path = Path(path)
-    tmp = None
+    """`files.atomic_write`, its failure told as a FeasstmError naming the file (a crash leaves
+    either the old file or the new one, never half of one)."""
     try:
-        fd, tmp = _create_temp_beside(path)
-        try:
-            _write_all(fd, data)
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        tmp = None
+        return atomic_write(path, data, durable=durable)
     except OSError as exc:
-        raise _write_error(path, exc) from exc
-    finally:
-        if tmp is not None:
-            _remove_quietly(tmp)
-    return path
-
-
-def _create_temp_beside(path: Path) -> tuple[int, Path]:
-    """A new file in the same folder (so the rename stays on one file system)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:
-            continue
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _remove_quietly(tmp: Path) -> None:
-    # The write already failed and is being reported; a leftover temp file is the lesser problem.
-    try:
-        os.unlink(tmp)
-    except OSError:
-        pass
+        raise _write_error(Path(path), exc) from exc
 
 
 def _write_error(path: Path, exc: OSError) -> FeasstmError:

@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.files import replacing
 from feasstm_gui.core.problems import Problem
 
 # Containers whose frame count comes from an index (exact); elsewhere OpenCV estimates it from
@@ -579,13 +580,11 @@ def _encode_write(image: np.ndarray, dest: Path, params: list[int]) -> None:
 
 def _write_atomic(dest: Path, data: np.ndarray | bytes) -> None:
     """Write under a temporary name, then rename: a reader sees the whole file or none."""
-    tmp = dest.with_name(dest.name + PART_SUFFIX)
     try:
-        with open(tmp, "wb") as f:
+        with replacing(dest, dest.with_name(dest.name + PART_SUFFIX)) as tmp, \
+                open(tmp, "wb") as f:
             f.write(memoryview(data))
-        os.replace(tmp, dest)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise _write_error(dest, exc) from exc
 
 
@@ -616,12 +615,10 @@ def cut_video(src: str | Path, dst: str | Path, start_s: float | None, end_s: fl
     src, dst = Path(src), Path(dst)
     if start_s is None and end_s is None:
         _open(src)[0].release()  # the same checks as every other reader
-        tmp = dst.with_name(dst.name + PART_SUFFIX)
         try:
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dst)
+            with replacing(dst, dst.with_name(dst.name + PART_SUFFIX)) as tmp:
+                shutil.copyfile(src, tmp)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise _write_error(dst, exc) from exc
         return dst
     fourcc = _WRITE_FOURCC.get(dst.suffix.lower())
@@ -636,15 +633,13 @@ def cut_video(src: str | Path, dst: str | Path, start_s: float | None, end_s: fl
         try:
             tmp = work / ("cut" + dst.suffix)
             _write_segment(reader, tmp, fourcc, dst)
-            part = dst.with_name(dst.name + PART_SUFFIX)
             try:
                 if work.parent == dst.parent:
                     os.replace(tmp, dst)
                 else:  # Windows, non-ASCII destination: the segment was written elsewhere
-                    shutil.copyfile(tmp, part)
-                    os.replace(part, dst)
+                    with replacing(dst, dst.with_name(dst.name + PART_SUFFIX)) as part:
+                        shutil.copyfile(tmp, part)
             except OSError as exc:
-                part.unlink(missing_ok=True)
                 raise _write_error(dst, exc) from exc
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import html
 import math
-import os
 import warnings
 from collections import Counter
 from collections.abc import Iterable
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from feasstm_gui import __version__
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.files import replacing
 from feasstm_gui.core.ratings.agreement import (
     Rating,
     label_agreement,
@@ -70,9 +70,8 @@ def write_agreement_report(out_dir: str | Path, ratings=None, labels=None, *,
         body += _label_section(out, label_rows)
     page = _PAGE.format(title=_e(title), body="\n".join(body))
     final = out / REPORT
-    partial = out / f".{REPORT}.partial"
-    partial.write_text(page, encoding="utf-8", newline="\n")
-    os.replace(partial, final)
+    with replacing(final, out / f".{REPORT}.partial") as partial:
+        partial.write_text(page, encoding="utf-8", newline="\n")
     return final
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from feasstm_gui.core.errors import ProjectLocked
+from feasstm_gui.core.files import atomic_write
 
 LOCK_NAME = "project.lock"
 INFO_NAME = "project.lock.json"
@@ -100,9 +101,7 @@ class ProjectLock:
             "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         try:
-            tmp = self.folder / (INFO_NAME + ".tmp")
-            tmp.write_text(json.dumps(info), encoding="utf-8")
-            os.replace(tmp, self.folder / INFO_NAME)
+            atomic_write(self.folder / INFO_NAME, json.dumps(info))
         except OSError:
             pass  # the lock itself holds; the note of who holds it is a courtesy
 

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
+from feasstm_gui.core import files
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.ingest import images
 from feasstm_gui.core.ingest.images import (
     IMAGE_EXTENSIONS,
     BackgroundWriter,
@@ -86,7 +86,7 @@ def test_disk_full_names_the_path_and_leaves_nothing(face, cjk_dir, monkeypatch)
     def full(fd, data):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(images, "_write_all", full)
+    monkeypatch.setattr(files, "_write_all", full)
     target = cjk_dir / "满.jpg"
     with pytest.raises(FeasstmError) as info:
         write_jpeg(target, face)
@@ -105,14 +105,14 @@ def test_background_writer_writes_whole_files_into_new_folders(cjk_dir):
 
 
 def test_background_writer_failure_sticks_and_names_the_file(cjk_dir, monkeypatch):
-    real = images._write_all
+    real = files._write_all
 
     def full_on_third(fd, data):
         if data == b"3":
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(fd, data)
 
-    monkeypatch.setattr(images, "_write_all", full_on_third)
+    monkeypatch.setattr(files, "_write_all", full_on_third)
     writer = BackgroundWriter()
     for k in range(1, 6):
         writer.write(cjk_dir / f"{k}.bin", str(k).encode())
