@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +61,37 @@ class Settings:
         folder = str(Path(folder).resolve())
         recent = [p for p in self.get("recent_projects", []) if p != folder]
         self.set("recent_projects", [folder, *recent][:limit])
+
+
+def login_name() -> str:
+    """The user's login name ('' where the system does not say)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name is not an error
+        return ""
+
+
+def resolve_annotator(settings: Settings | None = None,
+                      ask: Callable[[], str | None] | None = None) -> str:
+    """The annotator's name, decided the same way by the CLI, the window and the store:
+    $FEASSTM_ANNOTATOR wins; else the remembered name; else `ask` (the window's dialog) once,
+    its answer remembered; else the login name."""
+    env = os.environ.get("FEASSTM_ANNOTATOR")
+    if env:
+        return env
+    if settings is None:
+        try:
+            settings = Settings.load()
+        except Exception:  # noqa: BLE001 - a broken settings file must not stop the store
+            settings = None
+    name = settings.get("annotator") if settings is not None else None
+    if name:
+        return str(name)
+    if ask is not None and settings is not None:
+        name = ask()
+        if name:
+            settings.set("annotator", name)
+            return name
+    return login_name() or "annotator"

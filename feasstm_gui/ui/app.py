@@ -7,12 +7,12 @@ job needs them, so the window opens quickly.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import traceback
 
 from feasstm_gui import __version__
+from feasstm_gui.core.settings import resolve_annotator
 
 _START = time.time()
 
@@ -33,24 +33,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "in a temporary folder with the real pipeline), show its frames, print "
                         "'ok' and exit 0")
     return parser
-
-
-def resolve_annotator(settings, ask=None) -> str:
-    """$FEASSTM_ANNOTATOR wins; else the remembered name; else ask once and remember it."""
-    env = os.environ.get("FEASSTM_ANNOTATOR")
-    if env:
-        return env
-    name = settings.get("annotator")
-    if name:
-        return str(name)
-    if ask is not None:
-        name = ask()
-        if name:
-            settings.set("annotator", name)
-            return name
-    from feasstm_gui.core.store import default_annotator
-
-    return default_annotator()
 
 
 def _set_icon(app) -> None:

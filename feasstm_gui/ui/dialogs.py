@@ -3,7 +3,6 @@ videos, the keymap editor and the F1 overlay of every key."""
 
 from __future__ import annotations
 
-import getpass
 import traceback
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.settings import login_name
 from feasstm_gui.ui.actions import (
     ACTIONS,
     DEFAULT_KEYMAP,
@@ -88,16 +88,11 @@ def ask_annotator(parent: QWidget | None, current: str = "") -> str | None:
     name, ok = QInputDialog.getText(
         parent, "Who is labelling?",
         "Your name (stamped on every label and flag you make; you can change it later in "
-        "File ▸ Change annotator):", text=current or _login())
+        "File ▸ Change annotator):", text=current or login_name())
     name = name.strip()
     return name if ok and name else None
 
 
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001
-        return ""
 
 
 # -- re-align options ------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from feasstm_gui import __version__
 from feasstm_gui.core.errors import FeasstmError, ProjectLocked
-from feasstm_gui.core.settings import Settings, config_dir
+from feasstm_gui.core.settings import Settings, config_dir, resolve_annotator
 from feasstm_gui.core.store import FrameRow, Store, restore_backup, views
 from feasstm_gui.core.store.lock import describe_holder
 from feasstm_gui.core.vocab import CODES
@@ -94,7 +94,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings or Settings.load()
         self.keymap = act.Keymap(self.settings)
-        self.annotator = annotator or self.settings.get("annotator") or "annotator"
+        self.annotator = annotator or resolve_annotator(self.settings)
         self.store: Store | None = None
         self.clip_id: str | None = None
         self.setAcceptDrops(True)  # video files, a clip table or a project folder

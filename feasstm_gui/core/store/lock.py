@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import socket
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from feasstm_gui.core.errors import ProjectLocked
 from feasstm_gui.core.files import atomic_write
+from feasstm_gui.core.settings import login_name
 
 LOCK_NAME = "project.lock"
 INFO_NAME = "project.lock.json"
@@ -95,7 +95,7 @@ class ProjectLock:
             )
         self._fd = fd
         info = {
-            "user": self.annotator or getpass.getuser(),
+            "user": self.annotator or login_name(),
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),

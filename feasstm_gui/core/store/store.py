@@ -1164,24 +1164,10 @@ def _move_damaged_aside(db: Path, aside: Path) -> None:
 
 
 def default_annotator() -> str:
-    """The annotator name: $FEASSTM_ANNOTATOR, the remembered one, or the login name."""
-    name = os.environ.get("FEASSTM_ANNOTATOR")
-    if name:
-        return name
-    try:
-        from feasstm_gui.core.settings import Settings
+    """The annotator name when none is given: `settings.resolve_annotator`."""
+    from feasstm_gui.core.settings import resolve_annotator
 
-        name = Settings.load().get("annotator")
-    except Exception:  # noqa: BLE001 - a broken settings file must not stop the store
-        name = None
-    if name:
-        return name
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001
-        return "annotator"
+    return resolve_annotator()
 
 
 def _plain(value: Any) -> Any:
