@@ -13,20 +13,66 @@ parameters they were made with (each face records them); re-align frames to appl
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING, Any
 
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.store import Store
 
-#: Parameters stored as one object, and the settings class that gives their fields' defaults.
-_OBJECTS = {
-    "align.detector": ("feasstm_gui.core.faces.detector", "DetectorSettings"),
-    "align.tracker": ("feasstm_gui.core.faces.tracker", "TrackerSettings"),
-    "quality.thresholds": ("feasstm_gui.core.faces.quality", "QualityThresholds"),
+if TYPE_CHECKING:  # the store reads DEFAULTS from here: no import of it at run time
+    from feasstm_gui.core.store import Store
+
+#: The plain parameters of a new project and their defaults: the one place they are written.
+#: A new project stores them all (so it keeps its own); a project without one reads this.
+DEFAULTS: dict[str, Any] = {
+    "align.preset": "emotion_fan",
+    "align.size": 100,
+    "align.margin": None,  # None: the preset's own margin
+    "extract.fps": None,
+    "extract.jpeg_quality": 95,
+    "backup.keep": 10,
+    "backup.min_interval_s": 600,
+    "backup.every_edits": 1000,
 }
+
+
+def object_classes() -> dict[str, type]:
+    """Parameters stored as one object, and the settings class whose field defaults are theirs
+    (imported when first asked for: they bring numpy, which the store does not need)."""
+    from feasstm_gui.core.faces.detector import DetectorSettings
+    from feasstm_gui.core.faces.quality import QualityThresholds
+    from feasstm_gui.core.faces.tracker import TrackerSettings
+
+    return {"align.detector": DetectorSettings, "align.tracker": TrackerSettings,
+            "quality.thresholds": QualityThresholds}
+
+
+class StoredSettings:
+    """The JSON form of a frozen settings dataclass (detector, tracker, quality thresholds),
+    one rule for all: `to_dict` gives plain values (tuples as lists); `from_dict` takes the
+    fields it knows (older and newer projects), lists back to tuples and whole numbers to
+    floats where the field's default is one."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]):
+        known = {}
+        for f in fields(cls):
+            if f.name in d:
+                known[f.name] = _like(f.default, d[f.name])
+        return cls(**known)
+
+
+def _like(default: Any, value: Any) -> Any:
+    if isinstance(default, tuple) and isinstance(value, (list, tuple)):
+        return tuple(_like(default[0] if default else None, v) for v in value)
+    if isinstance(default, float) and isinstance(value, (int, str)) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -47,7 +93,7 @@ class Setting:
 
     @property
     def parent(self) -> str | None:
-        for obj in _OBJECTS:
+        for obj in object_classes():
             if self.key.startswith(obj + "."):
                 return obj
         return None
@@ -60,10 +106,8 @@ class Setting:
     def default(self) -> Any:
         parent = self.parent
         if parent is None:
-            from feasstm_gui.core.store.store import DEFAULT_PARAMS
-
-            return DEFAULT_PARAMS.get(self.key)
-        return _object_defaults(parent)[self.field]
+            return DEFAULTS.get(self.key)
+        return object_classes()[parent]().to_dict()[self.field]
 
     def get(self, store: Store) -> Any:
         parent = self.parent
@@ -127,20 +171,9 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _settings_class(parent: str):
-    import importlib
-
-    module, name = _OBJECTS[parent]
-    return getattr(importlib.import_module(module), name)
-
-
-def _object_defaults(parent: str) -> dict[str, Any]:
-    return _settings_class(parent)().to_dict()
-
-
 def _object_value(store: Store, parent: str) -> dict[str, Any]:
     """The object as stored, completed with the defaults of fields it lacks (older projects)."""
-    cls = _settings_class(parent)
+    cls = object_classes()[parent]
     stored = store.param(parent) or {}
     full = cls.from_dict(stored).to_dict()
     extra = {k: v for k, v in stored.items() if k not in full}  # e.g. the detector's "model"
@@ -199,21 +232,35 @@ def _registry() -> list[Setting]:
     ]
 
 
-SETTINGS: list[Setting] = _registry()
-BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
+@functools.cache
+def _built() -> tuple[list[Setting], dict[str, Setting]]:
+    settings = _registry()
+    return settings, {s.key: s for s in settings}
+
+
+def __getattr__(name: str) -> Any:
+    """SETTINGS (every setting, in order) and BY_KEY are built when first used: the registry
+    reads the alignment presets, and with them numpy, which the store reading DEFAULTS does
+    not need."""
+    if name == "SETTINGS":
+        return _built()[0]
+    if name == "BY_KEY":
+        return _built()[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def setting(key: str) -> Setting:
-    s = BY_KEY.get(key)
+    by_key = _built()[1]
+    s = by_key.get(key)
     if s is None:
-        close = [k for k in BY_KEY if key.split(".")[-1] in k] or list(BY_KEY)
+        close = [k for k in by_key if key.split(".")[-1] in k] or list(by_key)
         raise FeasstmError(f"no setting named {key!r}; settings: {', '.join(close)}")
     return s
 
 
 def current(store: Store) -> dict[str, Any]:
     """Every setting's value in this project."""
-    return {s.key: s.get(store) for s in SETTINGS}
+    return {s.key: s.get(store) for s in _built()[0]}
 
 
 def apply(store: Store, values: dict[str, Any]) -> list[tuple[Setting, Any, Any]]:

@@ -19,12 +19,13 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.project_settings import StoredSettings
 
 #: MTCNN's landmark order: image-left eye, image-right eye, nose tip, mouth left, mouth right.
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
@@ -33,7 +34,7 @@ Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
-class DetectorSettings:
+class DetectorSettings(StoredSettings):
     """Detection parameters of a project (stored in the project and the export manifest)."""
 
     min_face_size: float = 20.0
@@ -51,18 +52,6 @@ class DetectorSettings:
     #: tensors gain little from a second thread, which is better left to decoding and JPEG
     #: writing, done meanwhile on other threads.
     region_threads: int = 1
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["thresholds"] = list(self.thresholds)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DetectorSettings:
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        if "thresholds" in known:
-            known["thresholds"] = tuple(float(t) for t in known["thresholds"])
-        return cls(**known)
 
 
 @dataclass

@@ -16,6 +16,7 @@ import numpy as np
 
 from feasstm_gui.core.faces.align import AlignSettings, template, transform_points
 from feasstm_gui.core.faces.detector import Detection
+from feasstm_gui.core.project_settings import StoredSettings
 
 #: Depth of the nose tip in front of the eyes, in half inter-ocular distances, of an average
 #: face: turning the head by yaw moves the nose sideways by this times sin(yaw) while the eyes
@@ -24,7 +25,7 @@ NOSE_DEPTH = 1.2
 
 
 @dataclass(frozen=True)
-class QualityThresholds:
+class QualityThresholds(StoredSettings):
     """When a score suggests a deletion reason (stored in the project)."""
 
     #: alignment_failure: detection probability below this
@@ -49,13 +50,6 @@ class QualityThresholds:
     #: near-duplicate of the previous kept frame: duplicate distance below this (not a deletion
     #: reason; shown so an annotator can thin out still shots)
     max_duplicate: float = 0.003
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> QualityThresholds:
-        return cls(**{k: float(v) for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
 @dataclass

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,12 +34,13 @@ from feasstm_gui.core.faces.detector import (
     box_iou,
     order_faces,
 )
+from feasstm_gui.core.project_settings import StoredSettings
 
 STATE_VERSION = 1
 
 
 @dataclass(frozen=True)
-class TrackerSettings:
+class TrackerSettings(StoredSettings):
     """How the tracker follows the actor (stored in the project)."""
 
     #: a whole-frame detection on every frame whose index is a multiple of this
@@ -71,18 +72,6 @@ class TrackerSettings:
     switch_similarity: float = 0.5
     #: at most this many seeds (faces the user pointed at) are remembered
     max_exemplars: int = 4
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["roi_face_range"] = list(self.roi_face_range)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrackerSettings:
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        if "roi_face_range" in known:
-            known["roi_face_range"] = tuple(known["roi_face_range"])
-        return cls(**known)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from typing import Any
 from feasstm_gui import __version__
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.names import check_clip_id
+from feasstm_gui.core.project_settings import DEFAULTS
 from feasstm_gui.core.store.db import Database, SqliteDatabase
 from feasstm_gui.core.store.lock import ProjectLock
 from feasstm_gui.core.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -32,17 +33,6 @@ BACKUP_DIR = "backups"
 FRAMES_DIR = "frames"
 CROPS_DIR = "crops"
 
-#: Default parameters of a new project (each is stored, so a project keeps its own).
-DEFAULT_PARAMS: dict[str, Any] = {
-    "align.preset": "emotion_fan",
-    "align.size": 100,
-    "align.margin": None,  # None: the preset's own margin
-    "extract.fps": None,
-    "extract.jpeg_quality": 95,
-    "backup.keep": 10,
-    "backup.min_interval_s": 600,
-    "backup.every_edits": 1000,
-}
 
 
 def utc_now() -> str:
@@ -307,7 +297,7 @@ class Store:
         with store._tx():
             store._set_params({"project.name": name or folder.name,
                                "project.created": utc_now(),
-                               "project.app_version": __version__, **DEFAULT_PARAMS})
+                               "project.app_version": __version__, **DEFAULTS})
         return store
 
     @classmethod
@@ -458,7 +448,7 @@ class Store:
         return dict(self._params_cache)
 
     def param(self, key: str, default: Any = None) -> Any:
-        return self.params().get(key, DEFAULT_PARAMS.get(key, default))
+        return self.params().get(key, DEFAULTS.get(key, default))
 
     def set_params(self, values: dict[str, Any]) -> None:
         with self._tx():
@@ -856,7 +846,7 @@ class Store:
 
         def number(key: str) -> float:
             value = cache.get(key)
-            return float(DEFAULT_PARAMS[key] if value is None else value)
+            return float(DEFAULTS[key] if value is None else value)
 
         every, interval = number("backup.every_edits"), number("backup.min_interval_s")
         if (self._edits_since_backup < every
