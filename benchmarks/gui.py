@@ -109,8 +109,8 @@ def build(folder: Path, n_frames: int, n_clips: int) -> float:
                          50.0 + (i * 37) % 200))
         bulk_add_frames(store, clip_id, rows)
         # some labels and flags, so the strip has colour bands and badges to paint
-        ids = [r[0] for r in store._query("SELECT id FROM frames WHERE clip=? ORDER BY "
-                                          "frame_index LIMIT ?", (clip_id, per_clip // 2))]
+        ids = [r[0] for r in store.db.query("SELECT id FROM frames WHERE clip=? ORDER BY "
+                                            "frame_index LIMIT ?", (clip_id, per_clip // 2))]
         for code in range(1, 8):
             store.import_labels([(f, code) for f in ids[code * 3000 % max(1, len(ids)):][::97]],
                                 "benchmark set-up")
@@ -247,8 +247,8 @@ def main() -> int:
             QTest.keyClick(window.strip, key)
             app.processEvents()
             times.append((time.perf_counter() - t0) * 1000)
-        labelled = store._one("SELECT COUNT(*) FROM edits WHERE annotator='bench' AND "
-                              "state='done'")[0]
+        labelled = store.db.one("SELECT COUNT(*) FROM edits WHERE annotator='bench' AND "
+                                "state='done'")[0]
         times.sort()
         key_p50 = statistics.median(times)
         key_p99 = times[min(len(times) - 1, int(round(0.99 * len(times))) - 1)]

@@ -106,8 +106,8 @@ def build_project(folder: Path, clips: dict[str, list[FrameSpec]], *, cache: Pat
             store.import_labels([(f, code) for f in fids], "test set-up")
         for fid, spec in zip(ids, frames):
             for reason in spec.reasons:
-                store._apply([("deletion", {"frame": fid, "reason": reason}, True)],
-                             "test set-up", state="log")
+                store.apply_edits([("deletion", {"frame": fid, "reason": reason}, True)],
+                                  "test set-up", audit_only=True)
             if spec.irrelevant:
                 store.set_irrelevant_system(fid, True)
     if blind:

@@ -48,7 +48,7 @@ def test_label_a_clip_with_keys_only(opened, qtbot):
     qtbot.keyClick(strip, Qt.Key.Key_3, Qt.KeyboardModifier.KeypadModifier)
     assert codes(built.store)[:3] == [None, 3, 7]
     # every edit is stamped with the annotator
-    rows = built.store._query("SELECT DISTINCT annotator FROM edits WHERE state != 'log'")
+    rows = built.store.db.query("SELECT DISTINCT annotator FROM edits WHERE state != 'log'")
     assert rows == [("tester",)]
     # the clip list counts follow the edits
     assert window.clip_model.summary(CLIP).labelled == 7
