@@ -34,7 +34,6 @@ FRAMES_DIR = "frames"
 CROPS_DIR = "crops"
 
 
-
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
