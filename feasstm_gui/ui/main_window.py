@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from feasstm_gui import __version__
 from feasstm_gui.core.errors import FeasstmError, ProjectLocked
+from feasstm_gui.core.labels.fill import fill_targets, typical_step
 from feasstm_gui.core.settings import Settings, config_dir
 from feasstm_gui.core.store import FrameRow, Store, restore_backup, views
 from feasstm_gui.core.store.lock import describe_holder
@@ -52,7 +53,6 @@ from feasstm_gui.ui.dialogs import (
     show_error,
     show_message,
 )
-from feasstm_gui.ui.filters import fill_targets, typical_step
 from feasstm_gui.ui.history import HistoryPanel
 from feasstm_gui.ui.panels import FilterBar, LegendBar, ReviewBar
 from feasstm_gui.ui.preview import PreviewWidget
@@ -648,7 +648,7 @@ class MainWindow(QMainWindow):
     @guarded
     def fill_forward(self) -> None:
         """The current frame's code onto the following unlabelled frames, up to the next
-        labelled frame or scene cut (filters.is_cut)."""
+        labelled frame or scene cut (core/labels/fill.is_cut)."""
         if self.store is None:
             return
         if self.active_view() is not self.strip:
