@@ -68,7 +68,7 @@ class JobController(Controller):
             return False
         self.target = target or JobTarget()
         started = self._owned = self.runner.start(title, factory)
-        self.window.update_empty_text()
+        self.window.status_info.update_empty_text()
         return started
 
     def cancel(self) -> None:

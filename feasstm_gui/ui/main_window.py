@@ -17,10 +17,8 @@ import gc
 from collections.abc import Iterable
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QDockWidget,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QTabWidget,
@@ -33,7 +31,6 @@ from feasstm_gui.core.errors import ProjectLocked
 from feasstm_gui.core.labels.session import Session
 from feasstm_gui.core.settings import Settings, config_dir
 from feasstm_gui.core.store import FrameRow, Store
-from feasstm_gui.core.vocab import CODES
 from feasstm_gui.ui import actions as act
 from feasstm_gui.ui.clips import ClipListModel, ClipListView, ClipRole, counts_delta
 from feasstm_gui.ui.controller import guarded
@@ -45,11 +42,12 @@ from feasstm_gui.ui.navigation import THUMB_SIZES, NavigationController
 from feasstm_gui.ui.panels import FilterBar, LegendBar, ReviewBar
 from feasstm_gui.ui.preview import PreviewWidget
 from feasstm_gui.ui.project_control import ProjectController
+from feasstm_gui.ui.status_bar import StatusController
 from feasstm_gui.ui.strip import FrameStripModel, FrameStripView
-from feasstm_gui.ui.style import DELETED_COLOR, REASON_LETTERS, code_icon, letter_icon
+from feasstm_gui.ui.style import action_icon
 from feasstm_gui.ui.thumbs import ImageLoader
 from feasstm_gui.ui.tools import ToolsController
-from feasstm_gui.ui.workers import JobFactory, JobPanel, JobRunner
+from feasstm_gui.ui.workers import JobFactory, JobRunner
 
 
 class MainWindow(QMainWindow):
@@ -65,8 +63,6 @@ class MainWindow(QMainWindow):
         self.store: Store | None = None
         self.session: Session | None = None
         self.setAcceptDrops(True)  # video files, a clip table or a project folder
-        self._blind_clip = False
-        self._reported: set[str] = set()
         self.setWindowTitle("FEASSTM Studio")
         self.resize(1400, 880)
 
@@ -74,7 +70,7 @@ class MainWindow(QMainWindow):
                                   parent=self)
         self.frame_images = ImageLoader(max_bytes=48 << 20, max_side=1600, threads=1,
                                         max_pending=4, parent=self)
-        self.thumbs.failed.connect(self._image_failed)
+
         self.runner = JobRunner(self)
         self.edits = EditController(self)
         self.nav = NavigationController(self)
@@ -84,8 +80,13 @@ class MainWindow(QMainWindow):
 
         self._build_central()
         self._build_docks()
-        self._build_status()
-        self.actions = act.build_actions(self, self.keymap, self._icon_for)
+        self.status_info = StatusController(self)
+        self.thumbs.failed.connect(self.status_info.image_failed)
+        self.strip_model.crop_failed.connect(self.status_info.crop_failed)
+        self.job_panel = self.status_info.job_panel
+        self.annotator_label = self.status_info.annotator_label
+        self.status_info.update_annotator_label(False)
+        self.actions = act.build_actions(self, self.keymap, action_icon)
         act.attach(self.actions, self, [self.workspace, self.preview])
         self.menus = act.build_menus(self.menuBar(), self.actions)
         self.toolbar = QToolBar("Main")
@@ -101,10 +102,6 @@ class MainWindow(QMainWindow):
         # key or labelling a run does not decode and scale every frame on the way).
         self._preview_timer.setInterval(40)
         self._preview_timer.timeout.connect(self._update_preview)
-        self._counts_timer = QTimer(self)
-        self._counts_timer.setSingleShot(True)
-        self._counts_timer.setInterval(100)
-        self._counts_timer.timeout.connect(self._show_counts)
         self._restore_geometry()
         self._update_enabled()
 
@@ -121,7 +118,6 @@ class MainWindow(QMainWindow):
         self.strip.setObjectName("frame-strip")
         self.strip.setModel(self.strip_model)
         self.strip.current_frame_changed.connect(self._on_current_frame)
-        self.strip_model.crop_failed.connect(self._crop_failed)
         self.filter_bar = FilterBar()
         self.filter_bar.changed.connect(self._filter_changed)
         clip_page = QWidget()
@@ -193,34 +189,6 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.clips_dock, self.history_dock], [520, 260],
                          Qt.Orientation.Vertical)
 
-    def _build_status(self) -> None:
-        bar = self.statusBar()
-        self.counts_label = QLabel()
-        self.annotator_label = QLabel()
-        self.mode_label = QLabel()
-        self.mode_label.setStyleSheet(f"color:{DELETED_COLOR.name()}; font-weight:bold")
-        self.job_panel = JobPanel(self.runner)
-        bar.addPermanentWidget(self.job_panel)
-        bar.addPermanentWidget(self.counts_label)
-        bar.addPermanentWidget(self.mode_label)
-        bar.addPermanentWidget(self.annotator_label)
-        self._update_annotator_label()
-
-    def _icon_for(self, spec: act.ActionSpec):
-        if spec.id.startswith("label.") and spec.args and spec.args[0] in CODES:
-            return code_icon(spec.args[0])
-        if spec.id.startswith("flag.") and spec.args and spec.args[0] in REASON_LETTERS:
-            return letter_icon(REASON_LETTERS[spec.args[0]], DELETED_COLOR)
-        letters = {"file.open": ("Op", "#34495e"), "edit.undo": ("↶", "#34495e"),
-                   "edit.redo": ("↷", "#34495e"), "label.fill": ("F→", "#16a085"),
-                   "flag.accept": ("✓?", "#d68910"), "go.next_unlabelled": ("N", "#2471a3"),
-                   "faces.realign": ("R", "#7d3c98"), "view.review": ("▦", "#2e4053"),
-                   "help.keys": ("F1", "#566573")}
-        if spec.id in letters:
-            text, color = letters[spec.id]
-            return letter_icon(text, QColor(color))
-        return None
-
     # -- geometry (QSettings holds window geometry only) ------------------------------------------
 
     def _qsettings(self) -> QSettings:
@@ -277,7 +245,7 @@ class MainWindow(QMainWindow):
         self.session = Session(store, self.annotator) if store is not None else None
         self.thumbs.clear()
         self.frame_images.clear()
-        self._reported.clear()
+        self.status_info.forget_reported()
         self.strip_model.set_frames([], "")
         self.review_model.set_frames([], "")
         self._preview_row = None
@@ -294,13 +262,12 @@ class MainWindow(QMainWindow):
         self.project_changed.emit()
 
     def _update_title(self) -> None:
+        self.status_info.update_mode()
         if self.store is None:
             self.setWindowTitle("FEASSTM Studio")
-            self.mode_label.setText("")
             return
         ro = " [read-only]" if self.store.read_only else ""
         self.setWindowTitle(f"{self.store.name}{ro} — FEASSTM Studio")
-        self.mode_label.setText("READ-ONLY" if self.store.read_only else "")
 
     def _update_enabled(self) -> None:
         has = self.store is not None
@@ -313,46 +280,18 @@ class MainWindow(QMainWindow):
     def load_clips(self) -> None:
         if self.session is None:
             self.clip_model.set_clips([], {}, set())
-            self._update_counts()
-            self.update_empty_text()
+            self.status_info.update_counts()
+            self.status_info.update_empty_text()
             return
         clips = self.store.clips()
         blind = {c.id for c in clips if self.session.is_blind(c.id)}
         self.clip_model.set_clips(clips, self.session.clip_summaries(), blind)
-        self._update_counts()
-        self.update_empty_text()
+        self.status_info.update_counts()
+        self.status_info.update_empty_text()
 
     def select_first_clip_if_none(self) -> None:
         if self.clip_id is None and self.clip_model.rowCount():
             self.clip_view.setCurrentIndex(self.clip_model.index(0))
-
-    def _keys_of(self, action_id: str) -> str:
-        keys = act.display_keys(self.keymap.keys(action_id))
-        return f" ({' / '.join(keys)})" if keys else ""
-
-    def update_empty_text(self) -> None:
-        """What the empty strip says: the next step, with its keys."""
-        text = ""
-        if self.store is not None:
-            if not self.clip_model.rowCount():
-                text = ("No clips yet.\nFile ▸ Import videos…" + self._keys_of("file.import_videos")
-                        + " or File ▸ Import clip table… adds them; or drop video files here.")
-            elif self.clip_id is not None and not self.strip_model.frames():
-                row = self.clip_model.row_of(self.clip_id)
-                clip = self.clip_model.clips()[row] if row is not None else None
-                if self.runner.busy:
-                    text = "Working on it: the frames appear here as they are done."
-                elif clip is not None and clip.extract_status == "damaged":
-                    text = f"No frame could be read from this clip's video.\n{clip.error or ''}"
-                elif clip is None or clip.source == "video":
-                    text = ("No frames in this clip yet.\nFaces ▸ Extract and align this clip"
-                            + self._keys_of("faces.process") + ", or all unfinished clips"
-                            + self._keys_of("faces.process_all") + ".")
-                else:
-                    text = "This clip has no frames."
-            elif self.clip_id is not None:
-                text = "No frame matches the filter."
-        self.strip.set_empty_text(text)
 
     def _refresh_summary(self, clip_id: str) -> None:
         if self.session is None:
@@ -360,7 +299,7 @@ class MainWindow(QMainWindow):
         got = self.session.clip_summaries(clip_id)
         if clip_id in got:
             self.clip_model.set_summary(clip_id, got[clip_id])
-        self._update_counts()
+        self.status_info.update_counts()
 
     # -- clip and strip -------------------------------------------------------------------------
 
@@ -380,7 +319,6 @@ class MainWindow(QMainWindow):
         if self.store is None or self.clip_id is None:
             self.strip_model.set_frames([], "")
             return
-        self._blind_clip = self.session.is_blind(self.clip_id)
         rows = self.session.clip_rows(self.clip_id)
         old = self.strip_model.frames()
         if keep and len(old) == len(rows) and all(a.id == b.id for a, b in zip(old, rows)):
@@ -403,8 +341,8 @@ class MainWindow(QMainWindow):
             gc.freeze()
         self._refresh_summary(self.clip_id)
         self.filter_bar.set_count(self.strip_model.rowCount(), len(rows))
-        self._update_annotator_label()
-        self.update_empty_text()
+        self.status_info.update_annotator_label(self.session.is_blind(self.clip_id))
+        self.status_info.update_empty_text()
 
     def _filter_changed(self, flt, sort) -> None:
         current = self.strip.current_frame()
@@ -414,7 +352,7 @@ class MainWindow(QMainWindow):
             self.strip.go_to_row(self.strip_model.row_of(current.id))
         elif self.strip_model.rowCount():
             self.strip.go_to_row(0)
-        self.update_empty_text()
+        self.status_info.update_empty_text()
 
     def active_view(self) -> FrameStripView:
         return self.review if self.tabs.currentIndex() == 1 else self.strip
@@ -478,7 +416,7 @@ class MainWindow(QMainWindow):
         other = {r.clip for r in rows.values()} - ({self.clip_id} if changed else set())
         for clip_id in other:
             self._refresh_summary(clip_id)
-        self._update_counts()
+        self.status_info.update_counts()
         cur = self.active_view().current_frame()
         if cur is not None and cur.id in rows:
             self._schedule_preview(cur)
@@ -533,46 +471,8 @@ class MainWindow(QMainWindow):
 
     # -- status and messages ----------------------------------------------------------------------
 
-    def _update_counts(self) -> None:
-        """The status bar's counts, at most every 100 ms (the clip list is exact at once)."""
-        if not self._counts_timer.isActive():
-            self._counts_timer.start()
-
-    def _show_counts(self) -> None:
-        if self.store is None:
-            self.counts_label.setText("no project")
-            return
-        summaries = [self.clip_model.summary(c.id) for c in self.clip_model.clips()]
-        total = sum(s.total for s in summaries)
-        labelled = sum(s.labelled for s in summaries)
-        flagged = sum(s.flagged for s in summaries)
-        text = f"project: {labelled:,} labelled · {flagged:,} deleted · {total:,} frames"
-        if self.clip_id is not None:
-            s = self.clip_model.summary(self.clip_id)
-            text = (f"clip: {s.labelled:,} labelled · {s.flagged:,} deleted · "
-                    f"{s.suggested:,} suggested · {s.total:,} frames   |   " + text)
-        self.counts_label.setText(text)
-
-    def _update_annotator_label(self) -> None:
-        blind = " (blind pass: your labels only)" if self._blind_clip else ""
-        self.annotator_label.setText(f"annotator: {self.annotator}{blind}")
-
     def report_error(self, exc: BaseException | str) -> None:
         show_error(self, exc)
-
-    def _crop_failed(self, row: FrameRow, reason: str) -> None:
-        key = f"{row.clip}/{row.crop}"
-        if key in self._reported:
-            return
-        self._reported.add(key)
-        self.statusBar().showMessage(
-            f"Crop of clip '{row.clip}' frame {row.frame_index} cannot be shown ({reason}): "
-            f"{row.crop}. Re-align the frame (R) or restore the file.", 15000)
-
-    def _image_failed(self, path: str, reason: str) -> None:
-        if path not in self._reported:
-            self._reported.add(path)
-            self.setProperty("last_image_problem", f"{path}: {reason}")
 
     # -- keys and the annotator ------------------------------------------------------------------
 
@@ -592,7 +492,8 @@ class MainWindow(QMainWindow):
             self.session.set_annotator(name)
             self.history.set_store(self.store, name)
             self.load_clips_keep()
-        self._update_annotator_label()
+        self.status_info.update_annotator_label(
+            self.session is not None and self.session.is_blind(self.clip_id))
 
     # -- files dropped on the window: videos, a clip table, a project folder ------------------------
 
