@@ -305,7 +305,8 @@ class ExportDialog(QDialog):
             self.problems_view.appendPlainText("\n".join(str(p) for p in progress.problems))
 
     def _on_finished(self, outcome: JobOutcome) -> None:
-        if not self._exporting:
+        if not self._exporting:  # another job on the shared runner ended: the way is free
+            self.export_button.setEnabled(self.plan is not None)
             return
         self._exporting = False
         self._set_running(False)

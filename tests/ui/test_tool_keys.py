@@ -65,3 +65,37 @@ def test_tool_keys_conflict_only_within_their_dialog(qtbot):
     editor.accept()
     assert Settings.load().get("keymap") == {"adjudication.next": ["Q", "J"],
                                              "rating.pick": ["7"]}
+
+
+def test_the_export_dialog_runs_on_the_windows_one_runner(window, make_project, qtbot,
+                                                           cjk_dir):
+    import threading
+
+    from feasstm_gui.core.jobs import JobResult, Progress
+
+    built = make_project({CLIP: [FrameSpec(code=4), FrameSpec(code=7)]})
+    window.set_store(built.store)
+    release = threading.Event()
+
+    def waiting():
+        yield Progress(0, 1, "waiting")
+        release.wait(20)
+        return JobResult(done=1)
+
+    assert window.start_job("Waiting", waiting)
+    window.actions["tools.export"].trigger()
+    dialog = window.tools.opened["export"]
+    assert dialog.runner is window.runner
+    dialog.out_edit.setText(str(cjk_dir / "导出"))
+    assert not dialog.start_export()  # one job at a time, the window's included
+    assert "Wait for 'Waiting'" in dialog.status_label.text()
+    with qtbot.waitSignal(window.runner.finished, timeout=30_000):
+        release.set()
+    assert "Waiting: done" in window.statusBar().currentMessage()
+    assert dialog.export_button.isEnabled()
+    with qtbot.waitSignal(window.runner.finished, timeout=60_000) as blocker:
+        assert dialog.start_export()
+    assert blocker.args[0].error is None
+    assert (cjk_dir / "导出").is_dir()
+    assert "Exporting" not in window.statusBar().currentMessage()  # the dialog reports it
+    dialog.close()
