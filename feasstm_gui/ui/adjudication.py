@@ -33,6 +33,7 @@ from feasstm_gui.core.store import ratings as rdb
 from feasstm_gui.core.store.ratings import Disagreement
 from feasstm_gui.core.vocab import CODES, code_name
 from feasstm_gui.ui import actions as act
+from feasstm_gui.ui.thumbs import Failed, ImageLoader
 
 RESOLVED_COLOR = QColor("#d5f5e3")
 _FIXED_COLUMNS = ("face", "clip", "frame")
@@ -46,6 +47,8 @@ class AdjudicationDialog(QDialog):
         super().__init__(parent)
         self.store = store
         self.keys = act.ScopedKeys(keymap or act.Keymap(None), act.ADJUDICATION)
+        self.images = ImageLoader(max_bytes=16 << 20, max_side=220, threads=1, parent=self)
+        self.images.ready.connect(self._on_image)
         self.setWindowTitle("Adjudication of label disagreements")
         self.resize(1000, 700)
         self.rows: list[Disagreement] = []
@@ -146,16 +149,32 @@ class AdjudicationDialog(QDialog):
             self.preview.clear()
             self.detail.setText("No disagreements." if not self.rows else "")
             return
-        pixmap = QPixmap(str(self.store.folder / d.crop)) if d.crop else QPixmap()
-        if pixmap.isNull():
-            self.preview.setText("no face crop")
-        else:
-            self.preview.setPixmap(pixmap.scaled(self.preview.size(),
-                                                 Qt.AspectRatioMode.KeepAspectRatio))
+        self._paint_preview(d)
         labels = "; ".join(f"{who}: {code} {code_name(code)}" for who, code in d.labels.items())
         final = f"final: {d.adjudicated} {code_name(d.adjudicated)}" if d.adjudicated else \
             "not resolved"
         self.detail.setText(f"{d.clip}, frame {d.frame_index}\n{labels}\n{final}")
+
+    def _crop_path(self, d: Disagreement) -> str:
+        return str(self.store.folder / d.crop) if d.crop else ""
+
+    def _paint_preview(self, d: Disagreement) -> None:
+        """The crop, decoded off the GUI thread (until then the previous one stays up)."""
+        path = self._crop_path(d)
+        loaded = self.images.get(path) if path else Failed("no crop")
+        if loaded is None:
+            return
+        if isinstance(loaded, Failed):
+            self.preview.setPixmap(QPixmap())
+            self.preview.setText("no face crop")
+        else:
+            self.preview.setPixmap(loaded.pixmap.scaled(self.preview.size(),
+                                                        Qt.AspectRatioMode.KeepAspectRatio))
+
+    def _on_image(self, path: str) -> None:
+        d = self.current()
+        if d is not None and self._crop_path(d) == path:
+            self._paint_preview(d)
 
     # -- edits -------------------------------------------------------------------------------
 
