@@ -229,7 +229,7 @@ def _tool_specs() -> list[ActionSpec]:
                    lambda d: d.player.step(-1), scope=RATING),
         ActionSpec("rating.step_forward", "Step one frame forward", rating,
                    lambda d: d.player.step(1), scope=RATING),
-        ActionSpec("rating.pick", "Pick / unpick the strip's current frame", rating,
+        ActionSpec("rating.pick", "Pick / unpick the frame", rating,
                    lambda d: d.toggle_pick(), scope=RATING),
         ActionSpec("rating.complete", "Complete the rating", rating, lambda d: d.complete(),
                    scope=RATING),

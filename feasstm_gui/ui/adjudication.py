@@ -81,7 +81,7 @@ class AdjudicationDialog(QDialog):
         side.addWidget(self.detail)
         side.addWidget(QLabel("Keys: " + "; ".join(
             f"{' / '.join(act.display_keys(self.keys.keymap.keys(spec.id)))} "
-            f"{spec.title.lower()}" for spec in self.keys.specs
+            f"{spec.title.replace('Final label ', '').lower()}" for spec in self.keys.specs
             if self.keys.keymap.keys(spec.id)), wordWrap=True))
         side.addStretch(1)
         middle = QHBoxLayout()

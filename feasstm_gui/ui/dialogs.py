@@ -359,10 +359,11 @@ class KeyOverlay(QWidget):
                                          for a in ACTIONS)]
         sizes = {m: 2 + sum(1 for a in ACTIONS if a.menu == m and self.keymap.keys(a.id))
                  for m in menus}
-        columns, col_menus = 3, [[], [], []]
-        per_column = sum(sizes.values()) / 3
+        columns = 4  # the window's menus and the tools' keys
+        col_menus: list[list[str]] = [[] for _ in range(columns)]
+        per_column = sum(sizes.values()) / columns
         col, filled = 0, 0
-        for menu in menus:  # fill columns in menu order, about a third of the lines each
+        for menu in menus:  # fill columns in menu order, about a quarter of the lines each
             if filled >= per_column and col < columns - 1:
                 col, filled = col + 1, 0
             col_menus[col].append(menu)

@@ -46,7 +46,7 @@ def test_the_key_overlay_lists_the_tools_keys(window, qtbot):
     text = window.overlay.text()
     for section in act.TOOL_SCOPES.values():
         assert f"<b>{section}</b>" in text
-    assert "Pick / unpick the strip's current frame" in text
+    assert "Pick / unpick the frame" in text
     assert act.display_keys(["Ctrl+Shift+K"])[0] in text
     qtbot.keyClick(window.overlay, Qt.Key.Key_Escape)
 
