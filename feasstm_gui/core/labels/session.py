@@ -77,7 +77,8 @@ class Session:
     def rows(self, frame_ids: Sequence[int]) -> dict[int, FrameRow]:
         """The current state of a few frames, with the labels this annotator may see."""
         rows = views.frames_by_id(self.store, frame_ids, annotator=None)
-        blind = [r.id for r in rows.values() if self.is_blind(r.clip)]
+        blind_clips = {c for c in {r.clip for r in rows.values()} if self.is_blind(c)}
+        blind = [r.id for r in rows.values() if r.clip in blind_clips]
         if blind:
             rows.update(views.frames_by_id(self.store, blind, annotator=self.annotator))
         return rows
