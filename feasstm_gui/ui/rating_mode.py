@@ -53,7 +53,7 @@ from feasstm_gui.core.store import FrameRow, Store
 from feasstm_gui.core.store import ratings as rdb
 from feasstm_gui.core.vocab import SCORES
 from feasstm_gui.ui import actions as act
-from feasstm_gui.ui.thumbs import Failed, ImageLoader
+from feasstm_gui.ui.thumbs import Failed, ImageLoader, Loaded
 
 #: Milliseconds the description waits after the last key before it is committed.
 DESCRIPTION_COMMIT_MS = 1500
@@ -250,6 +250,10 @@ class RatingDialog(QDialog):
         super().__init__(parent)
         self.store = store
         self.keys = act.ScopedKeys(keymap or act.Keymap(None), act.RATING)
+        self.crops = ImageLoader(max_bytes=32 << 20, max_side=100, threads=1,
+                                 max_pending=100_000, parent=self)
+        self.crops.ready.connect(self._on_crop)
+        self._crop_items: dict[str, list[QListWidgetItem]] = {}
         self.setWindowTitle("Acting-skill rating")
         self.resize(1200, 800)
         self._clip: str | None = None
@@ -414,6 +418,7 @@ class RatingDialog(QDialog):
         self._clip = clip
         self._frames = {}
         self.strip.clear()
+        self._crop_items = {}  # the items waiting for a face are gone
         if clip is None:
             self.player.set_frames([], None)
             self._show_rating()
@@ -423,12 +428,27 @@ class RatingDialog(QDialog):
         self.player.set_frames(player_frames(self.store, rows), self.store.clip(clip).fps)
         for f in rows:
             if asa.pickable(f):
-                item = QListWidgetItem(QIcon(str(self.store.folder / f.crop)), str(f.frame_index))
+                item = QListWidgetItem(str(f.frame_index))
+                self._set_crop(item, str(self.store.folder / f.crop))
                 item.setData(Qt.ItemDataRole.UserRole, f.id)
                 item.setToolTip(f"frame {f.frame_index}")
                 self.strip.addItem(item)
         self._show_message("")
         self._show_rating()
+
+    def _set_crop(self, item: QListWidgetItem, path: str) -> None:
+        """The item's face, decoded off the GUI thread (set when ready)."""
+        loaded = self.crops.get(path)
+        if isinstance(loaded, Loaded):
+            item.setIcon(QIcon(loaded.pixmap))
+        elif loaded is None:
+            self._crop_items.setdefault(path, []).append(item)
+
+    def _on_crop(self, path: str) -> None:
+        loaded = self.crops.peek(path)
+        for item in self._crop_items.pop(path, []):
+            if isinstance(loaded, Loaded):
+                item.setIcon(QIcon(loaded.pixmap))
 
     def _show_rating(self) -> None:
         """Show the store's rating of the current clip by this rater (and nothing else)."""
