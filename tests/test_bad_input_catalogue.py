@@ -431,6 +431,31 @@ def path_traversal_clip_names(env: Env) -> None:
     assert src.is_file()
 
 
+def export_force_over_other_things(env: Env) -> None:
+    """--force replaces an earlier export or an empty folder, nothing else."""
+    home = env.base / "主目录"
+    (home / "Documents").mkdir(parents=True)
+    (home / "Documents" / "thesis.docx").write_bytes(b"my thesis")
+    other = Store.create(env.base / "别的 项目", annotator="乙")
+    other.close()
+    plain = env.base / "文件.txt"
+    plain.write_bytes(b"plain")
+    for out, what in ((home, "a folder with 1 entry (Documents) and no manifest.json"),
+                      (env.base / "别的 项目", "a FEASSTM project (project.sqlite)"),
+                      (plain, "a file of 5 bytes")):
+        r = cli("export", env.project, out, "--force", "-q")
+        assert r.status == 2, r.err
+        assert f"{out}: {what} is there, not an earlier export" in r.err
+    assert (home / "Documents" / "thesis.docx").read_bytes() == b"my thesis"
+    assert (env.base / "别的 项目" / "project.sqlite").is_file() and plain.read_bytes() == b"plain"
+    empty = env.base / "空 文件夹"
+    empty.mkdir()
+    for _ in range(2):  # an empty folder, then the earlier export (exit 1: one clip, no test)
+        r = cli("export", env.project, empty, "--force", "-q")
+        assert r.status in (0, 1) and f"exported to {empty}" in r.out, r.err
+    assert (empty / "manifest.json").is_file()
+
+
 CASES: dict[str, Callable[[Env], None]] = {
     "corrupt video": corrupt_video,
     "truncated video": truncated_video,
@@ -452,6 +477,7 @@ CASES: dict[str, Callable[[Env], None]] = {
     "database from a newer version": newer_database,
     "database file that is not SQLite": database_not_sqlite,
     "clip names that try path traversal": path_traversal_clip_names,
+    "export --force over a home folder, a project, a file": export_force_over_other_things,
 }
 
 
