@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from feasstm_gui import __version__
-from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.errors import FeasstmError, ProjectLocked
 from feasstm_gui.core.names import check_clip_id
+from feasstm_gui.core.store import dbfile
 from feasstm_gui.core.store.lock import ProjectLock
 from feasstm_gui.core.store.schema import MIGRATIONS, SCHEMA_VERSION
 from feasstm_gui.core.vocab import CODES, REASONS, SUGGESTED_REASONS
@@ -310,17 +311,26 @@ class Store:
         db = folder / DB_NAME
         if not folder.is_dir():
             raise FeasstmError("no such project folder", path=folder)
-        if not db.exists() and not create and any(folder.iterdir()):
+        existed = db.exists()
+        if not existed and not create and any(folder.iterdir()):
             if not (folder / FRAMES_DIR).is_dir():
                 raise FeasstmError(f"not a FEASSTM project (no {DB_NAME})", path=folder)
         annotator = annotator or default_annotator()
         lock = None
         if not read_only:
             lock = ProjectLock(folder, annotator)
-            lock.acquire()
+            try:
+                lock.acquire()
+            except ProjectLocked as exc:
+                if isinstance(exc.__cause__, OSError):  # no lock file: read-only media
+                    cls._readable_or_say_why(db, exc)
+                raise
         try:
             conn = cls._connect(db, read_only)
             store = cls(folder, conn, lock, annotator, read_only)
+            store._check_project_db(existed)
+            if not read_only:
+                cls._enable_wal(conn, db)
             if check:
                 problems = store.integrity_check()
                 if problems:
@@ -341,26 +351,72 @@ class Store:
 
     @staticmethod
     def _connect(db: Path, read_only: bool) -> sqlite3.Connection:
+        """Connect (read-only: `mode=ro`; on read-only media without a pending -wal, where
+        SQLite cannot make its -shm, `immutable=1`). Errors say what is wrong (dbfile.py)."""
+        conn = None
         try:
             if read_only:
-                uri = db.resolve().as_uri() + "?mode=ro"
-                conn = sqlite3.connect(uri, uri=True, isolation_level=None,
-                                       check_same_thread=False)
+                uri = db.resolve().as_uri()
+                try:
+                    conn = sqlite3.connect(uri + "?mode=ro", uri=True, isolation_level=None,
+                                           check_same_thread=False)
+                    conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                except sqlite3.OperationalError:
+                    if conn is not None:
+                        conn.close()
+                    if not db.is_file() or dbfile.wal_pending(db):
+                        raise
+                    conn = sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True,
+                                           isolation_level=None, check_same_thread=False)
             else:
                 conn = sqlite3.connect(str(db), isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=5000")
-            if not read_only:
-                mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-                if mode.lower() != "wal":
-                    raise FeasstmError(f"cannot switch the database to WAL mode ({mode})", path=db)
+            conn.execute(f"PRAGMA busy_timeout={dbfile.BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise FeasstmError(
-                f"not a readable project database ({exc}); restore a backup from "
-                f"{db.parent / BACKUP_DIR}", path=db) from exc
+            if conn is not None:
+                conn.close()
+            raise dbfile.open_error(exc, db, writing=not read_only) from exc
         return conn
+
+    @staticmethod
+    def _enable_wal(conn: sqlite3.Connection, db: Path) -> None:
+        try:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise dbfile.open_error(exc, db, writing=True) from exc
+        if mode.lower() != "wal":
+            conn.close()
+            raise FeasstmError(f"cannot switch the database to WAL mode ({mode})", path=db)
+
+    @classmethod
+    def _readable_or_say_why(cls, db: Path, locked: ProjectLocked) -> None:
+        """The lock file cannot be made: the advice to open the project read-only holds only
+        if that works; otherwise say why it does not."""
+        try:
+            cls._connect(db, True).close()
+        except FeasstmError as exc:
+            raise FeasstmError(f"cannot create the lock file ({locked.__cause__.strerror}), "
+                               f"and the project cannot be read either: {exc}",
+                               path=db.parent / "project.lock") from exc
+
+    def _check_project_db(self, existed: bool) -> None:
+        """Refuse an empty database where a project was (a 0-byte file beside frames, crops or
+        backups) and an SQLite file that is not a project's: never build a schema into them."""
+        db = self.db_path
+        try:
+            kind = dbfile.schema_problem(self._conn)
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise dbfile.open_error(exc, db, writing=not self.read_only) from exc
+        if kind is None:
+            return
+        work = dbfile.project_work(self.folder)
+        if kind == "foreign" or (existed and (work or self.read_only)):
+            self._conn.close()
+            raise dbfile.not_a_project_error(kind, db, work)
 
     def _check_version(self) -> int:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -394,12 +450,21 @@ class Store:
             if self._conn is not None:
                 try:
                     if not self.read_only:
-                        self._conn.execute("PRAGMA optimize")
+                        self._optimize()
                 finally:
                     self._conn.close()
                     self._conn = None  # type: ignore[assignment]
             if self._lock:
                 self._lock.release()
+
+    def _optimize(self) -> None:
+        """PRAGMA optimize may write (ANALYZE); a courtesy, skipped without waiting when
+        another program holds the database or the disk is full."""
+        try:
+            self._conn.execute("PRAGMA busy_timeout=0")
+            self._conn.execute("PRAGMA optimize")
+        except sqlite3.Error:
+            pass
 
     def __enter__(self) -> Store:
         return self
@@ -431,9 +496,11 @@ class Store:
                 conn.execute("BEGIN IMMEDIATE")
                 yield conn
                 conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError):  # busy, full disk, read-only
+                    raise _db_error(exc, self.db_path) from exc
                 raise
 
     @contextmanager
@@ -1062,14 +1129,4 @@ def _plain(value: Any) -> Any:
 
 
 def _db_error(exc: sqlite3.OperationalError, path: Path) -> FeasstmError:
-    text = str(exc)
-    if "full" in text:
-        return FeasstmError("the disk is full; the last change was not saved, all earlier ones "
-                            "are. Free some space and try again", path=path)
-    if "readonly" in text or "read-only" in text:
-        return FeasstmError("the project cannot be written (read-only file system or "
-                            "permissions); nothing was changed", path=path)
-    if "locked" in text or "busy" in text:
-        return FeasstmError("the database is busy (another program is writing it); try again",
-                            path=path)
-    return FeasstmError(f"database error: {text}", path=path)
+    return dbfile.runtime_error(exc, path)
