@@ -89,7 +89,9 @@ def holders(db: Path) -> list[str]:
 
 def describe_holders(db: Path) -> str:
     who = holders(db)
-    return ", ".join(who) if who else "another program"
+    if not who:
+        return "another program"
+    return f"another program ({', '.join(who)} {'has' if len(who) == 1 else 'have'} it open)"
 
 
 def busy_message(db: Path) -> str:
