@@ -66,6 +66,10 @@ def backup(store: Store, tag: str = "", *, keep: int | None = None,
         os.replace(tmp, dest)
     except (OSError, sqlite3.Error) as exc:
         tmp.unlink(missing_ok=True)
+        needed = _size(store.db_path) + _size(Path(f"{store.db_path}-wal"))
+        if "full" in str(exc) or getattr(exc, "errno", None) == errno.ENOSPC \
+                or dbfile.disk_full(d, needed):
+            raise FeasstmError(dbfile.full_message(d, needed, "a backup"), path=dest) from exc
         raise FeasstmError(f"could not write a backup ({exc})", path=dest) from exc
     if keep is None:
         keep = int(store.param("backup.keep", 10))

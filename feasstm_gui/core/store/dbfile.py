@@ -132,11 +132,11 @@ def open_error(exc: sqlite3.Error, db: Path, *, writing: bool) -> FeasstmError:
         return FeasstmError(full_message(db.parent, OPEN_NEEDS, "opening the project"), path=db)
     if is_locked(exc):
         return FeasstmError(busy_message(db), path=db)
-    if not writing and wal_pending(db) and not os.access(db.parent, os.W_OK):
+    if not writing and wal_pending(db):
         return FeasstmError(
-            "the project is on a disk that cannot be written and its last changes are still in "
-            f"{db.name}-wal, which SQLite cannot read without writing beside it; copy the "
-            "project folder to a writable disk and open it there", path=db)
+            f"cannot be read read-only: its last changes are still in {db.name}-wal, which "
+            f"SQLite reads only with a {db.name}-shm it cannot make here (a read-only disk or "
+            "folder); copy the project folder to a writable disk and open it there", path=db)
     return FeasstmError(f"the database cannot be opened ({text}): check that the disk is "
                         "mounted and readable and the folder's permissions", path=db)
 
