@@ -262,7 +262,8 @@ def disk_full_during_extraction(env: Env) -> None:
     env.monkeypatch.setattr(media, "open", _full_after(40, open, counter, "frames"),
                             raising=False)
     r = cli_here(env, "extract", env.project, "--clip", "满 盘 视频")
-    assert r.status == 2
+    assert r.status == 1  # frames were committed: not "nothing done" (issue 13)
+    assert "frames of clip '满 盘 视频' committed before it stopped are kept" in r.err
     assert "the disk is full" in r.err and str(env.project / "frames" / "满 盘 视频") in r.err
     with Store.open(env.project, read_only=True) as store:
         kept = store.frames("满 盘 视频")
@@ -294,7 +295,7 @@ def disk_full_while_writing_crops(env: Env) -> None:
 
     env.monkeypatch.setattr(images, "_create_temp_beside", create)
     r = cli_here(env, "process", env.project, "--clip", clip)
-    assert r.status == 2
+    assert r.status == 1  # frames were committed: not "nothing done" (issue 13)
     assert "disk full while writing" in r.err and str(env.project / "crops" / clip) in r.err
     with Store.open(env.project, read_only=True) as store:
         kept = store.frames(clip)
@@ -710,7 +711,7 @@ def lock_taken_mid_run(env: Env) -> None:
             con.close()
     assert r.status == 1
     assert "the database is busy" in r.err
-    assert "(clip '中途 视频' stopped after 50 frames; they are kept" in r.err
+    assert "(50 frames of clip '中途 视频' committed before it stopped are kept" in r.err
     assert "extract: 0 of 1 clips, 50 frames (50 of them in clips that stopped half way)" in r.out
     with Store.open(env.project, read_only=True) as store:
         assert len(store.frames("中途 视频")) == 50

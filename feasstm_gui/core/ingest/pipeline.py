@@ -116,8 +116,8 @@ def for_clips(store: Store, clip_ids: Sequence[str] | None, make_job, what: str)
             saved = max(after[0] - before[0], after[1] - before[1])
             reason = _strip_where(str(exc), exc)
             if saved:
-                reason += (f" (clip '{clip_id}' stopped after {saved} frames; they are kept: "
-                           "run the same command again to go on)")
+                reason += (f" ({saved} frames of clip '{clip_id}' committed before it stopped "
+                           "are kept: run the same command again to go on)")
             problem = Problem.at(exc.path or store.folder, exc.line or 0, reason)
             total.problems.append(problem)
             kept += saved

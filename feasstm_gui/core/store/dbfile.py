@@ -42,7 +42,9 @@ def free_bytes(path: Path) -> int | None:
 def size_text(n: int) -> str:
     if n < 1024 * 1024:
         return f"{max(1, round(n / 1024))} kB" if n else "0 kB"
-    return f"{n / (1024 * 1024):.1f} MB"
+    if n < 1024 ** 3:
+        return f"{n / (1024 * 1024):.1f} MB"
+    return f"{n / 1024 ** 3:.1f} GB"
 
 
 def disk_full(path: Path, needed: int = OPEN_NEEDS) -> bool:
