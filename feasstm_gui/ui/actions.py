@@ -69,6 +69,13 @@ TOOLS: list[tuple[str, str, str, str]] = [
      "open_agreement_panel"),
 ]
 
+#: The player beside the strip (ui/player_panel.py): (command, title, tip).
+_PLAY = [("toggle", "&Play / pause the clip", "While it plays, hold a code key (or tap it, "
+          "and tap again to stop) to label the frames that pass"),
+         ("back", "Player: frame back", ""), ("forward", "Player: frame forward", ""),
+         ("slower", "Player: slower", ""), ("faster", "Player: faster", ""),
+         ("loop", "Player: loop the selected frames", "")]
+
 
 def _specs() -> list[ActionSpec]:
     s: list[ActionSpec] = [
@@ -159,6 +166,8 @@ def _specs() -> list[ActionSpec]:
                    toolbar=True, tip="The next frame without a label (then the next clip)"),
         ActionSpec("go.next_clip", "Next &clip", "Go", "next_clip"),
         ActionSpec("go.prev_clip", "Previous clip", "Go", "prev_clip"),
+        *[ActionSpec(f"play.{what}", title, "Go", "player_command", args=(what,), tip=tip)
+          for what, title, tip in _PLAY],
         ActionSpec("faces.actor", "This face is the &actor", "Faces", "mark_actor", edits=True,
                    tip="Tell the tracker that the face in the preview is the actor, and follow "
                    "it through the clip"),
@@ -240,6 +249,8 @@ DEFAULT_KEYMAP: dict[str, list[str]] = {
     "go.next_unlabelled": ["N"],
     "go.next_clip": ["Ctrl+PgDown", "]"],
     "go.prev_clip": ["Ctrl+PgUp", "["],
+    "play.toggle": ["Space"], "play.back": [","], "play.forward": ["."],
+    "play.slower": ["J"], "play.faster": ["L"], "play.loop": ["K"],
     "faces.actor": ["T"],
     "faces.realign": ["R"],
     "faces.fix": ["M"],

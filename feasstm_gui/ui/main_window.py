@@ -42,6 +42,7 @@ from feasstm_gui.core.store.lock import describe_holder
 from feasstm_gui.core.vocab import CODES
 from feasstm_gui.ui import actions as act
 from feasstm_gui.ui import pipeline_adapter as pipeline
+from feasstm_gui.ui import player_panel
 from feasstm_gui.ui.clips import ClipListModel, ClipListView, ClipRole, counts_delta
 from feasstm_gui.ui.dialogs import (
     ImportVideosDialog,
@@ -121,6 +122,7 @@ class MainWindow(QMainWindow):
         self._build_status()
         self.actions = act.build_actions(self, self.keymap, self._icon_for)
         act.attach(self.actions, self, [self.workspace, self.preview])
+        self.player_panel = player_panel.install(self)  # the clip's video beside the strip
         self.menus = act.build_menus(self.menuBar(), self.actions)
         self._build_tools_menu(self.menus["Tools"])
         self.toolbar = QToolBar("Main")
@@ -596,6 +598,8 @@ class MainWindow(QMainWindow):
     @guarded
     def label_selected(self, code: int | None) -> None:
         """Label the selected frames (None clears), then move to the frame after them."""
+        if self.player_panel.label_key(code):  # playing: label the frames that pass
+            return
         view = self.active_view()
         rows = view.selected_rows()
         frames = view.selected_frames()
@@ -607,6 +611,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{len(frames)} frame(s): {what}", 2000)
         if code is not None and rows and rows[-1] + 1 < view.model().rowCount():
             view.go_to_row(rows[-1] + 1)
+
+    @guarded
+    def player_command(self, what: str) -> None:
+        self.player_panel.command(what)
 
     @guarded
     def toggle_flag(self, reason: str) -> None:

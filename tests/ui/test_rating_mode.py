@@ -11,13 +11,9 @@ from PySide6.QtCore import Qt
 from feasstm_gui.core.ingest.images import read_image, write_jpeg
 from feasstm_gui.core.store import Clip, Store
 from feasstm_gui.core.store import ratings as rdb
-from feasstm_gui.ui.rating_mode import (
-    ClipPlayer,
-    RatingDialog,
-    open_rating_groups,
-    open_rating_mode,
-    player_frames,
-)
+from feasstm_gui.ui.player import Player
+from feasstm_gui.ui.player_panel import stored_frames
+from feasstm_gui.ui.rating_mode import RatingDialog, open_rating_groups, open_rating_mode
 
 FACES = Path(__file__).resolve().parents[1] / "data" / "faces"
 A1, A2 = "片段 甲", "片段 乙"
@@ -168,31 +164,32 @@ def test_description_is_committed_when_switching_clips(qtbot, dialog, store):
 
 
 def test_player_plays_extracted_frames_at_the_source_rate(qtbot, store):
+    """A clip without a video: the player shows its stored frames at their source indices."""
     rows = store.frames(A1)
-    frames = player_frames(store, rows)
+    frames = stored_frames(store.folder, rows)
     assert frames[0].path.endswith("000000.jpg") and "frames" in frames[0].path
     assert "crops" in frames[-1].path  # no full frame: its crop
-    player = ClipPlayer()
+    player = Player()
     qtbot.addWidget(player)
-    player.set_frames(frames, 25.0)
-    assert player.interval_ms(0) == 120  # from the time stamps, not 1/fps
+    player.load(None, 25.0, frames)
+    assert player.mode == "frames" and player.index == 0
     seen = []
-    player.position_changed.connect(seen.append)
+    player.frame_shown.connect(seen.append)
     player.play()
     assert player.playing
     qtbot.waitUntil(lambda: not player.playing, timeout=5000)
-    assert seen == [r.id for r in rows[1:]]
-    assert player.screen.pixmap() is not None and not player.screen.pixmap().isNull()
+    assert seen == [r.frame_index for r in rows[1:]]
+    assert not player.view.image().isNull()
     player.step(-1)
-    assert player.position == len(rows) - 2
+    assert player.index == rows[-2].frame_index
 
 
 def test_space_plays_and_pauses_steps_with_comma_and_period(qtbot, dialog):
     qtbot.keyClick(dialog.strip, Qt.Key.Key_Period)
-    assert dialog.player.position == 1
+    assert dialog.player.index == 3  # the next stored frame (source indices 0, 3, 6...)
     assert dialog.strip.currentRow() == 1  # the strip follows the player
     qtbot.keyClick(dialog.strip, Qt.Key.Key_Comma)
-    assert dialog.player.position == 0
+    assert dialog.player.index == 0
     qtbot.keyClick(dialog.strip, Qt.Key.Key_Space)
     assert dialog.player.playing
     qtbot.keyClick(dialog.strip, Qt.Key.Key_Space)
