@@ -115,15 +115,18 @@ class FrameView(QWidget):
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(480, 270)
 
+    def image_rect(self) -> QRectF:
+        """Where the frame is painted (scaled to fit, centred)."""
+        size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        return QRectF((self.width() - size.width()) / 2, (self.height() - size.height()) / 2,
+                      size.width(), size.height())
+
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt API
         p = QPainter(self)
         p.fillRect(self.rect(), QColor("black"))
         if not self._image.isNull():
-            size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            x = (self.width() - size.width()) / 2
-            y = (self.height() - size.height()) / 2
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            p.drawImage(QRectF(x, y, size.width(), size.height()), self._image)
+            p.drawImage(self.image_rect(), self._image)
         elif self._text:
             p.setPen(QColor("#bbbbbb"))
             p.drawText(self.rect().adjusted(8, 8, -8, -8),
