@@ -35,13 +35,14 @@ def index_image(index: int, size: tuple[int, int] = (320, 240)) -> np.ndarray:
 
 def read_index_bgr(img: np.ndarray) -> int:
     """The index drawn by index_image, read from a (possibly scaled) BGR or grey picture."""
-    grey = img if img.ndim == 2 else img.mean(axis=2)
-    h, w = grey.shape[:2]
+    h, w = img.shape[:2]
+    band = np.ascontiguousarray(img[h // 4: 3 * h // 4: max(1, h // 64)], dtype=np.float32)
+    grey = band if band.ndim == 2 else band.mean(axis=2)
     bw = w / BITS
     value = 0
     for b in range(BITS):
         x0, x1 = int(b * bw + bw * 0.3), int(b * bw + bw * 0.7)
-        if grey[h // 4: 3 * h // 4, x0:max(x1, x0 + 1)].mean() > 150:
+        if grey[:, x0:max(x1, x0 + 1)].mean() > 150:
             value |= 1 << b
     return value
 

@@ -61,6 +61,9 @@ class StoredFrame:
 
     index: int
     path: str
+    #: the whole extracted frame (not a face crop): shown at once on a seek, until the video's
+    #: own frame (the same source frame) is decoded
+    full: bool = False
 
 
 class _ImageCache:
@@ -96,6 +99,8 @@ class FrameView(QWidget):
         self._index = -1
         self._text = ""
         self._announced = -1
+        self.source = ""  # "video" or "stored": where the frame on screen comes from
+        self._smooth = True
 
     @property
     def index(self) -> int:
@@ -104,9 +109,16 @@ class FrameView(QWidget):
     def image(self) -> QImage:
         return self._image
 
-    def set_frame(self, image: QImage, index: int) -> None:
-        self._image, self._index, self._text = image, index, ""
-        self.update()
+    def set_frame(self, image: QImage, index: int, source: str = "video", *,
+                  now: bool = False) -> None:
+        """Show `image` (frame `index`). `now`: paint at once, not with the window's next
+        paint (a seek answers the hand that chose the frame; playback paints in time anyway)."""
+        self._image, self._index, self._text, self.source = image, index, "", source
+        self._smooth = now  # paused: a smooth scaling; playing: the cheaper one, in time
+        if now and self.isVisible():
+            self.repaint()
+        else:
+            self.update()
 
     def set_text(self, text: str) -> None:
         self._image, self._index, self._text = QImage(), -1, text
@@ -125,15 +137,15 @@ class FrameView(QWidget):
         p = QPainter(self)
         p.fillRect(self.rect(), QColor("black"))
         if not self._image.isNull():
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._smooth)
             p.drawImage(self.image_rect(), self._image)
         elif self._text:
             p.setPen(QColor("#bbbbbb"))
             p.drawText(self.rect().adjusted(8, 8, -8, -8),
                        Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._text)
         p.end()
-        if self._index >= 0 and self._index != self._announced:
-            self._announced = self._index
+        if self._index >= 0 and (self._index, self.source) != self._announced:
+            self._announced = (self._index, self.source)
             self.painted.emit(self._index)
 
 
@@ -160,6 +172,8 @@ class Player(QWidget):
         self._video: Path | None = None
         self._stored: list[StoredFrame] = []
         self._pending: int | None = None  # seek asked for before the media was loaded
+        self._target: int | None = None  # paused seek: frames decoded on the way are not shown
+        self._full: dict[int, str] = {}  # source index -> extracted frame file
         self._want_play = False
         self._cache = _ImageCache()
         self._frame_timer = QTimer(self, singleShot=True)
@@ -266,6 +280,8 @@ class Player(QWidget):
         stored frames. `fps`: the clip's frame rate (the store's)."""
         self.pause()
         self._stored = sorted(stored, key=lambda f: f.index)
+        self._full = {f.index: f.path for f in self._stored if f.full}
+        self._target = None
         self._fps = fps if fps and math.isfinite(fps) and fps > 0 else 25.0
         self._loop = None
         self.loop_button.setChecked(False)
@@ -389,6 +405,10 @@ class Player(QWidget):
         start = frame.startTime()
         index = round(start * self._fps / 1e6) if start >= 0 else \
             round(self._media.position() * self._fps / 1000)
+        if self._target is not None and not self.playing:
+            if index != self._target:
+                return  # a frame decoded on the way to the one asked for
+            self._target = None
         if self.playing:
             stop = self._loop[1] if self._loop else self._last
             if stop >= 0 and index > stop:
@@ -446,6 +466,7 @@ class Player(QWidget):
                 self._want_play = True
                 return
             stop = self._loop[1] if self._loop else self._last
+            self._target = None
             if stop >= 0 and self._index >= stop:
                 self._seek_media(self._loop[0] if self._loop else self._first)
             self._media.play()
@@ -476,8 +497,14 @@ class Player(QWidget):
         if self._mode == "video":
             if self._pending is not None:
                 self._pending = index
-            else:
-                self._seek_media(index)
+                return
+            if not self.playing and index in self._full:
+                # the same source frame, stored: on screen now, the decoded one replaces it
+                image = self._cache.get(self._full[index])
+                if not image.isNull():
+                    self._target = index
+                    self._set_index(index, image, "stored")
+            self._seek_media(index)
         elif self._mode == "frames":
             self._show_stored(self._nearest_stored(index))
 
@@ -534,9 +561,10 @@ class Player(QWidget):
         # the middle of the frame's span: index / fps <= t < (index + 1) / fps
         self._media.setPosition(int(math.floor((index + 0.5) * 1000.0 / self._fps)))
 
-    def _set_index(self, index: int, image: QImage) -> None:
+    def _set_index(self, index: int, image: QImage, source: str = "video") -> None:
         self._index = index
-        self.view.set_frame(image, index)
+        self.view.set_frame(image, index, source if self._mode == "video" else "stored",
+                            now=not self.playing)
         self.slider.blockSignals(True)
         self.slider.setValue(index)
         self.slider.blockSignals(False)

@@ -31,7 +31,7 @@ TAP_MS = 300
 def stored_frames(folder: Path, rows: list[FrameRow]) -> list[StoredFrame]:
     """What the player shows when the video cannot be played: the extracted frame, else the
     crop, by source index."""
-    return [StoredFrame(r.frame_index, str(folder / (r.image or r.crop)))
+    return [StoredFrame(r.frame_index, str(folder / (r.image or r.crop)), bool(r.image))
             for r in rows if r.image or r.crop]
 
 
