@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QLoggingCategory, QRectF, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtGui import QColor, QImage, QImageReader, QPainter
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -67,21 +67,30 @@ class StoredFrame:
 
 
 class _ImageCache:
-    """A small LRU of decoded frame images (stepping back and forth revisits them)."""
+    """A small LRU of decoded frame images (stepping back and forth revisits them). Images are
+    decoded at about the size they are shown at (a JPEG decodes several times faster at 1/2 or
+    1/4 of its size), never larger than they are."""
 
     def __init__(self, size: int = 64):
-        self._items: OrderedDict[str, QImage] = OrderedDict()
+        self._items: OrderedDict[tuple[str, int, int], QImage] = OrderedDict()
         self._size = size
 
-    def get(self, path: str) -> QImage:
-        image = self._items.get(path)
+    def get(self, path: str, fit: QSize | None = None) -> QImage:
+        key = (path, fit.width(), fit.height()) if fit is not None else (path, 0, 0)
+        image = self._items.get(key)
         if image is None:
-            image = QImage(path)
-            self._items[path] = image
+            reader = QImageReader(path)
+            reader.setAutoTransform(True)
+            full = reader.size()
+            if fit is not None and full.isValid() and (full.width() > fit.width()
+                                                       or full.height() > fit.height()):
+                reader.setScaledSize(full.scaled(fit, Qt.AspectRatioMode.KeepAspectRatio))
+            image = reader.read()
+            self._items[key] = image
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
         else:
-            self._items.move_to_end(path)
+            self._items.move_to_end(key)
         return image
 
 
@@ -215,6 +224,9 @@ class Player(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.valueChanged.connect(self._slider_moved)
         self.time_label = QLabel("")
+        # a fixed width: the text changing with every frame must not lay the dock out again
+        self.time_label.setMinimumWidth(self.time_label.fontMetrics().horizontalAdvance(
+            "0000.00 s  frame 000000  loop 000000-000000"))
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #b9770e")
@@ -431,7 +443,7 @@ class Player(QWidget):
 
     def _show_stored(self, pos: int) -> None:
         frame = self._stored[pos]
-        image = self._cache.get(frame.path)
+        image = self._cache.get(frame.path, self._fit())
         if image.isNull():
             self.view.set_text(f"cannot read {frame.path}")
             self._index = frame.index
@@ -500,7 +512,7 @@ class Player(QWidget):
                 return
             if not self.playing and index in self._full:
                 # the same source frame, stored: on screen now, the decoded one replaces it
-                image = self._cache.get(self._full[index])
+                image = self._cache.get(self._full[index], self._fit())
                 if not image.isNull():
                     self._target = index
                     self._set_index(index, image, "stored")
@@ -556,6 +568,12 @@ class Player(QWidget):
         self.set_loop(self._first, self._last) if on else self.set_loop(None)
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _fit(self) -> QSize:
+        """The size stored frames are decoded at: the screen's, in steps of 64 pixels (a
+        resized dock reuses what was decoded)."""
+        w, h = self.view.width(), self.view.height()
+        return QSize(max(64, -(-w // 64) * 64), max(64, -(-h // 64) * 64))
 
     def _seek_media(self, index: int) -> None:
         # the middle of the frame's span: index / fps <= t < (index + 1) / fps
