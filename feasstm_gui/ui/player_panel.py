@@ -264,3 +264,31 @@ class PlayerPanel(QObject):
 def install(window) -> PlayerPanel:
     """Add the player dock to the main window (called once from MainWindow.__init__)."""
     return PlayerPanel(window)
+
+
+def smoke_play(window, app, seconds: float = 1.5) -> str:
+    """The bundle's smoke test: play the current clip's video in the player dock for a moment
+    (QtMultimedia and its FFmpeg plugin must be in the bundle). Returns what happened, starting
+    'played' when frames advanced from the video itself."""
+    panel: PlayerPanel = window.player_panel
+    panel.dock.show()
+    panel.dock.raise_()
+    player = panel.player
+    end = time.monotonic() + 10
+    while time.monotonic() < end and player.mode == "video" and player.index < 0:
+        app.processEvents()
+        time.sleep(0.01)
+    if player.mode != "video":
+        return f"no video played ({player.reason or 'the clip has no video'})"
+    first = player.index
+    player.play()
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+    player.pause()
+    if player.index <= first:
+        return f"the video did not advance (frame {player.index})"
+    sound = "with sound" if player.has_sound else "without sound (no sound device)"
+    return f"played frames {first}-{player.index} of the video {sound}"
+
