@@ -41,9 +41,30 @@ NO_SOUND = "No sound device found: the clip plays without sound."
 # The FFmpeg back end logs which optional libraries (PipeWire, VA-API) it did not find; they
 # are optional and the lines name nothing the user can act on.
 QLoggingCategory.setFilterRules("qt.multimedia.symbolsresolver=false\n"
-                                "qt.multimedia.playbackengine.codec=false")
+                                "qt.multimedia.playbackengine.codec=false\n"
+                                "qt.multimedia.ffmpeg.info=false")
 
 _sound_notice_given = False
+
+
+def _quiet_ffmpeg() -> None:
+    """Keep Qt's FFmpeg from printing its own lines on the console ("Input #0 ...", pixel format
+    warnings): they name no file the user can act on, and the player reports what went wrong
+    (as media.py does for OpenCV's FFmpeg). QT_FFMPEG_DEBUG=1 brings them back."""
+    import ctypes
+    import glob
+    import os
+
+    import PySide6
+
+    if os.environ.get("QT_FFMPEG_DEBUG"):
+        return
+    folder = os.path.join(os.path.dirname(PySide6.__file__), "Qt", "lib")
+    for path in sorted(glob.glob(os.path.join(folder, "libavutil.so.*")))[:1]:
+        try:
+            ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL).av_log_set_level(-8)  # AV_LOG_QUIET
+        except (OSError, AttributeError):
+            pass
 
 
 def multimedia_available() -> bool:
@@ -333,6 +354,7 @@ class Player(QWidget):
 
         if self._media is None:
             self._media = QMediaPlayer(self)
+            _quiet_ffmpeg()  # after the back end set FFmpeg's log up
             self._sink = QVideoSink(self)
             self._media.setVideoSink(self._sink)
             self._sink.videoFrameChanged.connect(self._on_video_frame)
