@@ -425,6 +425,8 @@ class Player(QWidget):
         elif status == S.EndOfMedia:
             self._media.pause()
             self._set_playing_ui(False)
+            if self._index >= 0:
+                self._seek_media(self._index)  # the last frame stays up (not the first)
 
     def _on_error(self, _error, text: str) -> None:
         if self._mode == "video":

@@ -76,6 +76,7 @@ class PlayerPanel(QObject):
         window.preview_dock.raise_()
         self.run: LabelRun | None = None
         self._held = False
+        self._swallow: int | None = None  # a code key held past the end of its run
         self._pressed_at = 0.0
         self._following = False  # the strip is being moved to follow the player
         self._seeking = False  # the next frame shown comes from a seek (not playing on)
@@ -161,6 +162,8 @@ class PlayerPanel(QObject):
         the selection): the player is playing, or a run is on."""
         if code is None or code not in CODES:
             return False
+        if code == self._swallow:
+            return True  # still held after its run ended with the playback: not a new press
         if self.run is not None:
             if self.run.code == code and self._held:
                 return True  # the key repeating while held
@@ -179,8 +182,13 @@ class PlayerPanel(QObject):
         return True
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
-        if (self.run is not None and event.type() == QEvent.Type.KeyRelease
-                and not event.isAutoRepeat() and self._held
+        if event.type() != QEvent.Type.KeyRelease or event.isAutoRepeat():
+            return False
+        if self._swallow is not None and self._is_code_key(event.key(), self._swallow):
+            self._swallow = None
+            if self.run is None:
+                QApplication.instance().removeEventFilter(self)
+        elif (self.run is not None and self._held
                 and self._is_code_key(event.key(), self.run.code)):
             self._held = False
             if (time.monotonic() - self._pressed_at) * 1000 >= TAP_MS:
@@ -215,9 +223,11 @@ class PlayerPanel(QObject):
         run, self.run = self.run, None
         if run is None:
             return []
+        if self._held:
+            self._swallow = run.code  # the key is still down: its repeats label nothing
         self._held = False
         app = QApplication.instance()
-        if app is not None:
+        if app is not None and self._swallow is None:
             app.removeEventFilter(self)
         store = self.window.store
         if store is None or run.span is None:
@@ -241,9 +251,8 @@ class PlayerPanel(QObject):
 
     def command(self, what: str) -> None:
         p = self.player
-        if not self.dock.isVisible():
-            self.dock.show()
-            self.dock.raise_()
+        self.dock.show()
+        self.dock.raise_()  # in front of the preview it shares a tab group with
         {"toggle": p.toggle, "back": lambda: p.step(-1), "forward": lambda: p.step(1),
          "slower": lambda: p.change_rate(-1), "faster": lambda: p.change_rate(1),
          "loop": self.toggle_loop}[what]()

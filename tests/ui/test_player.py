@@ -249,3 +249,22 @@ def test_rating_mode_completes_a_rating_from_the_player(qtbot, cjk_dir, clip_fil
     dlg.close()
     QApplication.processEvents()
     store.close()
+
+
+def test_a_code_key_held_past_the_end_of_the_clip_labels_nothing_more(qtbot, studio):
+    window, store, player = studio
+    player.seek(53)
+    wait_painted(qtbot, player, 53)
+    player.play()
+    qtbot.waitUntil(lambda: player.index >= 54, timeout=10000)
+    qtbot.keyPress(window.strip, Qt.Key.Key_6)
+    first = player.index
+    qtbot.waitUntil(lambda: not player.playing, timeout=10000)  # the clip ended, key still down
+    assert player.index == N - 1 and painted_index(player) == N - 1  # the last frame stays up
+    for _ in range(3):
+        qtbot.keyPress(window.strip, Qt.Key.Key_6)  # the key repeating
+    qtbot.keyRelease(window.strip, Qt.Key.Key_6)
+    assert sorted(i for i, c in _codes(store).items() if c == 6) == list(range(first, N))
+    window.strip.go_to_row(3)
+    qtbot.keyClick(window.strip, Qt.Key.Key_6)  # a new press labels the selection again
+    assert _codes(store)[3] == 6
