@@ -256,12 +256,15 @@ class Player(QWidget):
                   self.loop_button):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the strip / the dialog
             row.addWidget(w)
+        row.addStretch(1)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        row.addWidget(self.slider, 1)
-        row.addWidget(self.time_label)
+        seek_row = QHBoxLayout()
+        seek_row.addWidget(self.slider, 1)
+        seek_row.addWidget(self.time_label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view, 1)
+        layout.addLayout(seek_row)
         layout.addLayout(row)
         layout.addWidget(self.status)
         self.view.set_text("no clip")

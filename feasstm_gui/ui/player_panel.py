@@ -13,7 +13,7 @@ import bisect
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget
 
@@ -26,6 +26,9 @@ from feasstm_gui.ui.player import Player, StoredFrame
 
 #: A key up sooner than this after it went down was a tap: the run goes on until pressed again.
 TAP_MS = 300
+#: A key up counts only when no press of the same key follows within this time: where the
+#: platform does not mark a held key's repeats, each repeat is an up and a down at once.
+REPEAT_GAP_MS = 80
 
 
 def stored_frames(folder: Path, rows: list[FrameRow]) -> list[StoredFrame]:
@@ -76,6 +79,9 @@ class PlayerPanel(QObject):
         window.preview_dock.raise_()
         self.run: LabelRun | None = None
         self._held = False
+        self._released: tuple[float, set[int]] | None = None  # when the key came up, and what
+        self._release_timer = QTimer(self, singleShot=True, interval=REPEAT_GAP_MS)
+        self._release_timer.timeout.connect(self._release_confirmed)
         self._swallow: int | None = None  # a code key held past the end of its run
         self._pressed_at = 0.0
         self._following = False  # the strip is being moved to follow the player
@@ -166,6 +172,8 @@ class PlayerPanel(QObject):
             return True  # still held after its run ended with the playback: not a new press
         if self.run is not None:
             if self.run.code == code and self._held:
+                self._release_timer.stop()  # the key up just before was a repeat's
+                self._released = None
                 return True  # the key repeating while held
             same = self.run.code == code
             self.stop_run()
@@ -188,12 +196,24 @@ class PlayerPanel(QObject):
             self._swallow = None
             if self.run is None:
                 QApplication.instance().removeEventFilter(self)
-        elif (self.run is not None and self._held
+        elif (self.run is not None and self._held and self._released is None
                 and self._is_code_key(event.key(), self.run.code)):
-            self._held = False
-            if (time.monotonic() - self._pressed_at) * 1000 >= TAP_MS:
-                self.stop_run()
+            self._released = (time.monotonic(), set(self.run.passed))
+            self._release_timer.start()
         return False
+
+    def _release_confirmed(self) -> None:
+        """The key stayed up. Soon after it went down: a tap, the run goes on until the key is
+        pressed again. Else the run ends with the frames that had passed when it came up."""
+        if self.run is None or self._released is None:
+            return
+        (at, passed), self._released = self._released, None
+        self._held = False
+        if (at - self._pressed_at) * 1000 >= TAP_MS:
+            self.run.passed = passed
+            self.stop_run()
+        else:
+            self._show_run()
 
     def _is_code_key(self, key: int, code: int) -> bool:
         action = self.window.actions.get(f"label.{code}")
@@ -221,6 +241,8 @@ class PlayerPanel(QObject):
     def stop_run(self) -> list[int]:
         """End the run: label its frames (one edit). Returns the frame ids labelled."""
         run, self.run = self.run, None
+        self._release_timer.stop()
+        self._released = None
         if run is None:
             return []
         if self._held:
