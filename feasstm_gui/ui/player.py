@@ -67,13 +67,15 @@ def _quiet_ffmpeg() -> None:
             pass
 
 
-def multimedia_available() -> bool:
-    """Whether QtMultimedia (PySide6-Addons) can be imported here."""
+def multimedia_problem() -> str | None:
+    """Why QtMultimedia cannot be used here (None: it can). It needs PySide6-Addons and, on
+    Linux, the PulseAudio client library (libpulse0), even where no sound device exists."""
     try:
         import PySide6.QtMultimedia  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    except ImportError as exc:
+        return (f"QtMultimedia cannot be loaded ({exc}); install PySide6-Addons and, on Linux, "
+                "libpulse0")
+    return None
 
 
 @dataclass(frozen=True)
@@ -344,8 +346,9 @@ class Player(QWidget):
     def _video_problem(self, path: Path | None) -> str | None:
         if path is None:
             return "the clip has no video file"
-        if not multimedia_available():
-            return "QtMultimedia (PySide6-Addons) is not installed"
+        problem = multimedia_problem()
+        if problem:
+            return problem
         if not path.exists():
             return f"{path}: video not found"
         if not path.is_file():
