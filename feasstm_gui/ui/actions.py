@@ -249,7 +249,7 @@ DEFAULT_KEYMAP: dict[str, list[str]] = {
     "go.next_unlabelled": ["N"],
     "go.next_clip": ["Ctrl+PgDown", "]"],
     "go.prev_clip": ["Ctrl+PgUp", "["],
-    "play.toggle": ["Space"], "play.back": [","], "play.forward": ["."],
+    "play.toggle": ["Space"], "play.back": ["Alt+Left"], "play.forward": ["Alt+Right"],
     "play.slower": ["J"], "play.faster": ["L"], "play.loop": ["K"],
     "faces.actor": ["T"],
     "faces.realign": ["R"],
