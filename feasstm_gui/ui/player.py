@@ -16,6 +16,7 @@ slower/faster and loop.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -203,6 +204,8 @@ class Player(QWidget):
         self._mode = "none"  # "video" | "frames" | "none"
         self._video: Path | None = None
         self._stored: list[StoredFrame] = []
+        self._stored_at: list[int] = []  # their source indices, in order
+        self._fps_known = False
         self._pending: int | None = None  # seek asked for before the media was loaded
         self._target: int | None = None  # paused seek: frames decoded on the way are not shown
         self._full: dict[int, str] = {}  # source index -> extracted frame file
@@ -320,7 +323,9 @@ class Player(QWidget):
         self._stored = sorted(stored, key=lambda f: f.index)
         self._full = {f.index: f.path for f in self._stored if f.full}
         self._target = None
-        self._fps = fps if fps and math.isfinite(fps) and fps > 0 else 25.0
+        self._fps_known = bool(fps and math.isfinite(fps) and fps > 0)
+        self._fps = fps if self._fps_known else 25.0
+        self._stored_at = [f.index for f in self._stored]
         self._loop = None
         self.loop_button.setChecked(False)
         self._index = -1
@@ -417,6 +422,12 @@ class Player(QWidget):
         if self._mode != "video":
             return
         if status == S.LoadedMedia and self._pending is not None:
+            if not self._fps_known:  # not extracted yet: the container's rate
+                from PySide6.QtMultimedia import QMediaMetaData
+
+                rate = self._media.metaData().value(QMediaMetaData.Key.VideoFrameRate)
+                if isinstance(rate, (int, float)) and 0 < rate < 1000:
+                    self._fps = float(rate)
             if self._last < 0 and self._media.duration() > 0:
                 self._last = max(0, math.ceil(self._media.duration() * self._fps / 1000) - 1)
                 self._update_slider()
@@ -466,9 +477,7 @@ class Player(QWidget):
 
     def _nearest_stored(self, index: int) -> int:
         """Position in _stored of the stored frame at `index`, or the last one before it."""
-        import bisect
-
-        pos = bisect.bisect_right([f.index for f in self._stored], index) - 1
+        pos = bisect.bisect_right(self._stored_at, index) - 1
         return max(0, min(pos, len(self._stored) - 1))
 
     def _show_stored(self, pos: int) -> None:
