@@ -86,6 +86,7 @@ class PlayerPanel(QObject):
         self._pressed_at = 0.0
         self._following = False  # the strip is being moved to follow the player
         self._seeking = False  # the next frame shown comes from a seek (not playing on)
+        self._run_rows: list[FrameRow] = []
         self._id_at: dict[int, int] = {}  # source index -> frame id (the strip's clip)
         self._indices: list[int] = []
         self._clip: str | None = None
@@ -183,6 +184,8 @@ class PlayerPanel(QObject):
             return False
         self.run = LabelRun(code)
         self.run.start(self.player.index)
+        # the run's clip: its rows stay the run's even if another clip is opened meanwhile
+        self._run_rows = self.window.strip_model.frames()
         self._held = True
         self._pressed_at = time.monotonic()
         QApplication.instance().installEventFilter(self)
@@ -254,7 +257,8 @@ class PlayerPanel(QObject):
         store = self.window.store
         if store is None or run.span is None:
             return []
-        frames = run.frames(self.window.strip_model.frames())
+        frames = run.frames(self._run_rows)
+        self._run_rows = []
         a, b = run.span
         if not frames:
             self.window.statusBar().showMessage(
