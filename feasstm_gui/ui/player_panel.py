@@ -265,7 +265,9 @@ class PlayerPanel(QObject):
                 f"Frames {a}-{b}: none shows the actor's face, nothing labelled", 6000)
             return []
         ids = [f.id for f in sorted(frames, key=lambda f: f.frame_index)]
-        store.set_labels(ids, run.code, annotator=self.window.annotator,
+        session = getattr(self.window, "session", None)
+        who = session.annotator if session is not None else self.window.annotator
+        store.set_labels(ids, run.code, annotator=who,
                          description=f"label {run.code} ({CODES[run.code]}) while playing, "
                                      f"frames {a}-{b}")
         self.window.refresh_frames(ids)

@@ -6,9 +6,12 @@ strip to pick exactly 5 frames from (P picks the frame on screen, the strip foll
 shown). Every change is committed at once and is an undo step of the rater, so a rater can stop
 at any moment and resume later. Blind: the dialog reads and shows only this rater's rating.
 
-Keys (while the description does not have the focus): 1-5 score, Space play/pause, , and .
-step one frame, J and L slower and faster, K loop the clip (again: no loop), P pick/unpick the strip's current frame, Ctrl+Return complete the rating,
-Ctrl+Z / Ctrl+Shift+Z undo / redo the rater's last step, PgDown/PgUp next/previous clip.
+Keys (while the description does not have the focus; by default, as they are actions of the
+RATING scope in ui/actions.py, remappable in the keymap editor): 1-5 score, Space play/pause,
+, and . step one frame, P pick/unpick the strip's current frame, Ctrl+Return complete the
+rating, Ctrl+Z / Ctrl+Shift+Z undo / redo the rater's last step, PgDown/PgUp next/previous clip.
+J and L play slower and faster, K loops the clip. The strip's crops are decoded off the GUI
+thread (ui/thumbs.ImageLoader).
 
 RatingGroupsDialog sets the rating up: clips in groups, raters in groups.
 """
@@ -47,8 +50,10 @@ from feasstm_gui.core.ratings import asa
 from feasstm_gui.core.store import FrameRow, Store
 from feasstm_gui.core.store import ratings as rdb
 from feasstm_gui.core.vocab import SCORES
+from feasstm_gui.ui import actions as act
 from feasstm_gui.ui.player import Player
 from feasstm_gui.ui.player_panel import load_player
+from feasstm_gui.ui.thumbs import ImageLoader, Loaded
 
 #: Milliseconds the description waits after the last key before it is committed.
 DESCRIPTION_COMMIT_MS = 1500
@@ -62,9 +67,15 @@ class RatingDialog(QDialog):
     """Rating mode for one rater. `rater`: fixed rater (blind: the combo is locked); None lets
     the person choose among the registered raters."""
 
-    def __init__(self, store: Store, parent: QWidget | None = None, rater: str | None = None):
+    def __init__(self, store: Store, parent: QWidget | None = None, rater: str | None = None,
+                 keymap: act.Keymap | None = None):
         super().__init__(parent)
         self.store = store
+        self.keys = act.ScopedKeys(keymap or act.Keymap(None), act.RATING)
+        self.crops = ImageLoader(max_bytes=32 << 20, max_side=100, threads=1,
+                                 max_pending=100_000, parent=self)
+        self.crops.ready.connect(self._on_crop)
+        self._crop_items: dict[str, list[QListWidgetItem]] = {}
         self.setWindowTitle("Acting-skill rating")
         self.resize(1200, 800)
         self._clip: str | None = None
@@ -151,17 +162,21 @@ class RatingDialog(QDialog):
         self.score_group.idClicked.connect(self.set_score)
         self.picks_label = QLabel()
         grid.addWidget(self.picks_label, 8, 0)
-        self.complete_button = QPushButton("Complete rating (Ctrl+Return)")
+        self.complete_button = QPushButton("Complete rating" + self._hint("rating.complete"))
         self.complete_button.clicked.connect(self.complete)
         self.reopen_button = QPushButton("Reopen")
         self.reopen_button.clicked.connect(self.reopen)
-        self.next_button = QPushButton("Next clip (PgDown)")
+        self.next_button = QPushButton("Next clip" + self._hint("rating.next_clip"))
         self.next_button.clicked.connect(lambda: self.move_clip(1))
         grid.addWidget(self.complete_button, 9, 0)
         grid.addWidget(self.reopen_button, 10, 0)
         grid.addWidget(self.next_button, 11, 0)
         grid.setRowStretch(1, 1)
         return box
+
+    def _hint(self, action_id: str) -> str:
+        keys = act.display_keys(self.keys.keymap.keys(action_id))
+        return f" ({keys[0]})" if keys else ""
 
     def _install_keys(self, widget: QWidget) -> None:
         """The dialog's keys reach it from every child except the text editors."""
@@ -228,6 +243,7 @@ class RatingDialog(QDialog):
         self._frames = {}
         self._strip_indices = []
         self.strip.clear()
+        self._crop_items = {}  # the items waiting for a face are gone
         if clip is None:
             self.player.unload()
             self._show_rating()
@@ -238,7 +254,8 @@ class RatingDialog(QDialog):
         load_player(self.player, self.store, clip, rows)
         for f in rows:
             if asa.pickable(f):
-                item = QListWidgetItem(QIcon(str(self.store.folder / f.crop)), str(f.frame_index))
+                item = QListWidgetItem(str(f.frame_index))
+                self._set_crop(item, str(self.store.folder / f.crop))
                 item.setData(Qt.ItemDataRole.UserRole, f.id)
                 item.setToolTip(f"frame {f.frame_index}")
                 self.strip.addItem(item)
@@ -247,6 +264,20 @@ class RatingDialog(QDialog):
         if self.player.reason:
             self._show_message(self.player.reason)
         self._show_rating()
+
+    def _set_crop(self, item: QListWidgetItem, path: str) -> None:
+        """The item's face, decoded off the GUI thread (set when ready)."""
+        loaded = self.crops.get(path)
+        if isinstance(loaded, Loaded):
+            item.setIcon(QIcon(loaded.pixmap))
+        elif loaded is None:
+            self._crop_items.setdefault(path, []).append(item)
+
+    def _on_crop(self, path: str) -> None:
+        loaded = self.crops.peek(path)
+        for item in self._crop_items.pop(path, []):
+            if isinstance(loaded, Loaded):
+                item.setIcon(QIcon(loaded.pixmap))
 
     def _show_rating(self) -> None:
         """Show the store's rating of the current clip by this rater (and nothing else)."""
@@ -338,6 +369,13 @@ class RatingDialog(QDialog):
                                "one before it in the strip, was picked instead.")
         self._show_rating()
 
+    def toggle_loop(self) -> None:
+        """Loop the whole clip; again: no loop."""
+        if self.player.loop:
+            self.player.set_loop(None)
+        else:
+            self.player.set_loop(*self.player.range)
+
     def complete(self) -> bool:
         if self._clip is None:
             return False
@@ -415,39 +453,8 @@ class RatingDialog(QDialog):
             super().keyPressEvent(event)
 
     def handle_key(self, event: QKeyEvent) -> bool:
-        key, mods = event.key(), event.modifiers()
-        ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
-        shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
-        if ctrl and key == Qt.Key.Key_Z:
-            self.undo(redo=shift)
-        elif ctrl and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self.complete()
-        elif ctrl or mods & Qt.KeyboardModifier.AltModifier:
-            return False
-        elif Qt.Key.Key_1 <= key <= Qt.Key.Key_5:
-            self.set_score(key - Qt.Key.Key_0)
-        elif key == Qt.Key.Key_Space:
-            self.player.toggle()
-        elif key == Qt.Key.Key_Comma:
-            self.player.step(-1)
-        elif key == Qt.Key.Key_Period:
-            self.player.step(1)
-        elif key == Qt.Key.Key_J:
-            self.player.change_rate(-1)
-        elif key == Qt.Key.Key_L:
-            self.player.change_rate(1)
-        elif key == Qt.Key.Key_K:
-            self.player.set_loop(None) if self.player.loop else self.player.set_loop(
-                *self.player.range)
-        elif key == Qt.Key.Key_P:
-            self.toggle_pick()
-        elif key == Qt.Key.Key_PageDown:
-            self.move_clip(1)
-        elif key == Qt.Key.Key_PageUp:
-            self.move_clip(-1)
-        else:
-            return False
-        return True
+        """The key's action in the RATING scope of the keymap, if it has one."""
+        return self.keys.handle(self, event)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self._finish()
@@ -466,10 +473,10 @@ class RatingDialog(QDialog):
             self._finished = True
 
 
-def open_rating_mode(parent: QWidget | None, store: Store, rater: str | None = None
-                     ) -> RatingDialog:
+def open_rating_mode(parent: QWidget | None, store: Store, rater: str | None = None,
+                     keymap: act.Keymap | None = None) -> RatingDialog:
     """Open rating mode (non-modal) over `parent`; returns the dialog."""
-    dialog = RatingDialog(store, parent, rater)
+    dialog = RatingDialog(store, parent, rater, keymap)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.show()
     return dialog
