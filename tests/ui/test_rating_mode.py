@@ -194,6 +194,13 @@ def test_space_plays_and_pauses_steps_with_comma_and_period(qtbot, dialog):
     assert dialog.player.playing
     qtbot.keyClick(dialog.strip, Qt.Key.Key_Space)
     assert not dialog.player.playing
+    qtbot.keyClick(dialog.strip, Qt.Key.Key_L)  # faster, slower, loop: rating.* actions
+    assert dialog.player.rate == 1.25
+    qtbot.keyClick(dialog.strip, Qt.Key.Key_J)
+    qtbot.keyClick(dialog.strip, Qt.Key.Key_J)
+    assert dialog.player.rate == 0.75
+    qtbot.keyClick(dialog.strip, Qt.Key.Key_K)
+    assert dialog.player.loop == dialog.player.range
 
 
 def test_no_raters_says_what_to_do(qtbot, cjk_dir):
