@@ -36,11 +36,14 @@ from PySide6.QtWidgets import (
 
 from feasstm_gui import __version__
 from feasstm_gui.core.errors import FeasstmError, ProjectLocked
+from feasstm_gui.core.labels.fill import fill_forward_span
+from feasstm_gui.core.labels.rules import labelable, refusal
 from feasstm_gui.core.settings import Settings, config_dir
 from feasstm_gui.core.store import FrameRow, Store, restore_backup, views
 from feasstm_gui.core.store.lock import describe_holder
 from feasstm_gui.core.vocab import CODES
 from feasstm_gui.ui import actions as act
+from feasstm_gui.ui import label_state
 from feasstm_gui.ui import pipeline_adapter as pipeline
 from feasstm_gui.ui.clips import ClipListModel, ClipListView, ClipRole, counts_delta
 from feasstm_gui.ui.dialogs import (
@@ -52,7 +55,6 @@ from feasstm_gui.ui.dialogs import (
     show_error,
     show_message,
 )
-from feasstm_gui.ui.filters import fill_targets, typical_step
 from feasstm_gui.ui.history import HistoryPanel
 from feasstm_gui.ui.panels import FilterBar, LegendBar, ReviewBar
 from feasstm_gui.ui.preview import PreviewWidget
@@ -149,6 +151,7 @@ class MainWindow(QMainWindow):
         self._clips_timer.timeout.connect(self._refresh_clips_during_job)
         self._restore_geometry()
         self._update_enabled()
+        label_state.install(self)  # disagreements, scene cuts, read-only notice, last position
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -598,25 +601,40 @@ class MainWindow(QMainWindow):
         """Label the selected frames (None clears), then move to the frame after them."""
         view = self.active_view()
         rows = view.selected_rows()
-        frames = view.selected_frames()
-        n = self._edit(frames, lambda ids: self.store.set_labels(ids, code,
-                                                                 annotator=self.annotator))
+        frames, refused = labelable(view.selected_frames())
+        if refused and not frames and code is not None:
+            self.statusBar().showMessage(refusal(refused, 0), 5000)
+            return
+        n = self._edit(frames or refused, lambda ids: self.store.set_labels(
+            ids, code, annotator=self.annotator))
         if n is None:
             return
         what = f"{code} {CODES[code]}" if code else "no label"
-        self.statusBar().showMessage(f"{len(frames)} frame(s): {what}", 2000)
+        self.statusBar().showMessage(refusal(refused, len(frames)) if refused and code
+                                     else f"{len(frames or refused)} frame(s): {what}", 4000)
         if code is not None and rows and rows[-1] + 1 < view.model().rowCount():
             view.go_to_row(rows[-1] + 1)
+
+    def _advance(self) -> None:
+        """After a flag key, the frame after the selection, as after a code key (the
+        preference advance_after_flag, on by default)."""
+        if label_state.advance_after_flag(self):
+            view = self.active_view()
+            rows = view.selected_rows()
+            if rows and rows[-1] + 1 < view.model().rowCount():
+                view.go_to_row(rows[-1] + 1)
 
     @guarded
     def toggle_flag(self, reason: str) -> None:
         frames = self._targets()
-        self._edit(frames, lambda ids: self.store.toggle_deletion(ids, reason))
+        if self._edit(frames, lambda ids: self.store.toggle_deletion(ids, reason)) is not None:
+            self._advance()
 
     @guarded
     def add_flag(self, reason: str) -> None:
         frames = self._targets()
-        self._edit(frames, lambda ids: self.store.set_deletion(ids, reason, True))
+        if self._edit(frames, lambda ids: self.store.set_deletion(ids, reason, True)) is not None:
+            self._advance()
 
     @guarded
     def restore_frames(self) -> None:
@@ -633,6 +651,8 @@ class MainWindow(QMainWindow):
         n = self._edit(frames, lambda ids: self.store.accept_suggestions(ids))
         if n == 0:
             self.statusBar().showMessage("No suggested flags on the selected frames", 4000)
+        elif n is not None:
+            self._advance()
 
     @guarded
     def dismiss_suggestions(self) -> None:
@@ -643,7 +663,8 @@ class MainWindow(QMainWindow):
     def toggle_irrelevant(self) -> None:
         frames = self._targets()
         value = not all(f.irrelevant for f in frames)
-        self._edit(frames, lambda ids: self.store.set_irrelevant(ids, value))
+        if self._edit(frames, lambda ids: self.store.set_irrelevant(ids, value)) is not None:
+            self._advance()
 
     @guarded
     def fill_forward(self) -> None:
@@ -660,24 +681,24 @@ class MainWindow(QMainWindow):
             return
         rows = self.strip_model.frames()
         pos = self.strip_model.position_of(cur.id)
-        targets, stop = fill_targets(rows, pos, typical_step(rows),
-                                     lambda ids: views.track_marks(self.store, ids))
-        if not targets:
-            self.statusBar().showMessage("Nothing to fill: the next frame is labelled or after "
-                                         "a scene cut", 4000)
+        span = fill_forward_span(rows, pos, self.strip_model.cuts,
+                                 labelled=self.strip_model.is_labelled)
+        why = span.describe(rows)
+        if not span.targets:
+            self.statusBar().showMessage(f"Nothing to fill: {why}", 6000)
             return
-        self.store.set_labels(targets, cur.code, annotator=self.annotator,
+        self.store.set_labels(span.targets, cur.code, annotator=self.annotator,
                               description=f"fill forward {cur.code} ({CODES[cur.code]}) over "
-                              f"{len(targets)} frames")
-        self.refresh_frames(targets)
-        end = rows[stop].id if stop is not None else targets[-1]
-        r = self.strip_model.row_of(end)
+                              f"{len(span.targets)} frames")
+        self.refresh_frames(span.targets)
+        r = self.strip_model.row_of(rows[span.stop].id if span.stop is not None
+                                    else span.targets[-1])
         if r is not None:
             self.strip.go_to_row(r)
-        why = "the end of the clip" if stop is None else (
-            "a labelled frame" if rows[stop].code is not None else "a scene cut")
-        self.statusBar().showMessage(f"Filled {len(targets)} frames with {cur.code} "
-                                     f"{CODES[cur.code]}, up to {why}", 4000)
+        first, last = (self.strip_model.frames()[self.strip_model.position_of(i)].frame_index
+                       for i in (span.targets[0], span.targets[-1]))
+        self.statusBar().showMessage(f"Filled {len(span.targets)} frames ({first}-{last}) with "
+                                     f"{cur.code} {CODES[cur.code]}; {why}", 8000)
 
     @guarded
     def select_all(self) -> None:
@@ -780,7 +801,7 @@ class MainWindow(QMainWindow):
             start = (rows.index(cur) + 1) if view is self.review else \
                 (model.position_of(cur.id) or 0) + 1
         for row in rows[start:]:
-            if row.code is None and not row.reasons and not row.irrelevant:
+            if model.is_unlabelled(row):
                 if model.row_of(row.id) is None:
                     self.filter_bar.set_filter("all")
                 view.go_to_row(model.row_of(row.id))
@@ -1191,9 +1212,9 @@ class MainWindow(QMainWindow):
     # -- other handlers ---------------------------------------------------------------------------
 
     def focus_filter(self) -> None:
-        self.show_strip()
-        self.filter_bar.filter_box.setFocus()
-        self.filter_bar.filter_box.showPopup()
+        box = self.review_bar.box if self.tabs.currentIndex() == 1 else self.filter_bar.filter_box
+        box.setFocus()
+        box.showPopup()
 
     @guarded
     def refresh_all(self) -> None:
