@@ -383,7 +383,7 @@ def scores_html(row: FrameRow, face: Face | None, dispute=None, details: bool = 
                      f"{esc(', '.join(sorted(row.suggested)))}</span>")
     if row.irrelevant:
         lines.append("irrelevant: no face of the actor")
-    lines += [esc(x) for x in _readable(face, row)]
+    lines += [html.escape(x, quote=False) for x in _readable(face, row)]
     if details:
         lines.append("<i>details</i>")
         lines.append("detection p = " + (f"{row.prob:.3f}" if row.prob is not None else "–"))

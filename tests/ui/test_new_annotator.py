@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from conftest import FrameSpec
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from feasstm_gui.core.store import views
 
@@ -164,3 +165,137 @@ def test_flag_keys_advance_like_code_keys(window, make_project, qtbot, key):
     qtbot.keyClick(window.strip, key)
     assert views.clip_frames(built.store, CLIP)[1].reasons
     assert window.strip.current_frame().frame_index == 1
+
+
+def _popup_open(box) -> bool:
+    return box.view().isVisible()
+
+
+def test_an_open_dropdown_takes_its_own_keys(window, make_project, qtbot):
+    built = make_project({CLIP: [FrameSpec() for _ in range(30)]})
+    window.set_store(built.store)
+    go(window, qtbot, 0)
+    qtbot.keyClick(window.strip, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    box = window.filter_bar.filter_box
+    qtbot.waitUntil(lambda: _popup_open(box))
+    popup = box.view()
+    before = popup.currentIndex().row()
+    qtbot.keyClick(popup, Qt.Key.Key_Down)
+    qtbot.keyClick(popup, Qt.Key.Key_Down)
+    assert window.strip.current_frame().frame_index == 0  # the strip behind did not move
+    assert popup.currentIndex().row() == before + 2
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    assert box.currentIndex() == before + 2
+    # the Sort list too
+    sort = window.filter_bar.sort_box
+    sort.setFocus()
+    sort.showPopup()
+    qtbot.waitUntil(lambda: _popup_open(sort))
+    qtbot.keyClick(sort.view(), Qt.Key.Key_Down)
+    assert window.strip.current_frame() is None or \
+        window.strip.current_frame().frame_index in (0, 1, 2)
+    qtbot.keyClick(sort.view(), Qt.Key.Key_Escape)
+
+
+def test_ctrl_f_on_the_review_tab_opens_the_review_list(window, make_project, qtbot):
+    built = make_project({CLIP: [FrameSpec(code=4), FrameSpec(code=5)]})
+    window.set_store(built.store)
+    qtbot.keyClick(window.strip, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentIndex() == 1
+    qtbot.keyClick(window.review, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentIndex() == 1  # stays on the Review tab
+    box = window.review_bar.box
+    qtbot.waitUntil(lambda: _popup_open(box))
+    qtbot.keyClick(box.view(), Qt.Key.Key_Down)
+    qtbot.keyClick(box.view(), Qt.Key.Key_Down)
+    qtbot.keyClick(box.view(), Qt.Key.Key_Down)
+    qtbot.keyClick(box.view(), Qt.Key.Key_Return)
+    assert window.review_bar.query() == {"code": 4}
+    assert [f.code for f in window.review_model.visible_frames()] == [4]
+
+
+def test_f5_keeps_the_selection(window, make_project, qtbot):
+    built = make_project({CLIP: [FrameSpec() for _ in range(6)]})
+    window.set_store(built.store)
+    go(window, qtbot, 2)
+    qtbot.keyClick(window.strip, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(window.strip, Qt.Key.Key_F5)
+    assert [f.frame_index for f in window.strip.selected_frames()] == [2, 3]
+    assert window.strip.current_frame().frame_index == 3
+
+
+def test_a_code_key_in_a_read_only_project_says_read_only(window, make_project, qtbot):
+    from feasstm_gui.core.store import Store
+
+    built = make_project({CLIP: [FrameSpec() for _ in range(6)]})
+    folder = built.folder
+    built.store.close()
+    window.set_store(Store.open(folder, annotator="tester", read_only=True))
+    go(window, qtbot, 0)
+    qtbot.keyClick(window.strip, Qt.Key.Key_4)
+    assert window.strip.current_frame().frame_index == 0  # did not jump to frame 4
+    assert "read-only" in window.statusBar().currentMessage()
+    assert codes(window.store) == [None] * 6
+
+
+def test_reopening_returns_to_the_last_clip_and_frame(window, make_project, qtbot):
+    built = make_project({"片段 一": [FrameSpec() for _ in range(4)],
+                          CLIP: [FrameSpec() for _ in range(9)]})
+    folder = built.folder
+    window.set_store(built.store)
+    window.set_clip(CLIP)
+    go(window, qtbot, 7)
+    window.close()  # saves where it was
+    from feasstm_gui.core.settings import Settings
+    from feasstm_gui.ui.main_window import MainWindow
+
+    again = MainWindow(Settings.load(), "tester")
+    qtbot.addWidget(again)
+    assert again.open_path(folder)
+    assert again.clip_id == CLIP
+    assert again.strip.current_frame().frame_index == 7
+    again.close()
+
+
+def test_preview_reads_like_an_annotator_with_details_behind_a_toggle(window, make_project,
+                                                                      qtbot):
+    built = make_project({CLIP: [FrameSpec(), FrameSpec()]})
+    built.store._query("UPDATE faces SET scores=json(?)", ('{"sharpness_rel": 0.42, "yaw": '
+                       '-12.0, "roll": 3.0, "status": "acquired", "mode": "roi", '
+                       '"duplicate": null}',))
+    window.set_store(built.store)
+    go(window, qtbot, 0)
+    window._flush_preview()
+    text = window.preview.scores.text()
+    assert "42% of the clip's median" in text and "detection confidence: 99.0%" in text
+    assert "head turned 12° left" in text
+    assert "status" not in text and "mode" not in text and "duplicate" not in text
+    window.preview.details_box.click()
+    text = window.preview.scores.text()
+    assert "status = &quot;acquired&quot;" in text or 'status = "acquired"' in text
+    assert "duplicate = null" in text
+
+
+def test_legend_is_one_line_in_words_and_history_lines_wrap(window, make_project, qtbot):
+    built = make_project({CLIP: [FrameSpec() for _ in range(3)]})
+    window.set_store(built.store)
+    assert "alignment_failure" not in window.legend.text()
+    assert "misaligned" in window.legend.text() and not window.legend.wordWrap()
+    go(window, qtbot, 0)
+    qtbot.keyClick(window.strip, Qt.Key.Key_4)
+    window.history.refresh()
+    item = window.history.list.item(0)
+    assert item.text().count("\n") == 1 and "label 4" in item.text().split("\n")[1]
+    assert window.history.list.wordWrap()
+
+
+def test_applying_a_filter_does_not_move_the_bar(window, make_project, qtbot):
+    built = make_project({CLIP: [FrameSpec(code=4)] + [FrameSpec() for _ in range(5)]})
+    window.set_store(built.store)
+    x = window.filter_bar.sort_box.geometry().x()
+    width = window.filter_bar.count.width()
+    window.filter_bar.set_filter("labelled")
+    QApplication.processEvents()
+    assert window.filter_bar.count.text() == "1 of 6 frames shown"
+    assert window.filter_bar.sort_box.geometry().x() == x
+    assert window.filter_bar.count.width() == width
