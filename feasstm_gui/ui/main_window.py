@@ -816,7 +816,8 @@ class MainWindow(QMainWindow):
                                          5000)
             return
         self.set_clip(nxt)
-        fid = views.next_unlabelled(self.store, nxt, annotator=self._label_annotator(nxt))
+        fid = next((r.id for r in self.strip_model.frames() if self.strip_model.is_unlabelled(r)),
+                   None)  # as the strip sees it: frames in disagreement are labelled
         if fid is not None:
             self.go_to_frame(nxt, fid)
         self.statusBar().showMessage(f"Next clip with unlabelled frames: {nxt}", 4000)
