@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from feasstm_gui.core.store import FrameRow
 from feasstm_gui.core.vocab import CODES, REASONS, SUGGESTED_REASONS
+from feasstm_gui.ui.style import REASON_WORDS
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,10 @@ FILTERS: list[FrameFilter] = [
     FrameFilter("disputed", "In disagreement (annotators differ)"),
     FrameFilter("kept", "Not deleted"),
     FrameFilter("deleted", "Deleted (any reason)"),
-    *[FrameFilter(f"reason:{r}", f"Deleted: {r}") for r in REASONS],
+    *[FrameFilter(f"reason:{r}", f"Deleted: {REASON_WORDS.get(r, r)}") for r in REASONS],
     FrameFilter("suggested", "Suggested flag (any)"),
-    *[FrameFilter(f"suggested:{r}", f"Suggested: {r}") for r in SUGGESTED_REASONS],
+    *[FrameFilter(f"suggested:{r}", f"Suggested: {REASON_WORDS.get(r, r)}")
+      for r in SUGGESTED_REASONS],
     FrameFilter("irrelevant", "Irrelevant"),
     *[FrameFilter(f"code:{c}", f"Code {c} {n}") for c, n in CODES.items()],
 ]

@@ -78,8 +78,7 @@ class DisputeCount(QLabel):
                    if (p := model.position_of(i)) is not None
                    and not model.frames()[p].reasons and not model.frames()[p].irrelevant)
         total = here + self._others
-        self.setText(f"≠ {here:,} in disagreement here · {total:,} in the project"
-                     if total else "")
+        self.setText(f"≠ {here:,} here · {total:,} in project" if total else "")
 
 
 class _CloseWatcher(QObject):

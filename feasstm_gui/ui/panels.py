@@ -14,6 +14,7 @@ from feasstm_gui.ui.style import (
     DISPUTE_COLOR,
     IRRELEVANT_COLOR,
     REASON_LETTERS,
+    REASON_WORDS,
     SUGGESTED_COLOR,
     text_color_on,
 )
@@ -113,9 +114,9 @@ class ReviewBar(QWidget):
         for c, n in CODES.items():
             self.box.addItem(f"Code {c} {n}", {"code": c})
         for r in REASONS:
-            self.box.addItem(f"Deleted: {r}", {"reason": r})
+            self.box.addItem(f"Deleted: {REASON_WORDS.get(r, r)}", {"reason": r})
         for r in SUGGESTED_REASONS:
-            self.box.addItem(f"Suggested: {r}", {"suggested": r})
+            self.box.addItem(f"Suggested: {REASON_WORDS.get(r, r)}", {"suggested": r})
         self.count = QLabel()
         self.refresh_button = QPushButton("Refresh")
         self.box.setToolTip("What the review grid shows (Ctrl+F opens this list here)")

@@ -50,7 +50,7 @@ def test_fill_forward_stops_at_the_faceless_run_and_the_cut_and_says_why(window,
     assert got[26:] == [None] * 14  # nothing after the faceless frames and the cut
     msg = window.statusBar().currentMessage()
     assert "Filled 14 frames (12-25) with 7 Neutral" in msg
-    assert "stopped at frame 26: 6 frames without the actor's face" in msg
+    assert "stopped at frame 26: 6 faceless or deleted frames (26-31)" in msg
     assert window.strip.current_frame().frame_index == 26
     # label 33 and fill back... from 32: the cut is before 32, so filling from 32 goes on
     go(window, qtbot, 32)
@@ -89,7 +89,7 @@ def test_disagreements_show_my_label_a_badge_a_filter_and_a_count(window, make_p
     # my own label is shown on the tile, with the codes given
     assert [f.code for f in model.frames()] == [4, 4, 4, 4, 6, None]
     assert model.index(2).data(Qt.ItemDataRole.ToolTipRole).count("in disagreement") == 1
-    assert "≠ 2 in disagreement here · 2 in the project" == window.dispute_count.text()
+    assert "≠ 2 here · 2 in project" == window.dispute_count.text()
     # the preview says it, not "unlabelled"
     go(window, qtbot, 2)
     window._flush_preview()
@@ -113,7 +113,7 @@ def test_disagreements_show_my_label_a_badge_a_filter_and_a_count(window, make_p
     go(window, qtbot, 3)
     qtbot.keyClick(window.strip, Qt.Key.Key_7)
     assert ids[3] not in model.disputes and model.frames()[3].code == 7
-    assert window.dispute_count.text().startswith("≠ 1 in disagreement here")
+    assert window.dispute_count.text().startswith("≠ 1 here")
     assert window.clip_model.summary(CLIP).labelled == 4  # 0, 1, 3 (agreed) and 4
 
 
@@ -141,14 +141,16 @@ def test_an_irrelevant_frame_refuses_a_code_and_says_so(window, make_project, qt
     assert codes(built.store) == [None, None, None]
     assert window.strip_model.frames()[1].code is None
     msg = window.statusBar().currentMessage()
-    assert "frame 1 is irrelevant (no face of the actor) and take no label" in msg
+    assert msg == ("Not labelled: frame 1 is irrelevant (no face of the actor); X makes a frame "
+                   "relevant")
     assert window.strip.current_frame().frame_index == 1  # stays: nothing was done
     # a range over it labels the others and says what it left out
     qtbot.keyClick(window.strip, Qt.Key.Key_Home)
     qtbot.keyClick(window.strip, Qt.Key.Key_End, Qt.KeyboardModifier.ShiftModifier)
     qtbot.keyClick(window.strip, Qt.Key.Key_3)
     assert codes(built.store) == [3, None, 3]
-    assert window.statusBar().currentMessage().startswith("2 frame(s) labelled; frame 1 is")
+    assert window.statusBar().currentMessage() == ("2 frame(s) labelled; frame 1 is irrelevant "
+                                                   "(no face of the actor)")
     assert window.clip_model.summary(CLIP).labelled == 2
 
 

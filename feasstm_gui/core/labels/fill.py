@@ -90,8 +90,7 @@ class FillSpan:
             return f"stopped before frame {at}: a scene cut"
         end = rows[self.gap_end if self.gap_end is not None else self.stop].frame_index
         n = (self.gap_end or self.stop) - self.stop + 1
-        return (f"stopped at frame {at}: {n} frames without the actor's face or deleted "
-                f"({at}-{end})")
+        return f"stopped at frame {at}: {n} faceless or deleted frames ({at}-{end})"
 
 
 def scene_cut_ids(rows: Sequence[FrameRow], marks: dict[int, dict | None] | None = None,

@@ -20,8 +20,10 @@ def refusal(refused: Sequence[FrameRow], labelled: int) -> str:
     """The status-bar message for frames refused (empty when none were)."""
     if not refused:
         return ""
-    which = (f"frame {refused[0].frame_index} is" if len(refused) == 1
-             else f"{len(refused)} frames are")
-    lead = f"{labelled} frame(s) labelled; " if labelled else "Not labelled: "
-    return (f"{lead}{which} irrelevant (no face of the actor) and take no label. "
-            "X marks a frame relevant again.")
+    if len(refused) == 1:
+        what = f"frame {refused[0].frame_index} is irrelevant (no face of the actor)"
+    else:
+        what = f"{len(refused)} irrelevant frames (no face of the actor) left out"
+    if labelled:
+        return f"{labelled} frame(s) labelled; {what}"
+    return f"Not labelled: {what}; X makes a frame relevant"

@@ -32,8 +32,7 @@ def test_stops_at_a_run_of_irrelevant_frames_and_says_where():
     assert span.reason == "gap" and rows[span.stop].frame_index == 26
     assert [rows[p].frame_index for p in (span.stop, span.gap_end)] == [26, 31]
     assert span.targets == [r.id for r in rows[15:26]]  # 15-25, none after the faceless run
-    assert span.describe(rows) == ("stopped at frame 26: 6 frames without the actor's face or "
-                                   "deleted (26-31)")
+    assert span.describe(rows) == "stopped at frame 26: 6 faceless or deleted frames (26-31)"
 
 
 def test_stops_at_the_first_cut_before_anything_else():
