@@ -57,7 +57,11 @@ class FilterBar(QWidget):
         self.count = QLabel()
         # room for "100,000 of 100,000 frames shown": applying a filter does not move the bar
         self.count.setMinimumWidth(self.count.fontMetrics().horizontalAdvance(
-            "100,000 of 100,000 frames shown") + 8)
+            "10,000 of 10,000 frames shown") + 8)
+        for box in (self.filter_box, self.sort_box):  # the open list shows the whole titles
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(14)
+            box.view().setMinimumWidth(box.view().sizeHintForColumn(0) + 24)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setToolTip("Apply the filter again (F5)")
         own_popup_keys(self.filter_box, self.sort_box)
