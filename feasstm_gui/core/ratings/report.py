@@ -211,8 +211,23 @@ def save_figure(figure, path: Path) -> Path:
 
     FigureCanvasAgg(figure)
     with _style():
+        use_cjk_fallback(figure)
         figure.savefig(path, dpi=_DPI)
     return path
+
+
+def use_cjk_fallback(figure) -> None:
+    """Give every text of `figure` the family list DejaVu Sans then the CJK fonts installed:
+    matplotlib falls back glyph by glyph only along an explicit list of families (a generic
+    'sans-serif' resolves to one font), and a text keeps the family it was created with."""
+    from matplotlib.text import Text
+
+    families = ["DejaVu Sans", *cjk_fonts()]
+    if len(families) == 1:
+        return
+    for text in figure.findobj(Text):
+        if text.get_fontfamily() in (["sans-serif"], ["DejaVu Sans"]):
+            text.set_fontfamily(families)
 
 
 # --------------------------------------------------------------------------------------------

@@ -34,8 +34,15 @@ def test_an_installed_cjk_font_is_used_for_chinese_names(tmp_path):
     from matplotlib.ft2font import FT2Font
 
     assert FT2Font(path).get_char_index(ord("评")) != 0  # the font really draws Chinese
-    fig = report.score_distribution_figure([("奥巴马 演讲", "评分员 乙", 4, "甲组")])
+    rows = [("c1", "示例 评分员", 4, "A"), ("c1", "评分员 乙", 5, "A"),
+            ("c2", "示例 评分员", 2, "A"), ("c2", "评分员 乙", 3, "A")]
+    fig = report.rater_bias_figure(rows)  # Chinese rater names on the y axis
     assert report.save_figure(fig, tmp_path / "图.png").stat().st_size > 1000
+    labels = [t for t in fig.axes[0].get_yticklabels() if "评分员" in t.get_text()]
+    assert labels
+    for label in labels:  # the names are drawn with a font that has their glyphs
+        found = font_manager.fontManager._find_fonts_by_props(label.get_fontproperties())
+        assert any(FT2Font(str(f)).get_char_index(ord("评")) for f in found)
 
 
 def test_no_cjk_font_is_no_error(monkeypatch, tmp_path):
