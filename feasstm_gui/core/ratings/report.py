@@ -376,17 +376,18 @@ def cjk_fonts() -> list[str]:
 
     fm = font_manager.fontManager
     installed = {f.name for f in fm.ttflist}
+    if not any(name in installed for name in _CJK_FONTS):
+        known = {f.fname for f in fm.ttflist}
+        for path in _fontconfig_cjk_files():  # installed after matplotlib's cache was built
+            if path not in known:
+                try:
+                    fm.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        installed = {f.name for f in fm.ttflist}
     found = [name for name in _CJK_FONTS if name in installed]
     found += sorted(n for n in installed
                     if n not in found and any(w.lower() in n.lower() for w in _CJK_WORDS))
-    if not found:
-        for path in _fontconfig_cjk_files():
-            try:
-                fm.addfont(path)
-            except (OSError, RuntimeError, ValueError):
-                continue
-        installed = {f.name for f in fm.ttflist}
-        found = sorted(n for n in installed if any(w.lower() in n.lower() for w in _CJK_WORDS))
     return found
 
 
@@ -403,7 +404,9 @@ def _fontconfig_cjk_files() -> list[str]:
                              timeout=10, check=False).stdout
     except (OSError, subprocess.SubprocessError):
         return []
-    return [line.split(":")[0].strip() for line in out.splitlines() if line.strip()][:5]
+    files = [line.split(":")[0].strip() for line in out.splitlines() if line.strip()]
+    sans = [f for f in files if "Sans" in f or "sans" in f]  # sans-serif faces first
+    return list(dict.fromkeys(sans + files))[:5]
 
 
 @contextlib.contextmanager
