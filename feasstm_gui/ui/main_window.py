@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from feasstm_gui import __version__
 from feasstm_gui.core.errors import FeasstmError, ProjectLocked
-from feasstm_gui.core.labels.fill import fill_forward_span
+from feasstm_gui.core.labels.fill import fill_forward_span, scene_cut_ids, typical_step
 from feasstm_gui.core.labels.rules import labelable, refusal
 from feasstm_gui.core.settings import Settings, config_dir
 from feasstm_gui.core.store import FrameRow, Store, restore_backup, views
@@ -681,8 +681,11 @@ class MainWindow(QMainWindow):
             return
         rows = self.strip_model.frames()
         pos = self.strip_model.position_of(cur.id)
-        span = fill_forward_span(rows, pos, self.strip_model.cuts,
-                                 labelled=self.strip_model.is_labelled)
+        step = typical_step(rows)
+        span = fill_forward_span(  # cuts: the strip's marks, and tracker resets on the way
+            rows, pos, self.strip_model.cuts, labelled=self.strip_model.is_labelled,
+            more_cuts=lambda w: scene_cut_ids(w, views.track_marks(self.store, [r.id for r in w]),
+                                              step))
         why = span.describe(rows)
         if not span.targets:
             self.statusBar().showMessage(f"Nothing to fill: {why}", 6000)

@@ -52,8 +52,11 @@ def fill_targets(rows: Sequence[FrameRow], start: int, step: int,
                  ) -> tuple[list[int], int | None]:
     """Frames the fill-forward key labels (fill_forward_span with the cuts `tracks` gives).
     Returns (frame ids, position where it stopped or None at the end)."""
-    marks = tracks([r.id for r in rows]) if tracks is not None else {}
-    span = fill_forward_span(rows, start, scene_cut_ids(rows, marks, step))
+    def more(window: Sequence[FrameRow]) -> set[int]:
+        return scene_cut_ids(window, tracks([r.id for r in window]), step)
+
+    span = fill_forward_span(rows, start, scene_cut_ids(rows, {}, step),
+                             more_cuts=more if tracks is not None else None)
     return span.targets, span.stop
 
 
@@ -97,7 +100,7 @@ def scene_cut_ids(rows: Sequence[FrameRow], marks: dict[int, dict | None] | None
                   step: int | None = None) -> set[int]:
     """Ids of the frames that begin a new shot: a jump of more than CUT_STEP_FACTOR usual
     steps in frame index, or what the tracker recorded (`marks`: frame id -> its track JSON
-    keys and the face's `cut` score, store.disputes.cut_marks)."""
+    keys, or the face's `cut` score: store/label_state.cut_marks, views.track_marks)."""
     marks = marks or {}
     step = step or typical_step(rows)
     return {b.id for a, b in zip(rows, rows[1:])
@@ -110,16 +113,24 @@ def _skipped(row: FrameRow) -> bool:
 
 def fill_forward_span(rows: Sequence[FrameRow], start: int, cuts: Collection[int] = (), *,
                       labelled: Callable[[FrameRow], bool] | None = None,
-                      gap_run: int = GAP_RUN) -> FillSpan:
+                      more_cuts: Callable[[Sequence[FrameRow]], Collection[int]] | None = None,
+                      gap_run: int = GAP_RUN, chunk: int = 256) -> FillSpan:
     """The frames fill forward labels after rows[start]: the unlabelled ones up to (not
     including) the first of: a frame that begins a new shot (`cuts`, scene_cut_ids), the first
     of `gap_run` irrelevant or deleted frames in a row, the next labelled frame (`labelled`,
-    by default a frame with a code). Single irrelevant or deleted frames are stepped over."""
+    by default a frame with a code). Single irrelevant or deleted frames are stepped over.
+    `more_cuts(window)`: further cut frame ids among a window of consecutive rows, asked
+    `chunk` rows at a time as the fill goes (the tracker's state is costly to read whole)."""
     is_labelled = labelled or (lambda r: r.code is not None)
     targets: list[int] = []
+    cuts = set(cuts)
     i = start + 1
     n = len(rows)
+    asked = start + 1  # more_cuts has been asked about rows[:asked]
     while i < n:
+        if more_cuts is not None and i + gap_run >= asked:
+            cuts.update(more_cuts(rows[asked - 1:asked + chunk]))
+            asked += chunk
         row = rows[i]
         if row.id in cuts:
             return FillSpan(targets, i, "cut")

@@ -63,26 +63,16 @@ def dispute_counts(store) -> dict[str, int]:
         "GROUP BY f.clip"))
 
 
-def cut_marks(store, clip_id: str) -> dict[int, dict | None]:
-    """What the tracker recorded about scene cuts at each frame of a clip: the keys `cut`,
-    `reset`, `track_id` and `id` of the frame's tracker state, and `cut` from its current
-    face's scores (the tracker's own cut detection; frames without a face have none). None: no
-    tracker state and no face scores."""
-    keys = ("cut", "reset", "track_id", "id")
-    picks = ", ".join(f"CASE WHEN json_valid(f.track) THEN json_extract(f.track, '$.{k}') END"
-                      for k in keys)
+def cut_marks(store, clip_id: str) -> dict[int, dict]:
+    """Frames of a clip where the tracker saw a scene cut (`cut: true` in the current face's
+    scores), as {frame id: {"cut": True}}. A text search picks the few candidates before any
+    JSON is parsed: every face's scores hold the key. The tracker's saved state (frames.track,
+    a few kB a frame) is not read here: views.track_marks reads it for the frames a fill
+    forward crosses."""
     rows = store._query(
-        f"SELECT f.id, f.track IS NOT NULL OR fa.scores IS NOT NULL, {picks}, "
-        "CASE WHEN json_valid(fa.scores) THEN json_extract(fa.scores, '$.cut') END "
-        "FROM frames f LEFT JOIN faces fa ON fa.frame_id=f.id AND fa.version=f.face_version "
-        "WHERE f.clip=?", (clip_id,))
-    out: dict[int, dict | None] = {}
-    for r in rows:
-        if not r[1]:
-            out[r[0]] = None
-            continue
-        mark = {k: v for k, v in zip(keys, r[2:6]) if v is not None}
-        if r[6]:
-            mark["cut"] = True
-        out[r[0]] = mark
-    return out
+        "SELECT fa.frame_id FROM faces fa "
+        "WHERE (instr(fa.scores, '\"cut\":true') OR instr(fa.scores, '\"cut\": true')) "
+        "AND fa.frame_id IN (SELECT id FROM frames WHERE clip=?) "
+        "AND fa.version = (SELECT face_version FROM frames WHERE id=fa.frame_id) "
+        "AND json_valid(fa.scores) AND json_extract(fa.scores, '$.cut')", (clip_id,))
+    return {r[0]: {"cut": True} for r in rows}
