@@ -285,3 +285,28 @@ def test_the_rater_is_chosen_or_added_in_the_window(qtbot, store):
     assert dlg.rater == "新来的人" and dlg.clip == A1
     qtbot.keyClick(dlg.strip, Qt.Key.Key_3)
     assert rdb.rating(store, A1, "新来的人").score == 3
+
+
+def test_the_description_key_is_a_keymap_action_and_the_keys_line_follows_it(qtbot, store):
+    """issue 20's D (to the description) is an action of rating mode's scope: remapped in the
+    keymap, the new key works, D no longer does, and the keys line names the new key."""
+    from feasstm_gui.core.settings import Settings
+    from feasstm_gui.ui import actions as act
+
+    assert "rating.description" in act.SPECS
+    assert act.SPECS["rating.description"].scope == act.RATING
+    keymap = act.Keymap(Settings.load())
+    mapping = keymap.mapping()
+    mapping["rating.description"] = ["W"]
+    keymap.save(mapping)
+    dlg = RatingDialog(store, rater="r1", keymap=keymap)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    assert "W write the description" in dlg.keys_label.text()
+    assert "D write" not in dlg.keys_label.text()
+    dlg.strip.setFocus()
+    qtbot.keyClick(dlg.strip, Qt.Key.Key_D)
+    assert dlg.focusWidget() is not dlg.description
+    qtbot.keyClick(dlg.strip, Qt.Key.Key_W)
+    assert dlg.focusWidget() is dlg.description
+    dlg.close()
