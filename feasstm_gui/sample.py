@@ -292,3 +292,18 @@ def annotate(store: Store, recipe: dict) -> None:
         if len(faces) >= 5:
             step = len(faces) // 5
             ratings.set_picks(store, rating["clip"], rating["rater"], faces[::step][:5])
+    # enough raters per group for the agreement panel's acting-score table (issue 20)
+    if rating and store.has_clip(rating["clip"]):
+        ratings.set_completed(store, rating["clip"], rating["rater"], True)
+    for n, more in enumerate(recipe.get("more_ratings", []), 1):
+        ratings.set_rater(store, more["rater"], more["group"])
+        for clip, score in more["scores"].items():
+            faces = [f.id for f in store.frames(clip) if f.crop and not f.irrelevant]
+            if not store.has_clip(clip) or len(faces) < 5:
+                continue
+            ratings.set_score(store, clip, more["rater"], int(score))
+            ratings.set_description(store, clip, more["rater"], f"sample rating {n}")
+            step = len(faces) // 5
+            ratings.set_picks(store, clip, more["rater"],
+                              [faces[(i * step + n) % len(faces)] for i in range(5)])
+            ratings.set_completed(store, clip, more["rater"], True)

@@ -15,7 +15,7 @@ import io
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -101,13 +101,26 @@ def format_value(result: dict, key: str) -> str:
     return text + (f"  [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
 
 
+#: The statistics' notes are written for the CLI's JSON; the panel says the same in words.
+_PLAIN = ((" are null", " cannot be computed"), (" is null", " cannot be computed"),
+          ("(see groups)", "(in the rows per group above)"), ("; see groups", "; see the rows "
+          "per group above"), (" (icc1)", ""), ("null with a reason", "no value, with the reason"))
+
+
+def plain(note: str) -> str:
+    """A statistics note in an annotator's words (no 'null', no JSON keys)."""
+    for old, new in _PLAIN:
+        note = note.replace(old, new)
+    return note[:1].upper() + note[1:]
+
+
 def notes_of(result: dict | None) -> list[str]:
-    """Every note, the groups' prefixed with their group."""
+    """Every note in plain words, the groups' prefixed with their group."""
     if not result:
         return []
-    notes = list(result.get("notes", []))
+    notes = [plain(n) for n in result.get("notes", [])]
     for group, sub in (result.get("groups") or {}).items():
-        notes += [f"group {group}: {n}" for n in sub.get("notes", [])]
+        notes += [f"Group {group}: {plain(n)}" for n in sub.get("notes", [])]
     return notes
 
 
@@ -152,9 +165,18 @@ class AgreementPanel(QDialog):
         layout.addLayout(buttons)
         layout.addWidget(self.problems)
         layout.addWidget(self.tabs, 1)
+        for keys, step in (("Ctrl+Tab", 1), ("Ctrl+PgDown", 1), ("Ctrl+Shift+Tab", -1),
+                           ("Ctrl+PgUp", -1)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(lambda s=step: self.step_tab(s))
         self.refresh()
 
-    def _tab(self, title: str) -> tuple[QTableWidget, QPlainTextEdit, QHBoxLayout]:
+    def step_tab(self, step: int) -> None:
+        """Ctrl+Tab / Ctrl+Shift+Tab: the next / previous tab, wherever the focus is."""
+        self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % self.tabs.count())
+
+    def _tab(self, title: str) -> tuple[QTableWidget, QPlainTextEdit, QVBoxLayout]:
         table = QTableWidget()
         table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         notes = QPlainTextEdit(readOnly=True)
@@ -165,7 +187,8 @@ class AgreementPanel(QDialog):
         top_layout.addWidget(QLabel("Why a value is missing, and what was computed:"))
         top_layout.addWidget(notes, 1)
         figures = QWidget()
-        fig_layout = QHBoxLayout(figures)
+        # one figure under the other: side by side, the right one was cut off by the panel
+        fig_layout = QVBoxLayout(figures)
         scroll = QScrollArea(widgetResizable=True)
         scroll.setWidget(figures)
         split = QSplitter(Qt.Orientation.Vertical)
@@ -282,7 +305,7 @@ class AgreementPanel(QDialog):
         self.totals.resizeColumnsToContents()
 
     @staticmethod
-    def _images(layout: QHBoxLayout, pngs: list[bytes]) -> None:
+    def _images(layout: QVBoxLayout, pngs: list[bytes]) -> None:
         while layout.count():
             widget = layout.takeAt(0).widget()
             if widget is not None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.labels.session import Change
 from feasstm_gui.core.store import FrameRow
+from feasstm_gui.ui import label_state
 from feasstm_gui.ui.controller import Controller, guarded
 from feasstm_gui.ui.dialogs import show_message
 from feasstm_gui.ui.strip import FrameStripModel
@@ -39,24 +40,41 @@ class EditController(Controller):
 
     @guarded
     def label_selected(self, code: int | None) -> None:
-        """Label the selected frames (None clears), then move to the frame after them."""
-        if self.window.player_panel.label_key(code):  # playing: label the frames that pass
+        """Label the selected frames (None clears), then move to the frame after them. The
+        session refuses irrelevant frames (a status-bar message; nothing moves when every
+        selected frame was refused). While the player plays, a code key labels the frames that
+        pass instead."""
+        if self.window.player_panel.label_key(code):
             return
         view = self.window.active_view()
         rows = view.selected_rows()
         change = self._run(view.selected_frames(),
-                           lambda fr: self.session.label(self._ids(fr), code), msecs=2000)
-        if change is not None and code is not None and rows \
-                and rows[-1] + 1 < view.model().rowCount():
+                           lambda fr: self.session.label(fr, code), msecs=4000)
+        if change is not None and change.frames and code is not None:
+            self._advance_past(rows)
+
+    def _advance_past(self, rows: list[int]) -> None:
+        view = self.window.active_view()
+        if rows and rows[-1] + 1 < view.model().rowCount():
             view.go_to_row(rows[-1] + 1)
+
+    def _flagged(self, change: Change | None, rows: list[int]) -> None:
+        """After a flag key, the frame after the selection, as after a code key (the
+        preference advance_after_flag, on by default: ui/label_state.py)."""
+        if change is not None and change.count and label_state.advance_after_flag(self.window):
+            self._advance_past(rows)
+
+    def _flag(self, command: Callable[[list[FrameRow]], Change]) -> None:
+        rows = self.window.active_view().selected_rows()
+        self._flagged(self._run(self._selected(), command), rows)
 
     @guarded
     def toggle_flag(self, reason: str) -> None:
-        self._run(self._selected(), lambda fr: self.session.toggle_flag(self._ids(fr), reason))
+        self._flag(lambda fr: self.session.toggle_flag(self._ids(fr), reason))
 
     @guarded
     def add_flag(self, reason: str) -> None:
-        self._run(self._selected(), lambda fr: self.session.add_flag(self._ids(fr), reason))
+        self._flag(lambda fr: self.session.add_flag(self._ids(fr), reason))
 
     @guarded
     def restore_frames(self) -> None:
@@ -64,7 +82,7 @@ class EditController(Controller):
 
     @guarded
     def accept_suggestions(self) -> None:
-        self._run(self._selected(), lambda fr: self.session.accept_suggestions(self._ids(fr)))
+        self._flag(lambda fr: self.session.accept_suggestions(self._ids(fr)))
 
     @guarded
     def dismiss_suggestions(self) -> None:
@@ -72,12 +90,13 @@ class EditController(Controller):
 
     @guarded
     def toggle_irrelevant(self) -> None:
-        self._run(self._selected(), lambda fr: self.session.toggle_irrelevant(fr))
+        self._flag(lambda fr: self.session.toggle_irrelevant(fr))
 
     @guarded
     def fill_forward(self) -> None:
-        """The current frame's code onto the following unlabelled frames, up to the next
-        labelled frame or scene cut (core/labels/fill.py)."""
+        """The current frame's code onto the following unlabelled frames, up to the first
+        scene cut, run of faceless or deleted frames, or labelled frame (the session and
+        core/labels/fill.py); the status bar says where it stopped and why."""
         w = self.window
         if self.session is None:
             return
@@ -88,17 +107,20 @@ class EditController(Controller):
         if cur is None:
             self.status("The current frame has no label to fill forward")
             return
-        rows = w.strip_model.frames()
-        change = self.session.fill_forward(rows, w.strip_model.position_of(cur.id))
+        model = w.strip_model
+        rows = model.frames()
+        # the strip's cut marks, and frames in disagreement count as labelled
+        change = self.session.fill_forward(rows, model.position_of(cur.id), cuts=model.cuts,
+                                           labelled=model.is_labelled)
         if not change.frames:
-            self.status(change.message)
+            self.status(change.message, 6000)
             return
         w.refresh_frames(change.frames)
         end = rows[change.stop].id if change.stop is not None else change.frames[-1]
-        r = w.strip_model.row_of(end)
+        r = model.row_of(end)
         if r is not None:
             w.strip.go_to_row(r)
-        self.status(change.message)
+        self.status(change.message, 8000)
 
     @guarded
     def select_all(self) -> None:

@@ -238,6 +238,7 @@ class ExportDialog(QDialog):
             unl = sum(1 for i in plan.images if not i.code)
             if unl:
                 text += f" Unlabelled images (in no split): {unl}."
+            text += _left_out_text(self._snapshot, plan.options)
             if plan.options.format == "emotion-fan":
                 seq = plan.counts()["sequences"]
                 text += f" Sequences: train {seq['train']}, test {seq['test']}."
@@ -349,6 +350,17 @@ class ExportDialog(QDialog):
     def reject(self) -> None:  # Escape
         if not self._cancel_then_close():
             super().reject()
+
+
+def _left_out_text(snapshot, options) -> str:
+    """' Left out: n frame(s): why…' (core/dataset/left_out.py), or ''."""
+    from feasstm_gui.core.dataset.left_out import left_out
+
+    if snapshot is None:
+        return ""
+    unl = options.include_unlabelled and options.format == "faf"
+    text = left_out(snapshot, include_unlabelled=unl).describe()
+    return f" {text}" if text else ""
 
 
 def _row(*widgets: QWidget) -> QWidget:

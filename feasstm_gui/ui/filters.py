@@ -7,16 +7,17 @@ check them without a window.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from feasstm_gui.core.store import FrameRow
 from feasstm_gui.core.vocab import CODES, REASONS, SUGGESTED_REASONS
+from feasstm_gui.ui.style import REASON_WORDS
 
 
 @dataclass(frozen=True)
 class FrameFilter:
-    """key: all | unlabelled | labelled | deleted | kept | irrelevant | suggested |
+    """key: all | unlabelled | labelled | disputed | deleted | kept | irrelevant | suggested |
     code:<n> | reason:<r> | suggested:<r>."""
 
     key: str = "all"
@@ -26,11 +27,15 @@ class FrameFilter:
         return _predicate(self.key)(row)
 
 
-def _predicate(key: str) -> Callable[[FrameRow], bool]:
+def _predicate(key: str, disputed: Collection[int] = ()) -> Callable[[FrameRow], bool]:
+    """`disputed`: ids of the frames in disagreement (core/store/label_state.disputes)."""
     if key == "all":
         return lambda r: True
     if key == "unlabelled":
-        return lambda r: r.code is None and not r.reasons and not r.irrelevant
+        return lambda r: (r.code is None and not r.reasons and not r.irrelevant
+                          and r.id not in disputed)
+    if key == "disputed":
+        return lambda r: r.id in disputed
     if key == "labelled":
         return lambda r: r.code is not None
     if key == "deleted":
@@ -56,11 +61,13 @@ FILTERS: list[FrameFilter] = [
     FrameFilter("all", "All frames"),
     FrameFilter("unlabelled", "Unlabelled"),
     FrameFilter("labelled", "Labelled"),
+    FrameFilter("disputed", "In disagreement (annotators differ)"),
     FrameFilter("kept", "Not deleted"),
     FrameFilter("deleted", "Deleted (any reason)"),
-    *[FrameFilter(f"reason:{r}", f"Deleted: {r}") for r in REASONS],
+    *[FrameFilter(f"reason:{r}", f"Deleted: {REASON_WORDS.get(r, r)}") for r in REASONS],
     FrameFilter("suggested", "Suggested flag (any)"),
-    *[FrameFilter(f"suggested:{r}", f"Suggested: {r}") for r in SUGGESTED_REASONS],
+    *[FrameFilter(f"suggested:{r}", f"Suggested: {REASON_WORDS.get(r, r)}")
+      for r in SUGGESTED_REASONS],
     FrameFilter("irrelevant", "Irrelevant"),
     *[FrameFilter(f"code:{c}", f"Code {c} {n}") for c, n in CODES.items()],
 ]
@@ -82,10 +89,11 @@ SORTS: list[FrameSort] = [
 ]
 
 
-def visible_rows(rows: Sequence[FrameRow], flt: FrameFilter, sort: FrameSort) -> list[int]:
+def visible_rows(rows: Sequence[FrameRow], flt: FrameFilter, sort: FrameSort,
+                 disputed: Collection[int] = ()) -> list[int]:
     """Positions in `rows` (frame order) to show, filtered and sorted. Frames without a score
     go last either way; ties keep frame order."""
-    pred = _predicate(flt.key)
+    pred = _predicate(flt.key, disputed)
     picked = [i for i, r in enumerate(rows) if pred(r)]
     if sort.key == "frame":
         return picked[::-1] if sort.descending else picked

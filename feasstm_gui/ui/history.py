@@ -37,6 +37,10 @@ class HistoryPanel(QWidget):
         self.annotator = ""
         self.list = QListWidget()
         self.list.setAlternatingRowColors(True)
+        # two short lines per step, wrapped: a narrow dock no longer cuts a step off
+        self.list.setWordWrap(True)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.itemClicked.connect(self._clicked)
         self.list.itemActivated.connect(self._clicked)
         self.undo_button = QPushButton("Undo")
@@ -77,8 +81,8 @@ class HistoryPanel(QWidget):
         for step in recent_edits(self.store, self.LIMIT):
             item = QListWidgetItem(_describe(step))
             item.setData(StepRole, step)
-            item.setToolTip(f"step {step.batch} by {step.annotator} at {step.at}, state "
-                            f"{step.state}")
+            item.setToolTip(f"{_describe(step).replace(chr(10), ' · ')}\nstep {step.batch} by "
+                            f"{step.annotator} at {step.at}, state {step.state}")
             if step.state != "done":
                 item.setForeground(QBrush(QColor("#888888")))
             self.list.addItem(item)
@@ -104,4 +108,4 @@ def _describe(step: EditSummary) -> str:
     n = f" · {step.count} change{'s' if step.count != 1 else ''}" if step.frame_id else ""
     where = f" · {step.clip}" if step.clip else ""
     mark = {"undone": " (undone)", "dropped": " (undone)", "log": ""}.get(step.state, "")
-    return f"{when} {step.annotator}: {what}{n}{where}{mark}"
+    return f"{when} {step.annotator}{mark}\n{what}{n}{where}"

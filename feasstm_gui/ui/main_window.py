@@ -32,7 +32,7 @@ from feasstm_gui.core.labels.session import Session
 from feasstm_gui.core.settings import Settings, config_dir, resolve_annotator
 from feasstm_gui.core.store import FrameRow, Store
 from feasstm_gui.ui import actions as act
-from feasstm_gui.ui import player_panel
+from feasstm_gui.ui import label_state, player_panel
 from feasstm_gui.ui.clips import ClipListModel, ClipListView, ClipRole, counts_delta
 from feasstm_gui.ui.controller import guarded
 from feasstm_gui.ui.dialogs import KeymapEditor, KeyOverlay, show_error
@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self._preview_timer.timeout.connect(self._update_preview)
         self._restore_geometry()
         self._update_enabled()
+        label_state.install(self)  # disagreements, scene cuts, read-only notice, last position
 
     @property
     def clip_id(self) -> str | None:

@@ -26,7 +26,7 @@ class NavigationController(Controller):
             start = (rows.index(cur) + 1) if view is w.review else \
                 (model.position_of(cur.id) or 0) + 1
         for row in rows[start:]:
-            if row.code is None and not row.reasons and not row.irrelevant:
+            if model.is_unlabelled(row):  # frames in disagreement count as labelled
                 if model.row_of(row.id) is None:
                     w.filter_bar.set_filter("all")
                 view.go_to_row(model.row_of(row.id))
@@ -38,8 +38,12 @@ class NavigationController(Controller):
         if found is None:
             self.status("Every frame of every clip is labelled or deleted", 5000)
             return
-        nxt, fid = found
+        nxt, _ = found
         w.set_clip(nxt)
+        # its first frame nobody labelled as the strip sees it (frames in disagreement count
+        # as labelled, though they have no final label)
+        fid = next((r.id for r in w.strip_model.frames() if w.strip_model.is_unlabelled(r)),
+                   None)
         if fid is not None:
             w.go_to_frame(nxt, fid)
         self.status(f"Next clip with unlabelled frames: {nxt}")
@@ -64,9 +68,11 @@ class NavigationController(Controller):
         self.window.strip.setFocus()
 
     def focus_filter(self) -> None:
-        self.show_strip()
-        self.window.filter_bar.filter_box.setFocus()
-        self.window.filter_bar.filter_box.showPopup()
+        """Ctrl+F: the Show list of the tab shown (the Review tab's list of what it lists)."""
+        w = self.window
+        box = w.review_bar.box if w.tabs.currentIndex() == 1 else w.filter_bar.filter_box
+        box.setFocus()
+        box.showPopup()
 
     @guarded
     def refresh_all(self) -> None:

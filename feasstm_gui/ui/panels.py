@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from feasstm_gui.core.vocab import CODES, REASONS, SUGGESTED_REASONS
 from feasstm_gui.ui.filters import FILTERS, SORTS, FrameFilter, FrameSort
 from feasstm_gui.ui.style import (
     CODE_COLORS,
+    CUT_COLOR,
     DELETED_COLOR,
+    DISPUTE_COLOR,
     IRRELEVANT_COLOR,
     REASON_LETTERS,
+    REASON_WORDS,
     SUGGESTED_COLOR,
     text_color_on,
 )
+
+
+class _PopupKeys(QObject):
+    """While a dropdown's list is open, its keys (arrows, pages, Home/End, letters) move the
+    list's highlight: they are taken before the window's shortcuts can move the strip behind
+    the popup."""
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.ShortcutOverride:
+            plain = event.modifiers() & ~(Qt.KeyboardModifier.KeypadModifier
+                                          | Qt.KeyboardModifier.ShiftModifier)
+            if plain == Qt.KeyboardModifier.NoModifier:
+                event.accept()
+        return False
+
+
+def own_popup_keys(*boxes: QComboBox) -> None:
+    """Give each box's open list its own keys (see _PopupKeys)."""
+    for box in boxes:
+        box.view().installEventFilter(_PopupKeys(box))
 
 
 class FilterBar(QWidget):
@@ -32,8 +55,16 @@ class FilterBar(QWidget):
         for s in SORTS:
             self.sort_box.addItem(s.title, s)
         self.count = QLabel()
+        # room for "100,000 of 100,000 frames shown": applying a filter does not move the bar
+        self.count.setMinimumWidth(self.count.fontMetrics().horizontalAdvance(
+            "10,000 of 10,000 frames shown") + 8)
+        for box in (self.filter_box, self.sort_box):  # the open list shows the whole titles
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(14)
+            box.view().setMinimumWidth(box.view().sizeHintForColumn(0) + 24)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setToolTip("Apply the filter again (F5)")
+        own_popup_keys(self.filter_box, self.sort_box)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(QLabel("Show"))
@@ -87,11 +118,13 @@ class ReviewBar(QWidget):
         for c, n in CODES.items():
             self.box.addItem(f"Code {c} {n}", {"code": c})
         for r in REASONS:
-            self.box.addItem(f"Deleted: {r}", {"reason": r})
+            self.box.addItem(f"Deleted: {REASON_WORDS.get(r, r)}", {"reason": r})
         for r in SUGGESTED_REASONS:
-            self.box.addItem(f"Suggested: {r}", {"suggested": r})
+            self.box.addItem(f"Suggested: {REASON_WORDS.get(r, r)}", {"suggested": r})
         self.count = QLabel()
         self.refresh_button = QPushButton("Refresh")
+        self.box.setToolTip("What the review grid shows (Ctrl+F opens this list here)")
+        own_popup_keys(self.box)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(QLabel("Every frame, across clips, with"))
@@ -124,10 +157,23 @@ class LegendBar(QLabel):
             bg = CODE_COLORS[c]
             chips.append(f"<span style='background:{bg.name()}; color:{text_color_on(bg).name()}'"
                          f">&nbsp;<b>{c}</b> {n}&nbsp;</span>")
-        flags = " ".join(f"<b>{letter}</b> {reason}" for reason, letter in REASON_LETTERS.items())
+        flags = " ".join(f"<b>{letter}</b> {LEGEND_WORDS.get(reason, reason)}"
+                         for reason, letter in REASON_LETTERS.items())
         self.setText(
             "&nbsp;".join(chips)
             + f"&nbsp;&nbsp; <span style='color:{DELETED_COLOR.name()}'>deleted:</span> {flags}"
             + f" &nbsp;<span style='color:{SUGGESTED_COLOR.name()}'>?X suggested</span>"
-            + f" &nbsp;<span style='color:{IRRELEVANT_COLOR.name()}'>irrelevant</span>")
-        self.setWordWrap(True)
+            + f" &nbsp;<span style='color:{IRRELEVANT_COLOR.name()}'>irrelevant</span>"
+            + f" &nbsp;<span style='color:{DISPUTE_COLOR.name()}'>≠ disagreement</span>"
+            + f" &nbsp;<span style='color:{CUT_COLOR.name()}'>▌cut</span>")
+        # one line: too narrow a window cuts the end off rather than wrapping the strip up
+        self.setWordWrap(False)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setToolTip("Codes 1-7 (keys 1-7); deletion reasons: A misaligned face, I "
+                        "incomplete face, B blur, O other (Del); S accepts suggestions; X "
+                        "irrelevant; F fills forward")
+
+
+#: The legend's words for the deletion reasons (the store's names are for files).
+LEGEND_WORDS = {"alignment_failure": "misaligned", "incomplete": "incomplete", "blur": "blur",
+                "other": "other"}

@@ -13,6 +13,7 @@ import json
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
+    QCheckBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from feasstm_gui.core.store import Face, FrameRow
 from feasstm_gui.core.vocab import CODES
-from feasstm_gui.ui.style import CODE_COLORS, DELETED_COLOR, SUGGESTED_COLOR
+from feasstm_gui.ui.style import CODE_COLORS, DELETED_COLOR, DISPUTE_COLOR, SUGGESTED_COLOR
 from feasstm_gui.ui.thumbs import Failed, ImageLoader, Loaded
 
 #: Landmark colours: left eye, right eye, nose, left mouth corner, right mouth corner.
@@ -214,9 +215,17 @@ class PreviewWidget(QWidget):
         self._fix_bar = QWidget()
         self._fix_bar.setLayout(fix_row)
         self._fix_bar.hide()
+        #: frame id -> Dispute or None (set by the window: ui/label_state.py)
+        self.dispute_of = None
+        self.details_box = QCheckBox("Details (every stored score)")
+        self.details_box.setToolTip("Show the raw fields the aligner stored for this face")
+        self.details_box.toggled.connect(lambda _on: self._show_scores())
+        text = QVBoxLayout()
+        text.addWidget(self.scores, 1)
+        text.addWidget(self.details_box)
         below = QHBoxLayout()
         below.addWidget(self.crop, 0, Qt.AlignmentFlag.AlignTop)
-        below.addWidget(self.scores, 1)
+        below.addLayout(text, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.canvas, 1)
@@ -241,7 +250,15 @@ class PreviewWidget(QWidget):
         self.canvas.show_frame(f"{folder}/{row.image}" if row.image else "", face)
         self._crop_path = f"{folder}/{row.crop}" if row.crop else ""
         self._show_crop()
-        self.scores.setText(scores_html(row, face))
+        self._show_scores()
+
+    def _show_scores(self) -> None:
+        if self.row is None:
+            return
+        source = self.dispute_of
+        dispute = source(self.row.id) if source is not None else None
+        self.scores.setText(scores_html(self.row, self.face, dispute,
+                                        self.details_box.isChecked()))
 
     def _show_crop(self) -> None:
         if not self._crop_path:
@@ -315,12 +332,44 @@ def _empty():
     return pix
 
 
-def scores_html(row: FrameRow, face: Face | None) -> str:
+def _readable(face: Face | None, row: FrameRow) -> list[str]:
+    """What an annotator reads about a face: sharpness against the clip, the detector's
+    confidence, the head pose, how many faces the frame shows."""
+    sc = (face.scores or {}) if face is not None else {}
+    out = []
+    rel = sc.get("sharpness_rel")
+    if isinstance(rel, (int, float)):
+        word = "blurrier than most" if rel < 0.5 else ("sharper than most" if rel > 1.5
+                                                      else "typical")
+        out.append(f"sharpness: {rel:.0%} of the clip's median ({word})")
+    elif row.sharpness is not None:
+        out.append(f"sharpness: {row.sharpness:.0f}")
+    if row.prob is not None:
+        out.append(f"detection confidence: {row.prob:.1%}")
+    yaw, roll = sc.get("yaw"), sc.get("roll")
+    if isinstance(yaw, (int, float)) and isinstance(roll, (int, float)):
+        out.append(f"head turned {abs(yaw):.0f}° {'left' if yaw < 0 else 'right'}, "
+                   f"tilted {abs(roll):.0f}°")
+    n = sc.get("n_faces")
+    if isinstance(n, int) and n > 1:
+        out.append(f"{n} faces in the frame")
+    return out
+
+
+def scores_html(row: FrameRow, face: Face | None, dispute=None, details: bool = False) -> str:
+    """The preview's text: label, flags and readable scores; every stored field with
+    `details`. `dispute`: core/store/label_state.Dispute when annotators differ."""
     esc = html.escape
     lines = [f"<b>{esc(row.clip)}</b> · frame {row.frame_index}"]
     if row.time_ms is not None:
         lines.append(f"time {row.time_ms / 1000:.2f} s")
-    if row.code:
+    if dispute is not None:
+        own = (f"your label: {dispute.own} {CODES[dispute.own]}" if dispute.own
+               else "you have not labelled it")
+        lines.append(f"<span style='color:{DISPUTE_COLOR.name()}'><b>in disagreement</b>: codes "
+                     f"{', '.join(f'{c} {CODES[c]}' for c in dispute.codes)} given; {own}. "
+                     "Not exported until adjudicated.</span>")
+    elif row.code:
         color = CODE_COLORS[row.code].name()
         lines.append(f"<span style='background:{color}; color:black'>&nbsp;{row.code} "
                      f"{CODES[row.code]}&nbsp;</span>")
@@ -334,16 +383,19 @@ def scores_html(row: FrameRow, face: Face | None) -> str:
                      f"{esc(', '.join(sorted(row.suggested)))}</span>")
     if row.irrelevant:
         lines.append("irrelevant: no face of the actor")
-    lines.append("detection p = " + (f"{row.prob:.3f}" if row.prob is not None else "–"))
-    lines.append("sharpness = " + (f"{row.sharpness:.1f}" if row.sharpness is not None else "–"))
-    if face is not None:
-        if face.scores:
-            for k, v in face.scores.items():
+    lines += [html.escape(x, quote=False) for x in _readable(face, row)]
+    if details:
+        lines.append("<i>details</i>")
+        lines.append("detection p = " + (f"{row.prob:.3f}" if row.prob is not None else "–"))
+        lines.append("sharpness = " + (f"{row.sharpness:.1f}" if row.sharpness is not None
+                                       else "–"))
+        if face is not None:
+            for k, v in (face.scores or {}).items():
                 if k in ("sharpness", "prob"):
                     continue
                 val = f"{v:.3f}" if isinstance(v, float) else esc(json.dumps(v))
                 lines.append(f"{esc(str(k))} = {val}")
-        lines.append(f"face version {face.version}")
-    if row.source_name:
-        lines.append(f"source: {esc(row.source_name)}")
+            lines.append(f"face version {face.version}")
+        if row.source_name:
+            lines.append(f"source: {esc(row.source_name)}")
     return "<br>".join(lines)

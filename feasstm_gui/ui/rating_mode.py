@@ -8,10 +8,11 @@ at any moment and resume later. Blind: the dialog reads and shows only this rate
 
 Keys (while the description does not have the focus; by default, as they are actions of the
 RATING scope in ui/actions.py, remappable in the keymap editor): 1-5 score, Space play/pause,
-, and . step one frame, P pick/unpick the strip's current frame, Ctrl+Return complete the
-rating, Ctrl+Z / Ctrl+Shift+Z undo / redo the rater's last step, PgDown/PgUp next/previous clip.
-J and L play slower and faster, K loops the clip. The strip's crops are decoded off the GUI
-thread (ui/thumbs.ImageLoader).
+, and . step one frame, P pick/unpick the frame shown, D write the description (Tab or Esc
+leaves it), Ctrl+Return complete the rating, Ctrl+Z / Ctrl+Shift+Z undo / redo the rater's last
+step, PgDown/PgUp next/previous clip; J and L play slower and faster, K loops the clip. The
+dialog lists them under the questionnaire, as the keymap binds them (KEYS_HELP). The strip's
+crops and the player's frames are decoded off the GUI thread (ui/thumbs.ImageLoader).
 
 RatingGroupsDialog sets the rating up: clips in groups, raters in groups.
 """
@@ -61,6 +62,29 @@ PICKED_COLOR = QColor("#f1c40f")
 #: Raters per group in the published FEASSTM-ASA (a hint only: any number is allowed).
 DEFAULT_RATERS_PER_GROUP = 4
 _DONE, _STARTED, _TODO = "✓", "…", "·"
+#: The keys, as the dialog lists them under the questionnaire: (actions, words); each {n} is
+#: the first key the keymap binds to the n-th action (an entry with an unbound action is left
+#: out), so the list follows the keymap editor.
+KEYS_HELP: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("rating.score_1", "rating.score_5"), "{0}-{1} score"),
+    (("rating.play",), "{0} play/pause"),
+    (("rating.step_back", "rating.step_forward"), "{0} and {1} step one frame"),
+    (("rating.pick",), "{0} pick/unpick the frame shown"),
+    (("rating.description",), "{0} write the description (Tab or Esc leaves it)"),
+    (("rating.complete",), "{0} complete"),
+    (("rating.next_clip", "rating.prev_clip"), "{0}/{1} next/previous clip"),
+    (("rating.undo",), "{0} undo"),
+)
+
+
+def keys_help(keymap: act.Keymap) -> str:
+    """The rating-mode keys in one line, as `keymap` binds them (KEYS_HELP)."""
+    parts = []
+    for ids, words in KEYS_HELP:
+        keys = [act.display_keys(keymap.keys(i))[:1] for i in ids]
+        if all(keys):
+            parts.append(words.format(*(k[0] for k in keys)))
+    return "Keys: " + " · ".join(parts)
 
 
 class RatingDialog(QDialog):
@@ -91,6 +115,11 @@ class RatingDialog(QDialog):
             rater = store.annotator  # the person at the machine is a rater: blind to others
         self.rater_box.addItems(names if rater is None else [rater])
         self.rater_box.setEnabled(rater is None)
+        self._fixed_rater = rater is not None
+        self._set_up_new_rater(store)
+        # a fixed rater is shown; otherwise nobody is chosen for the person at the machine:
+        # they pick their name (or add it), never rate as the first name by mistake
+        self.rater_box.setCurrentIndex(0 if rater is not None else -1)
         self._install_keys(self)
         self.rater_box.currentTextChanged.connect(self._on_rater)
         self._on_rater(self.rater_box.currentText())
@@ -101,9 +130,20 @@ class RatingDialog(QDialog):
         self.rater_box = QComboBox()
         self.progress_label = QLabel()
         self.progress = QProgressBar()
+        self.rater_box.setPlaceholderText("choose your name")
+        self.rater_box.setMinimumContentsLength(12)
+        self.new_rater = QLineEdit(placeholderText="new rater's name")
+        self.new_rater_group = QComboBox(editable=True)
+        self.new_rater_group.setToolTip("The new rater's group: they rate that group's clips")
+        self.add_rater_button = QPushButton("Add rater")
+        self.add_rater_button.clicked.connect(self.add_rater)
         top = QHBoxLayout()
         top.addWidget(QLabel("Rater:"))
         top.addWidget(self.rater_box)
+        top.addWidget(self.new_rater)
+        top.addWidget(QLabel("group"))
+        top.addWidget(self.new_rater_group)
+        top.addWidget(self.add_rater_button)
         top.addWidget(self.progress_label, 1)
         top.addWidget(self.progress)
 
@@ -139,16 +179,23 @@ class RatingDialog(QDialog):
 
         self.message = QLabel(wordWrap=True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.keys_label = QLabel(keys_help(self.keys.keymap), wordWrap=True)
+        self.keys_label.setStyleSheet("color: #555")
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(split, 1)
         layout.addWidget(self.message)
+        layout.addWidget(self.keys_label)
 
     def _questionnaire(self) -> QWidget:
         box = QGroupBox("Questionnaire")
         grid = QGridLayout(box)
         grid.addWidget(QLabel("Describe the actor's expression changes:"), 0, 0)
         self.description = QPlainTextEdit()
+        self.description.setTabChangesFocus(True)  # Tab leaves the box; it types no tab
+        key = self._hint("rating.description").strip(" ()")
+        self.description.setPlaceholderText(
+            f"{key + ' to write here; ' if key else ''}Tab or Esc to leave")
         self.description.textChanged.connect(self._on_description_typed)
         self.description.installEventFilter(self)
         grid.addWidget(self.description, 1, 0)
@@ -202,8 +249,13 @@ class RatingDialog(QDialog):
         self._clip = None
         r = rdb.rater(self.store, name) if name else None
         if r is None:
-            self._show_message("No rater: add raters to groups first (feasstm raters PROJECT "
-                               "add NAME --group G).", error=True)
+            if self.rater_box.count():
+                self._show_message("Choose your name as rater above, or add yourself: your "
+                                   "name, your group, Add rater.", error=True)
+            else:
+                self._show_message("No rater yet: add raters to groups first: type a name, "
+                                   "choose or type a group, Add rater (or feasstm raters "
+                                   "PROJECT add NAME --group G).", error=True)
             self._load_clip(None)
             return
         clips = rdb.group_clips(self.store, r.group)
@@ -242,7 +294,9 @@ class RatingDialog(QDialog):
         self._clip = clip
         self._frames = {}
         self._strip_indices = []
+        self.strip.blockSignals(True)
         self.strip.clear()
+        self.strip.blockSignals(False)
         self._crop_items = {}  # the items waiting for a face are gone
         if clip is None:
             self.player.unload()
@@ -261,6 +315,12 @@ class RatingDialog(QDialog):
                 self.strip.addItem(item)
         self._strip_indices = [self._frames[self.strip.item(i).data(Qt.ItemDataRole.UserRole)]
                                .frame_index for i in range(self.strip.count())]
+        # the strip's current frame is the frame shown, so P works at once after PgDown
+        self._on_player_position(self.player.index)
+        if self.strip.currentRow() < 0 and self.strip.count():
+            self.strip.blockSignals(True)
+            self.strip.setCurrentRow(0)
+            self.strip.blockSignals(False)
         if self.player.reason:
             self._show_message(self.player.reason)
         self._show_rating()
@@ -358,7 +418,11 @@ class RatingDialog(QDialog):
             row = self._strip_row_at(shown)
             item = self.strip.item(row) if row is not None else None
         item = item or self.strip.currentItem()
-        if self._clip is None or item is None:
+        if self._clip is None:
+            return
+        if item is None:
+            self._show_message("This clip has no frame with the actor's face to pick.",
+                               error=True)
             return
         self.commit_description()
         fid = item.data(Qt.ItemDataRole.UserRole)
@@ -421,9 +485,10 @@ class RatingDialog(QDialog):
     # -- strip and player ----------------------------------------------------------------------
 
     def _on_strip_current(self, current: QListWidgetItem | None, _previous=None) -> None:
-        if current is not None:
+        frame = self._frames.get(current.data(Qt.ItemDataRole.UserRole)) if current else None
+        if frame is not None:  # None while the strip is cleared for another clip
             self.player.pause()
-            self.player.seek(self._frames[current.data(Qt.ItemDataRole.UserRole)].frame_index)
+            self.player.seek(frame.frame_index)
 
     def _strip_row_at(self, index: int) -> int | None:
         """The strip row of the pickable frame at source index `index`, or the last before."""
@@ -438,11 +503,40 @@ class RatingDialog(QDialog):
             self.strip.blockSignals(False)
             self.strip.scrollToItem(self.strip.item(row))
 
+    # -- raters ------------------------------------------------------------------------------
+
+    def _set_up_new_rater(self, store: Store) -> None:
+        groups = list(rdb.groups(store))
+        self.new_rater_group.clear()
+        self.new_rater_group.addItems(groups)
+        self.new_rater.setText("" if self._fixed_rater else (store.annotator or ""))
+        for w in (self.new_rater, self.new_rater_group, self.add_rater_button):
+            w.setEnabled(not self._fixed_rater)
+
+    def add_rater(self) -> bool:
+        """Register the name typed as a rater of the group chosen, and rate as them."""
+        name = self.new_rater.text().strip()
+        group = self.new_rater_group.currentText().strip()
+        if not name or not group:
+            self._show_message("Type the new rater's name and choose their group.", error=True)
+            return False
+        if not self._guard(rdb.set_rater, self.store, name, group):
+            return False
+        if self.rater_box.findText(name) < 0:
+            self.rater_box.addItem(name)
+        self.rater_box.setCurrentText(name)
+        self._show_message(f"{name} rates the clips of group {group}.")
+        return True
+
     # -- keys --------------------------------------------------------------------------------
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
         if event.type() == QEvent.Type.FocusOut and obj is self.description:
             self.commit_description()
+        if (event.type() == QEvent.Type.KeyPress and obj is self.description
+                and event.key() == Qt.Key.Key_Escape):
+            self.strip.setFocus()  # Esc leaves the description (and keeps the dialog open)
+            return True
         if event.type() == QEvent.Type.KeyPress and obj is not self.description:
             if self.handle_key(event):
                 return True
@@ -455,6 +549,15 @@ class RatingDialog(QDialog):
     def handle_key(self, event: QKeyEvent) -> bool:
         """The key's action in the RATING scope of the keymap, if it has one."""
         return self.keys.handle(self, event)
+
+    def focus_description(self) -> None:
+        """D: into the description box (Tab or Esc leaves it)."""
+        if self.description.isEnabled():
+            self.description.setFocus()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.keys_label.setText(keys_help(self.keys.keymap))  # the keymap may have changed
+        super().showEvent(event)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self._finish()

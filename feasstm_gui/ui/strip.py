@@ -10,6 +10,7 @@ whole clip.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -30,7 +31,9 @@ from feasstm_gui.core.vocab import CODES
 from feasstm_gui.ui.filters import FILTERS, SORTS, FrameFilter, FrameSort, visible_rows
 from feasstm_gui.ui.style import (
     CODE_COLORS,
+    CUT_COLOR,
     DELETED_COLOR,
+    DISPUTE_COLOR,
     IRRELEVANT_COLOR,
     REASON_LETTERS,
     SUGGESTED_COLOR,
@@ -65,6 +68,11 @@ class FrameStripModel(QAbstractListModel):
         self.filter: FrameFilter = FILTERS[0]
         self.sort: FrameSort = SORTS[0]
         self.show_clip = False  # review grid: show the clip id on each item
+        #: Where the window's extra state comes from (ui/label_state.LabelStateSource): frames
+        #: in disagreement (shown with the annotator's own code and a badge) and scene cuts.
+        self.state_source = None
+        self.disputes: dict = {}  # frame id -> label_state.Dispute
+        self.cuts: set[int] = set()  # ids of frames that begin a new shot
         loader.ready.connect(self._on_image_ready)
 
     # -- Qt model API -----------------------------------------------------------------------
@@ -97,7 +105,14 @@ class FrameStripModel(QAbstractListModel):
                 return "loading"
             return "missing" if isinstance(item, Failed) else "ready"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return tooltip(row)
+            text = tooltip(row)
+            d = self.disputes.get(row.id)
+            if d is not None:
+                text += ("\nin disagreement: codes " + ", ".join(map(str, d.codes))
+                         + " given; not exported until adjudicated")
+            if row.id in self.cuts:
+                text += "\nscene cut before this frame"
+            return text
         return None
 
     def flags(self, index: _RoleIndex) -> Qt.ItemFlag:
@@ -117,7 +132,10 @@ class FrameStripModel(QAbstractListModel):
         """Show a new list of frames (a clip was opened)."""
         self.beginResetModel()
         self.base_folder = base_folder
-        self._all = rows
+        src = self.state_source
+        self.disputes = src.disputes(rows, whole=not self.show_clip) if src and rows else {}
+        self.cuts = src.cuts(rows) if src and rows and not self.show_clip else set()
+        self._all = [self._decorated(r) for r in rows] if self.disputes else rows
         self._pos_of = {r.id: i for i, r in enumerate(rows)}
         self._waiting.clear()
         self._apply_view()
@@ -138,7 +156,7 @@ class FrameStripModel(QAbstractListModel):
             self._rows = list(range(len(self._all)))
             self._row_of = self._pos_of.copy() if self._all else {}
         else:
-            self._rows = visible_rows(self._all, self.filter, self.sort)
+            self._rows = visible_rows(self._all, self.filter, self.sort, self.disputes)
             self._row_of = {self._all[p].id: r for r, p in enumerate(self._rows)}
 
     def update_frames(self, rows: Iterable[FrameRow]) -> list[tuple[FrameRow, FrameRow]]:
@@ -146,15 +164,25 @@ class FrameStripModel(QAbstractListModel):
         until asked, so a frame does not vanish under the cursor). Returns (old, new) pairs."""
         changed: list[tuple[FrameRow, FrameRow]] = []
         lo, hi = None, None
+        rows = [r for r in rows if r.id in self._pos_of]
+        was = {r.id: r.id in self.disputes for r in rows}
+        if self.state_source is not None and rows:
+            now = self.state_source.disputes(rows, whole=False)
+            for r in rows:
+                if r.id in now:
+                    self.disputes[r.id] = now[r.id]
+                else:
+                    self.disputes.pop(r.id, None)
         for new in rows:
-            pos = self._pos_of.get(new.id)
-            if pos is None:
-                continue
+            pos = self._pos_of[new.id]
             old = self._all[pos]
+            new = self._decorated(new)
             self._all[pos] = new
             if old.crop != new.crop and old.crop:
                 self.loader.forget(self.crop_path(old))
-            changed.append((old, new))
+            # counted as the clip list counts: by final label (none while in disagreement)
+            changed.append((replace(old, code=None) if was[new.id] else old,
+                            replace(new, code=None) if new.id in self.disputes else new))
             r = self._row_of.get(new.id)
             if r is not None:
                 lo = r if lo is None else min(lo, r)
@@ -162,6 +190,19 @@ class FrameStripModel(QAbstractListModel):
         if lo is not None:
             self.dataChanged.emit(self.index(lo), self.index(hi))
         return changed
+
+    def _decorated(self, row: FrameRow) -> FrameRow:
+        """A frame in disagreement shows the annotator's own code (its final label is none)."""
+        d = self.disputes.get(row.id)
+        return replace(row, code=d.own) if d is not None and row.code != d.own else row
+
+    def is_labelled(self, row: FrameRow) -> bool:
+        """Labelled for fill forward and N: a code, or labels in disagreement."""
+        return row.code is not None or row.id in self.disputes
+
+    def is_unlabelled(self, row: FrameRow) -> bool:
+        """What N looks for: not labelled by anyone, not deleted, not irrelevant."""
+        return not self.is_labelled(row) and not row.reasons and not row.irrelevant
 
     def frames(self) -> list[FrameRow]:
         """Every frame in frame order (filtered out ones included)."""
@@ -273,15 +314,25 @@ class FrameDelegate(QStyledItemDelegate):
         p.fillRect(band, color)
         p.setPen(text_color_on(color))
         p.setFont(self._font)
+        dispute = model.disputes.get(row.id)
+        label = f"{row.code} {CODES[row.code]}" if row.code else "–"
+        p.setFont(self._bold)
+        short = f"{row.code}" if row.code else "–"
+        room_label = p.fontMetrics().horizontalAdvance(short) + 6
+        p.setFont(self._font)
         number = str(index.data(Qt.ItemDataRole.DisplayRole))
+        # the frame number (review grid: "clip #frame") keeps its end; the clip name is elided
+        # in the middle, so a long name never pushes the number out of the band on the left
+        width = band.width() - 6 - room_label
+        number = p.fontMetrics().elidedText(number, Qt.TextElideMode.ElideMiddle, width)
         room = band.width() - p.fontMetrics().horizontalAdvance(number) - 10
         p.drawText(band.adjusted(3, 0, -3, 0), Qt.AlignmentFlag.AlignVCenter
                    | Qt.AlignmentFlag.AlignRight, number)
         p.setFont(self._bold)
-        label = f"{row.code} {CODES[row.code]}" if row.code else "–"
         p.drawText(band.adjusted(3, 0, -3, 0), Qt.AlignmentFlag.AlignVCenter
                    | Qt.AlignmentFlag.AlignLeft,
-                   p.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight, room))
+                   p.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight,
+                                              max(room, room_label)))
         # badges: deletion reasons (red, top right), suggestions (amber, top left)
         if row.reasons:
             self._badge(p, img, "".join(REASON_LETTERS[r] for r in sorted(row.reasons)),
@@ -292,6 +343,12 @@ class FrameDelegate(QStyledItemDelegate):
         if row.irrelevant:
             self._badge(p, QRect(img.left(), img.bottom() - 16, img.width(), 16), "irrelevant",
                         IRRELEVANT_COLOR, right=False)
+        if dispute is not None:  # annotators differ: the codes given, bottom right
+            self._badge(p, QRect(img.left(), img.bottom() - 14, img.width(), 15),
+                        "≠" + "/".join(str(c) for c in dispute.codes), DISPUTE_COLOR, right=True)
+        if row.id in model.cuts:  # a scene cut before this frame: a bar down its left edge
+            p.fillRect(QRect(option.rect.left(), option.rect.top(), 3, option.rect.height()),
+                       CUT_COLOR)
         # selection and current frame
         if option.state & QStyle.StateFlag.State_Selected:
             hl = QColor(option.palette.highlight().color())
@@ -321,6 +378,9 @@ class FrameStripView(QListView):
     #: The current frame changed (FrameRow or None).
     current_frame_changed = Signal(object)
     activated_frame = Signal(object)
+    #: Text typed that no action took (Qt would jump to a frame whose number starts with it;
+    #: the window says instead why nothing happened, e.g. a read-only project).
+    typed = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -343,6 +403,7 @@ class FrameStripView(QListView):
         self.delegate = FrameDelegate(self)
         self.setItemDelegate(self.delegate)
         self._anchor: int | None = None
+        self._kept: tuple[int | None, list[int]] | None = None
         self.empty_text = ""  # what to do next, shown when there is no frame to show
         self.doubleClicked.connect(lambda idx: self.activated_frame.emit(idx.data(FrameRole)))
 
@@ -365,14 +426,33 @@ class FrameStripView(QListView):
     def setModel(self, model) -> None:  # noqa: N802 - Qt API
         super().setModel(model)
         self.selectionModel().currentChanged.connect(self._on_current)
+        model.modelAboutToBeReset.connect(self._remember)
         model.modelReset.connect(self._on_reset)
+
+    def keyboardSearch(self, search: str) -> None:  # noqa: N802 - Qt API
+        self.typed.emit(search)
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self.current_frame_changed.emit(current.data(FrameRole) if current.isValid() else None)
 
+    def _remember(self) -> None:
+        cur = self.current_frame()
+        self._kept = (cur.id if cur is not None else None,
+                      [f.id for f in self.selected_frames()])
+
     def _on_reset(self) -> None:
+        """A model reset (filter, sort, F5) keeps the current frame and the selection where
+        they are still shown; a new clip has other frame ids, so nothing is kept."""
         self._anchor = None
         self.current_frame_changed.emit(None)
+        kept, self._kept = self._kept, None
+        model = self.model()
+        if kept is None or kept[0] is None or model.row_of(kept[0]) is None:
+            return
+        self.go_to_row(model.row_of(kept[0]))
+        rows = [r for i in kept[1] if (r := model.row_of(i)) is not None]
+        if len(rows) > 1:
+            self.select_rows(rows)
 
     def set_thumb_size(self, size: int) -> None:
         self.delegate.thumb = size

@@ -21,6 +21,13 @@ UNLABELLED_COLOR = QColor("#3a3a3a")
 DELETED_COLOR = QColor("#e74c3c")
 SUGGESTED_COLOR = QColor("#f5b041")
 IRRELEVANT_COLOR = QColor("#5d6d7e")
+DISPUTE_COLOR = QColor("#8e44ad")  # frames whose annotators gave different codes
+CUT_COLOR = QColor("#00bcd4")  # the bar that marks a scene cut in the strip
+
+#: The deletion reasons in an annotator's words (the store's names are for files and the CLI).
+REASON_WORDS: dict[str, str] = {"alignment_failure": "misaligned face",
+                                "incomplete": "incomplete face", "blur": "blur",
+                                "other": "other reason"}
 
 #: One letter per deletion reason, as the strip's badges show them.
 REASON_LETTERS: dict[str, str] = {

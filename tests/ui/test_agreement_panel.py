@@ -98,3 +98,32 @@ def test_nothing_to_compute(qtbot, store):
     qtbot.addWidget(panel)
     assert "Nothing to compute yet" in panel.status.text()
     assert panel.score_table.rowCount() == 0
+
+
+def test_keys_switch_tabs_and_the_notes_read_as_words(qtbot, store):
+    """issue 20: Ctrl+Tab switches the panel's tabs wherever the focus is; the notes say
+    'cannot be computed', not 'null' or '(see groups)'; the figures stand one under the other
+    so the right one is not cut off."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QVBoxLayout
+
+    rate_all(store, SCORES)
+    panel = AgreementPanel(store)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=120_000)
+    notes = panel.score_notes.toPlainText()
+    assert notes and "null" not in notes and "(see groups)" not in notes
+    assert "cannot be computed" in notes
+    assert isinstance(panel.score_figures, QVBoxLayout)
+    panel.score_table.setFocus()
+    assert panel.tabs.currentIndex() == 0
+    qtbot.keyClick(panel.score_table, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
+    assert panel.tabs.currentIndex() == 1
+    qtbot.keyClick(panel.focusWidget() or panel, Qt.Key.Key_Backtab,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert panel.tabs.currentIndex() == 0
+    panel.score_notes.setFocus()
+    qtbot.keyClick(panel.score_notes, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
+    assert panel.tabs.currentIndex() == 1

@@ -19,6 +19,11 @@ def test_settings_dialog_changes_the_project(window, cjk_dir, qtbot):
         dlg = QApplication.activeModalWidget()
         try:
             assert isinstance(dlg, ProjectSettingsDialog)
+            # keys go to the dialog once it is the active window (until then the focus and
+            # the strip's arrow keys are still the main window's; on a loaded machine 50 ms
+            # is not always enough)
+            dlg.activateWindow()
+            qtbot.waitUntil(lambda: QApplication.activeWindow() is dlg, timeout=5000)
             preset = dlg.widgets["align.preset"]
             fps = dlg.widgets["extract.fps"]
             assert isinstance(preset, QComboBox) and isinstance(fps, QDoubleSpinBox)

@@ -243,3 +243,74 @@ def test_the_strip_faces_load_off_the_gui_thread_and_the_player_shows_a_frame(qt
     # no video in this project: the player shows the stored frames (ui/player.py)
     qtbot.waitUntil(lambda: not dialog.player.view.image().isNull(), timeout=10_000)
     assert len(dialog.crops) >= dialog.strip.count()
+
+
+def test_p_picks_right_after_pgdown_and_the_keys_are_listed(qtbot, dialog, store):
+    """issue 20: after PgDown to the next clip, P picks the frame shown without stepping
+    first; the step keys are in the dialog's help."""
+    assert ", and . step one frame" in dialog.keys_label.text()
+    assert "Space play/pause" in dialog.keys_label.text()
+    dialog.strip.setFocus()
+    qtbot.keyClick(dialog.strip, Qt.Key.Key_PageDown)
+    assert dialog.clip == A2
+    qtbot.keyClick(dialog.strip, Qt.Key.Key_P)
+    assert len(rdb.rating(store, A2, "r1").picks) == 1
+    qtbot.keyClick(dialog.strip, Qt.Key.Key_Period)  # step, then pick the next one
+    qtbot.keyClick(dialog.strip, Qt.Key.Key_P)
+    picked = rdb.rating(store, A2, "r1").picked_frames()
+    assert [store.frame(f).frame_index for f in picked] == [0, 3]
+
+
+def test_description_is_one_key_away_and_tab_leaves_it(qtbot, dialog, store):
+    dialog.strip.setFocus()
+    qtbot.keyClick(dialog.strip, Qt.Key.Key_D)
+    assert dialog.focusWidget() is dialog.description
+    qtbot.keyClicks(dialog.description, "calm")
+    qtbot.keyClick(dialog.description, Qt.Key.Key_Tab)
+    assert dialog.focusWidget() is not dialog.description
+    assert "\t" not in dialog.description.toPlainText()
+    assert rdb.rating(store, A1, "r1").description == "calm"  # written when it lost focus
+    qtbot.keyClick(dialog.strip, Qt.Key.Key_D)
+    qtbot.keyClick(dialog.description, Qt.Key.Key_Escape)
+    assert dialog.isVisible() and dialog.focusWidget() is dialog.strip
+
+
+def test_the_rater_is_chosen_or_added_in_the_window(qtbot, store):
+    store.annotator = "新来的人"
+    dlg = RatingDialog(store)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    assert dlg.rater == "" and dlg.clip is None  # not the first rater by default
+    assert "Choose your name" in dlg.message.text()
+    assert dlg.new_rater.text() == "新来的人"
+    dlg.new_rater_group.setCurrentText("A")
+    qtbot.mouseClick(dlg.add_rater_button, Qt.MouseButton.LeftButton)
+    assert rdb.rater(store, "新来的人").group == "A"
+    assert dlg.rater == "新来的人" and dlg.clip == A1
+    qtbot.keyClick(dlg.strip, Qt.Key.Key_3)
+    assert rdb.rating(store, A1, "新来的人").score == 3
+
+
+def test_the_description_key_is_a_keymap_action_and_the_keys_line_follows_it(qtbot, store):
+    """issue 20's D (to the description) is an action of rating mode's scope: remapped in the
+    keymap, the new key works, D no longer does, and the keys line names the new key."""
+    from feasstm_gui.core.settings import Settings
+    from feasstm_gui.ui import actions as act
+
+    assert "rating.description" in act.SPECS
+    assert act.SPECS["rating.description"].scope == act.RATING
+    keymap = act.Keymap(Settings.load())
+    mapping = keymap.mapping()
+    mapping["rating.description"] = ["W"]
+    keymap.save(mapping)
+    dlg = RatingDialog(store, rater="r1", keymap=keymap)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    assert "W write the description" in dlg.keys_label.text()
+    assert "D write" not in dlg.keys_label.text()
+    dlg.strip.setFocus()
+    qtbot.keyClick(dlg.strip, Qt.Key.Key_D)
+    assert dlg.focusWidget() is not dlg.description
+    qtbot.keyClick(dlg.strip, Qt.Key.Key_W)
+    assert dlg.focusWidget() is dlg.description
+    dlg.close()

@@ -118,14 +118,20 @@ def test_flags_with_each_reason_toggle_without_confirmation(opened, qtbot):
         qtbot.keyClick(strip, key)
         assert reasons(built.store)[0] == {reason}
         assert window.strip_model.frames()[0].reasons == {reason}
+        assert strip.current_frame().frame_index == 1  # a flag key moves on, as a code key
+        qtbot.keyClick(strip, Qt.Key.Key_Left)
         qtbot.keyClick(strip, key)  # again: the reason goes away
         assert reasons(built.store)[0] == set()
+        qtbot.keyClick(strip, Qt.Key.Key_Left)
     qtbot.keyClick(strip, Qt.Key.Key_Delete)
+    qtbot.keyClick(strip, Qt.Key.Key_Left)
     qtbot.keyClick(strip, Qt.Key.Key_Delete)  # Delete adds `other`; it does not toggle
     assert reasons(built.store)[0] == {"other"}
+    qtbot.keyClick(strip, Qt.Key.Key_Left)
     qtbot.keyClick(strip, Qt.Key.Key_B)
     assert reasons(built.store)[0] == {"other", "blur"}
     assert window.clip_model.summary(CLIP).flagged == 1
+    qtbot.keyClick(strip, Qt.Key.Key_Left)
     qtbot.keyClick(strip, Qt.Key.Key_Delete, Qt.KeyboardModifier.ShiftModifier)  # restore
     assert reasons(built.store)[0] == set()
     assert window.clip_model.summary(CLIP).flagged == 0

@@ -8,11 +8,13 @@ annotator their own labels only) is decided here, once, for every read the windo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
-from feasstm_gui.core.labels.fill import fill_targets, typical_step
+from feasstm_gui.core.labels.fill import fill_forward_span, scene_cut_ids, typical_step
+from feasstm_gui.core.labels.rules import labelable, refusal
 from feasstm_gui.core.store import FrameRow, Store, views
+from feasstm_gui.core.store import label_state as state
 from feasstm_gui.core.store.store import EditBatch
 from feasstm_gui.core.vocab import CODES
 
@@ -28,10 +30,19 @@ class Change:
 
 
 @dataclass
+class LabelChange(Change):
+    """Labelling: also the irrelevant frames refused (ids; they take no code)."""
+
+    refused: list[int] = field(default_factory=list)
+
+
+@dataclass
 class FillChange(Change):
-    """Fill forward: also where it stopped (a position in the clip's rows, None at the end)."""
+    """Fill forward: also where it stopped (a position in the clip's rows, None at the end)
+    and why: "end", "labelled", "cut" or "gap" (core/labels/fill.FillSpan)."""
 
     stop: int | None = None
+    reason: str = ""
 
 
 @dataclass
@@ -101,14 +112,37 @@ class Session:
 
     # -- edits -------------------------------------------------------------------------------
 
-    def label(self, frame_ids: Sequence[int], code: int | None) -> Change:
-        """Label the frames `code` (None clears this annotator's label). One undo step."""
-        ids = list(frame_ids)
+    def label(self, frames: Sequence[int] | Sequence[FrameRow], code: int | None
+              ) -> LabelChange:
+        """Label the frames `code` (None clears this annotator's label). One undo step.
+
+        `frames`: ids (read from the store) or FrameRows as the window last read them. An
+        irrelevant frame (no face of the actor) takes no code (core/labels/rules.py): it is
+        refused and the message says so, so what is labelled is what the counters count.
+        Clearing is never refused."""
+        rows = self._rows_of(frames)
+        ok, refused = labelable(rows)
+        if code is None:
+            ok, refused = rows, []
+        if refused and not ok:
+            return LabelChange(message=refusal(refused, 0),
+                               refused=[r.id for r in refused])
+        ids = [r.id for r in ok]
         n = self.store.set_labels(ids, code, annotator=self.annotator)
         what = f"{code} {CODES[code]}" if code else "no label"
-        return Change(ids, n, f"{len(ids)} frame(s): {what}")
+        message = refusal(refused, len(ids)) if refused else f"{len(ids)} frame(s): {what}"
+        return LabelChange(ids, n, message, refused=[r.id for r in refused])
 
-    def clear(self, frame_ids: Sequence[int]) -> Change:
+    def _rows_of(self, frames: Sequence[int] | Sequence[FrameRow]) -> list[FrameRow]:
+        """FrameRows for `frames` in their order (ids are read from the store; unknown ids
+        are left out)."""
+        if all(isinstance(f, FrameRow) for f in frames):
+            return list(frames)
+        ids = [f.id if isinstance(f, FrameRow) else int(f) for f in frames]
+        got = views.frames_by_id(self.store, ids, annotator=None)
+        return [got[i] for i in ids if i in got]
+
+    def clear(self, frame_ids: Sequence[int] | Sequence[FrameRow]) -> Change:
         return self.label(frame_ids, None)
 
     def toggle_flag(self, frame_ids: Sequence[int], reason: str) -> Change:
@@ -144,24 +178,42 @@ class Session:
         value = not all(f.irrelevant for f in frames)
         return Change(ids, self.store.set_irrelevant(ids, value))
 
-    def fill_forward(self, rows: Sequence[FrameRow], pos: int) -> FillChange:
+    def fill_forward(self, rows: Sequence[FrameRow], pos: int,
+                     cuts: Collection[int] | None = None,
+                     labelled: Callable[[FrameRow], bool] | None = None) -> FillChange:
         """rows[pos]'s code onto the following unlabelled frames of `rows` (a clip in frame
-        order), up to the next labelled frame or scene cut (core/labels/fill.py)."""
+        order), up to the first scene cut, run of irrelevant or deleted frames, or labelled
+        frame (core/labels/fill.fill_forward_span); the message says where it stopped and why.
+
+        `cuts`: ids of the frames that begin a new shot, where the caller already knows them
+        (the strip's marks); None reads them from the store (jumps in frame index and the
+        tracker's cut in the face scores). Tracker resets on the way are read as the fill goes.
+        `labelled`: what counts as a labelled frame (default: one with a code; the window
+        counts frames in disagreement too)."""
         cur = rows[pos]
         if cur.code is None:
             return FillChange(message="The current frame has no label to fill forward")
-        targets, stop = fill_targets(rows, pos, typical_step(rows),
-                                     lambda ids: views.track_marks(self.store, ids))
-        if not targets:
-            return FillChange(stop=stop, message="Nothing to fill: the next frame is labelled "
-                              "or after a scene cut")
-        n = self.store.set_labels(targets, cur.code, annotator=self.annotator,
+        step = typical_step(rows)
+        if cuts is None:
+            cuts = scene_cut_ids(rows, state.cut_marks(self.store, cur.clip), step)
+
+        def more_cuts(window: Sequence[FrameRow]) -> set[int]:
+            return scene_cut_ids(window, views.track_marks(self.store, [r.id for r in window]),
+                                 step)
+
+        span = fill_forward_span(rows, pos, cuts, labelled=labelled, more_cuts=more_cuts)
+        why = span.describe(rows)
+        if not span.targets:
+            return FillChange(stop=span.stop, reason=span.reason,
+                              message=f"Nothing to fill: {why}")
+        n = self.store.set_labels(span.targets, cur.code, annotator=self.annotator,
                                   description=f"fill forward {cur.code} ({CODES[cur.code]}) "
-                                  f"over {len(targets)} frames")
-        why = "the end of the clip" if stop is None else (
-            "a labelled frame" if rows[stop].code is not None else "a scene cut")
-        return FillChange(targets, n, f"Filled {len(targets)} frames with {cur.code} "
-                          f"{CODES[cur.code]}, up to {why}", stop=stop)
+                                  f"over {len(span.targets)} frames")
+        index = {r.id: r.frame_index for r in rows}
+        first, last = index[span.targets[0]], index[span.targets[-1]]
+        return FillChange(span.targets, n, f"Filled {len(span.targets)} frames ({first}-{last}) "
+                          f"with {cur.code} {CODES[cur.code]}; {why}", stop=span.stop,
+                          reason=span.reason)
 
     # -- undo --------------------------------------------------------------------------------
 

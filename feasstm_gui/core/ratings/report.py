@@ -8,6 +8,7 @@ them with the Agg canvas. matplotlib is imported inside the functions: it is slo
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import math
 import warnings
@@ -209,8 +210,23 @@ def save_figure(figure, path: Path) -> Path:
 
     FigureCanvasAgg(figure)
     with _style():
+        use_cjk_fallback(figure)
         figure.savefig(path, dpi=_DPI)
     return path
+
+
+def use_cjk_fallback(figure) -> None:
+    """Give every text of `figure` the family list DejaVu Sans then the CJK fonts installed:
+    matplotlib falls back glyph by glyph only along an explicit list of families (a generic
+    'sans-serif' resolves to one font), and a text keeps the family it was created with."""
+    from matplotlib.text import Text
+
+    families = ["DejaVu Sans", *cjk_fonts()]
+    if len(families) == 1:
+        return
+    for text in figure.findobj(Text):
+        if text.get_fontfamily() in (["sans-serif"], ["DejaVu Sans"]):
+            text.set_fontfamily(families)
 
 
 # --------------------------------------------------------------------------------------------
@@ -318,7 +334,9 @@ _PAGE = """<!DOCTYPE html>
 <meta charset="utf-8">
 <title>{title}</title>
 <style>
-body {{ font-family: system-ui, "Noto Sans CJK SC", "Microsoft YaHei", sans-serif;
+body {{ font-family: system-ui, "Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC",
+  "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Droid Sans Fallback", "Microsoft YaHei",
+  "PingFang SC", sans-serif;
        margin: 2em auto; max-width: 70em; padding: 0 1em; color: #222; }}
 table {{ border-collapse: collapse; margin: 1em 0; }}
 th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }}
@@ -342,16 +360,62 @@ figcaption {{ color: #444; font-size: 0.9em; max-width: 40em; }}
 # Small helpers
 
 
-@contextlib.contextmanager
-def _style():
-    """Draw Chinese names where a CJK font is installed; never warn about a missing glyph."""
-    import matplotlib
+#: Words in a font's family name that mark a CJK font (fonts-noto-cjk's .ttc files read as
+#: "Noto Sans CJK JP" whatever the language; WenQuanYi, Droid Sans Fallback, Source Han...).
+_CJK_WORDS = ("CJK", "WenQuanYi", "Droid Sans Fallback", "Source Han", "YaHei", "SimHei",
+              "SimSun", "PingFang", "Hiragino", "AR PL", "Heiti", "Songti", "Unifont")
+
+
+def cjk_fonts() -> list[str]:
+    """Installed font families that draw Chinese, best first: the known names, then any family
+    whose name says CJK, then what fontconfig lists for Chinese (added to matplotlib's list
+    when its font cache predates the font). Empty when none is installed: the figures then
+    draw the Latin text and boxes for Chinese, and say nothing."""
     from matplotlib import font_manager
 
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    fallback = [name for name in _CJK_FONTS if name in installed]
+    fm = font_manager.fontManager
+    installed = {f.name for f in fm.ttflist}
+    if not any(name in installed for name in _CJK_FONTS):
+        known = {f.fname for f in fm.ttflist}
+        for path in _fontconfig_cjk_files():  # installed after matplotlib's cache was built
+            if path not in known:
+                try:
+                    fm.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        installed = {f.name for f in fm.ttflist}
+    found = [name for name in _CJK_FONTS if name in installed]
+    found += sorted(n for n in installed
+                    if n not in found and any(w.lower() in n.lower() for w in _CJK_WORDS))
+    return found
+
+
+@functools.lru_cache(maxsize=1)
+def _fontconfig_cjk_files() -> list[str]:
+    """Font files fontconfig says cover Chinese ([] without fc-list)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("fc-list") is None:
+        return []
+    try:
+        out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True,
+                             timeout=10, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    files = [line.split(":")[0].strip() for line in out.splitlines() if line.strip()]
+    sans = [f for f in files if "Sans" in f or "sans" in f]  # sans-serif faces first
+    return list(dict.fromkeys(sans + files))[:5]
+
+
+@contextlib.contextmanager
+def _style():
+    """Draw Chinese names where a CJK font is installed (matplotlib falls back glyph by glyph
+    along font.sans-serif); never warn about a missing glyph."""
+    import matplotlib
+
     with matplotlib.rc_context({"font.family": "sans-serif",
-                                "font.sans-serif": ["DejaVu Sans", *fallback]}), \
+                                "font.sans-serif": ["DejaVu Sans", *cjk_fonts()]}), \
             warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
         warnings.filterwarnings("ignore", message=r".*does not have a glyph for")

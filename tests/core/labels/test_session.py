@@ -134,20 +134,26 @@ def test_fill_forward_stops_at_labelled_frame_deleted_skipped_and_scene_cut(stor
     rows = views.clip_frames(store, "剪切")
     fill = s.fill_forward(rows, 0)
     assert fill.frames == [fids[1], fids[3]]  # the deleted frame is skipped, not labelled
-    assert fill.stop == 4 and "a labelled frame" in fill.message
+    assert fill.stop == 4 and fill.reason == "labelled"
+    assert fill.message == "Filled 2 frames (1-3) with 4 Happy; stopped at frame 4: it is " \
+        "already labelled"
     assert codes(store, "剪切")[:5] == [4, 4, None, 4, 7]
     rows = views.clip_frames(store, "剪切")
     fill = s.fill_forward(rows, 4)
-    assert fill.frames == fids[5:7] and fill.stop == 7 and "a scene cut" in fill.message
+    assert fill.frames == fids[5:7] and fill.stop == 7 and fill.reason == "cut"
+    assert "stopped before frame 60: a scene cut" in fill.message
     s.label([fids[7]], 2)
     rows = views.clip_frames(store, "剪切")
     fill = s.fill_forward(rows, 7)
     assert fill.frames == [fids[8]] and fill.stop == 9  # the tracker reset at 62
+    assert fill.reason == "cut"
     # one undo step per fill
     assert s.undo().frames == [fids[8]]
     # nothing to fill / no label to fill: no frames, no edit
     rows = views.clip_frames(store, "剪切")
-    assert s.fill_forward(rows, 6).frames == []  # frame 6 is labelled 7, next is after a cut
+    nothing = s.fill_forward(rows, 6)  # frame 6 is labelled 7, the next is after a cut
+    assert nothing.frames == [] and nothing.message == \
+        "Nothing to fill: stopped before frame 60: a scene cut"
     empty = s.fill_forward(rows, 10)
     assert empty.frames == [] and "no label" in empty.message
 
@@ -182,3 +188,44 @@ def test_blind_rule_decides_what_every_read_shows(store):
     assert [r.code for r in s.review_rows({"code": 6})] == [6]
     nxt = s.next_unlabelled_clip(None)
     assert nxt is not None and nxt[0] == CLIP and nxt[1] == ids[1]
+
+
+def test_fill_forward_stops_at_a_run_of_irrelevant_frames_and_at_the_trackers_cut(store):
+    """issue 20: the session's fill forward is core/labels/fill.fill_forward_span: a run of
+    faceless frames ends it, a single one is stepped over, the face scores' cut ends it."""
+    store.add_clip(Clip("无脸", actor="演员", group="A", fps=25.0))
+    fids = store.add_frames("无脸", [(i, i * 40.0, None, None) for i in range(12)])
+    s = Session(store, "tester")
+    s.label([fids[0]], 7)
+    s.toggle_irrelevant(list(views.frames_by_id(store, [fids[2]]).values()))
+    s.toggle_irrelevant(list(views.frames_by_id(store, fids[5:7]).values()))
+    fill = s.fill_forward(views.clip_frames(store, "无脸"), 0)
+    assert fill.frames == [fids[1], fids[3], fids[4]] and fill.reason == "gap"
+    assert fill.message.endswith("stopped at frame 5: 2 faceless or deleted frames (5-6)")
+    assert codes(store, "无脸")[:7] == [7, 7, None, 7, 7, None, None]
+    # the tracker's cut in the current face's scores (store/label_state.cut_marks)
+    s.label([fids[7]], 3)
+    store.add_face(fids[10], crop="x.png", scores={"cut": True, "prob": 0.9})
+    fill = s.fill_forward(views.clip_frames(store, "无脸"), 7)
+    assert fill.frames == [fids[8], fids[9]] and fill.reason == "cut"
+    assert fill.message == ("Filled 2 frames (8-9) with 3 Disgust; stopped before frame 10: "
+                            "a scene cut")
+
+
+def test_irrelevant_frames_are_refused_a_code_and_say_so(store):
+    """issue 20: a frame without the actor's face takes no code; the message says why; a
+    mixed selection labels the others; clearing is never refused."""
+    s = Session(store, "tester")
+    ids = ids_of(store)
+    s.toggle_irrelevant(list(views.frames_by_id(store, ids[1:2]).values()))
+    refused = s.label(ids[1:2], 5)
+    assert refused.frames == [] and refused.count == 0 and refused.refused == [ids[1]]
+    assert refused.message == ("Not labelled: frame 1 is irrelevant (no face of the actor); "
+                               "X makes a frame relevant")
+    assert codes(store)[1] is None
+    mixed = s.label(views.clip_frames(store, CLIP)[:3], 4)  # FrameRows as the window has them
+    assert mixed.frames == [ids[0], ids[2]] and mixed.refused == [ids[1]]
+    assert mixed.message == "2 frame(s) labelled; frame 1 is irrelevant (no face of the actor)"
+    assert codes(store)[:3] == [4, None, 4]
+    assert s.clear(ids[:3]).frames == ids[:3]
+    assert codes(store)[:3] == [None, None, None]
