@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.files import TEXT_MAX_BYTES, NotReadable, entry_kind, read_regular
 from feasstm_gui.core.ingest.images import atomic_write_bytes, image_problem, is_image_name
 from feasstm_gui.core.names import clip_id_problem
 from feasstm_gui.core.problems import Problem
@@ -85,9 +86,9 @@ def decode_text(data: bytes, path: str | Path) -> str:
 def read_text(path: str | Path) -> str:
     """Read and decode a text file, as decode_text; a file that cannot be read is a FeasstmError."""
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise FeasstmError(f"cannot read the file: {exc.strerror or exc}", path=path) from exc
+        data = read_regular(path, TEXT_MAX_BYTES)
+    except NotReadable as exc:
+        raise FeasstmError(f"cannot read the file: {exc.reason}", path=path) from exc
     return decode_text(data, path)
 
 
@@ -236,21 +237,39 @@ def scan_faf_folder(folder: str | Path) -> tuple[list[FafClip], list[Problem]]:
     return clips, problems
 
 
-def _listing(folder: Path) -> tuple[list[Path], list[Path]]:
-    """(files, folders) of `folder` in natural order, hidden entries (`.x`, macOS `._x`) left out."""
-    files, dirs = [], []
+def _listing(folder: Path, problems: list[Problem] | None = None) -> tuple[list[Path], list[Path]]:
+    """(regular files, folders) of `folder` in natural order, hidden entries (`.x`, macOS `._x`)
+    left out. Anything else (a named pipe, a device or a link to one, a socket, a symbolic link
+    loop, a broken link) is never opened: it is reported to `problems`, by name, and skipped."""
+    files: list[Path] = []
+    dirs: list[Path] = []
+    odd: list[tuple[Path, str]] = []
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            (dirs if entry.is_dir() else files).append(Path(entry.path))
+            try:
+                kind = ("folder" if entry.is_dir() else "file" if entry.is_file()
+                        else entry_kind(entry.path))
+            except OSError:  # a symbolic link loop: is_dir() follows the link
+                kind = entry_kind(entry.path)
+            if kind == "folder":
+                dirs.append(Path(entry.path))
+            elif kind == "file":
+                files.append(Path(entry.path))
+            else:
+                odd.append((Path(entry.path), kind))
     key = lambda p: natural_key(p.name)  # noqa: E731
+    if problems is not None:
+        for path, kind in sorted(odd, key=lambda e: key(e[0])):
+            problems.append(Problem.at(path, 0, f"{kind}, not a file or folder; skipped"))
     return sorted(files, key=key), sorted(dirs, key=key)
 
 
-def _top_listing(folder: Path) -> tuple[list[Path], list[Path]]:
+def _top_listing(folder: Path, problems: list[Problem] | None = None
+                 ) -> tuple[list[Path], list[Path]]:
     try:
-        return _listing(folder)
+        return _listing(folder, problems)
     except OSError as exc:
         raise FeasstmError(f"cannot list the folder: {exc.strerror or exc}", path=folder) from exc
 
@@ -268,7 +287,7 @@ def _candidates(dirs: list[Path], problems: list[Problem]) -> list[tuple[Path, l
     out = []
     for d in dirs:
         try:
-            files = _listing(d)[0]
+            files = _listing(d, problems)[0]
         except OSError as exc:
             problems.append(
                 Problem.at(d, 0, f"cannot list this folder ({exc.strerror or exc}); skipped")
@@ -286,8 +305,8 @@ def _export_layout(folder: Path, problems: list[Problem]) -> list[_ClipSource] |
     faces, annotations = folder / "faces", folder / "annotations"
     if not faces.is_dir():
         return None
-    clip_dirs = _top_listing(faces)[1]
     found_problems: list[Problem] = []
+    clip_dirs = _top_listing(faces, found_problems)[1]
     found = _candidates(clip_dirs, found_problems)
     if not found:
         return None  # perhaps a clip named "faces" in layout (b)
@@ -302,7 +321,7 @@ def _export_layout(folder: Path, problems: list[Problem]) -> list[_ClipSource] |
             sources.append(_ClipSource(clip_dir.name, clip_dir, _images(files), None, why))
     if annotations.is_dir():
         names = {d.name for d in clip_dirs}
-        for txt in _texts(_top_listing(annotations)[0]):
+        for txt in _texts(_top_listing(annotations, problems)[0]):
             if txt.stem not in names:
                 problems.append(Problem.at(txt, 0, f"no folder faces/{txt.stem}; TXT not used"))
     return sources
@@ -310,8 +329,8 @@ def _export_layout(folder: Path, problems: list[Problem]) -> list[_ClipSource] |
 
 def _folder_layout(folder: Path, problems: list[Problem]) -> list[_ClipSource]:
     """Clips of the one-folder-per-clip layout; FeasstmError when there are none."""
-    files, dirs = _top_listing(folder)
     found_problems: list[Problem] = []
+    files, dirs = _top_listing(folder, found_problems)
     found = _candidates(dirs, found_problems)
     loose = _images(files)
     if not found:
@@ -437,9 +456,9 @@ def _scan_clip(source: _ClipSource, problems: list[Problem]) -> FafClip | None:
 def _load_txt(txt: Path, n_images: int, problems: list[Problem]) -> _ParsedTxt | None:
     """The parsed TXT, or None (reported) when it cannot be read as text."""
     try:
-        text, reason = _decode(txt.read_bytes())
-    except OSError as exc:
-        text, reason = None, f"cannot read the file: {exc.strerror or exc}"
+        text, reason = _decode(read_regular(txt, TEXT_MAX_BYTES))
+    except NotReadable as exc:
+        text, reason = None, f"cannot read the file: {exc.reason}"
     if text is None:
         problems.append(Problem.at(txt, 0, f"{reason}; {n_images} image(s) imported unlabelled"))
         return None

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.files import IMAGE_MAX_BYTES, NotReadable, read_regular
 from feasstm_gui.core.formats.clips_csv import ClipRow, read_clip_table
 from feasstm_gui.core.formats.faf import FafClip, scan_faf_folder
 from feasstm_gui.core.jobs import Job, JobResult, Progress
@@ -85,9 +86,16 @@ def _clip_dirs(store: Store, clip_id: str) -> list[Path]:
 
 
 def _copy_file(src: Path, dst: Path) -> None:
-    """Byte-for-byte copy; a full disk names the file and leaves no partial file behind."""
+    """Byte-for-byte copy; a full disk names the file and leaves no partial file behind.
+    The source is read as a regular file of at most IMAGE_MAX_BYTES (it was checked when the
+    folder was scanned, but may have been swapped for a pipe or a link to /dev/zero since)."""
     try:
-        shutil.copyfile(src, dst)
+        data = read_regular(src, IMAGE_MAX_BYTES)
+    except NotReadable as exc:
+        raise FeasstmError(f"cannot read it any more: {exc.reason}", path=src) from exc
+    try:
+        with open(dst, "xb") as f:
+            f.write(data)
     except OSError as exc:
         dst.unlink(missing_ok=True)
         raise FeasstmError(f"cannot copy into the project ({exc.strerror or exc})",
@@ -107,9 +115,18 @@ def import_videos(store: Store, videos: Sequence[str | Path], *, work: str = "",
                   actor: str = "", role: str = "", group: str = "",
                   replace: bool = False) -> Job:
     """Add one clip per video file; the clip id is the file name without its extension."""
-    rows = [(ClipRow(Path(v).stem, Path(v).resolve(), work, actor, role, group, None, None, 0),
+    rows = [(ClipRow(Path(v).stem, _absolute(v), work, actor, role, group, None, None, 0),
              Path(v)) for v in videos]
     return (yield from _add_video_clips(store, rows, replace, []))
+
+
+def _absolute(path: str | Path) -> Path:
+    """The path with links resolved; a symbolic link loop (RuntimeError from Path.resolve on
+    Python < 3.13) keeps the plain absolute path, so probing the video names the loop."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
 
 
 def _add_video_clips(store: Store, rows: Sequence[tuple[ClipRow, Path]], replace: bool,
@@ -143,7 +160,8 @@ def _add_video_clip(store: Store, row: ClipRow, *, replace: bool, source: Path) 
     try:
         info = probe_video(row.video)
     except FeasstmError as exc:
-        return Problem.at(row.video, 0, _strip_path(str(exc), row.video))
+        # a video given by name is named as given (not as /dev/zero, where its link leads)
+        return Problem.at(row.video if row.line else source, 0, _strip_path(str(exc), row.video))
     if row.end_s is not None and info.duration_s and row.start_s is not None \
             and row.start_s >= info.duration_s:
         return Problem.at(where, row.line, f"start_s {row.start_s} is past the end of the "

@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.files import entry_kind
 from feasstm_gui.core.problems import Problem
 
 # Containers whose frame count comes from an index (exact); elsewhere OpenCV estimates it from
@@ -142,10 +143,14 @@ def probe_video(path: str | Path) -> VideoInfo:
 
 
 def _open(path: Path) -> tuple[cv2.VideoCapture, _Alias | None]:
-    if not path.exists():
+    kind = entry_kind(path)
+    if kind == "no such file":
         raise FeasstmError("video not found: check the path in the clip table", path=path)
-    if not path.is_file():
+    if kind == "folder":
         raise FeasstmError("this is a folder, not a video file", path=path)
+    if kind != "file":  # a pipe would block FFmpeg; a link to /dev/zero would never end
+        raise FeasstmError(f"this is {kind}, not a video file; give the video file itself",
+                           path=path)
     if path.stat().st_size == 0:
         raise FeasstmError("the video file is empty (0 bytes): copy it again", path=path)
     alias = _Alias(path) if _needs_ascii_alias(path) else None

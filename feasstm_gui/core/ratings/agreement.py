@@ -19,6 +19,7 @@ use them: together they take about two seconds to import, and the GUI must start
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import math
 import warnings
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.files import TEXT_MAX_BYTES, NotReadable, read_regular
 from feasstm_gui.core.problems import Problem
 
 ORDINAL = "ordinal"
@@ -805,13 +807,13 @@ def _parse_records(path, header: list[str], records) -> tuple[list[Rating], str,
 
 def _read_text(path: Path) -> str:
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise FeasstmError("no such file; check the path", path=path) from None
-    except IsADirectoryError:
-        raise FeasstmError("is a folder; give the ratings CSV file", path=path) from None
-    except OSError as exc:
-        raise FeasstmError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
+        data = read_regular(path, TEXT_MAX_BYTES)
+    except NotReadable as exc:
+        if exc.errno == errno.ENOENT and not path.is_symlink():
+            raise FeasstmError("no such file; check the path", path=path) from None
+        if path.is_dir():
+            raise FeasstmError("is a folder; give the ratings CSV file", path=path) from None
+        raise FeasstmError(f"cannot read the file: {exc.reason}", path=path) from None
     for encoding in ("utf-8-sig", "gbk"):
         try:
             return data.decode(encoding)
