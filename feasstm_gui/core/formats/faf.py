@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 import os
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.files import TEXT_MAX_BYTES, NotReadable, entry_kind, read_regular
 from feasstm_gui.core.ingest.images import atomic_write_bytes, image_problem, is_image_name
-from feasstm_gui.core.names import clip_id_problem
+from feasstm_gui.core.names import clip_id_problem, fs_text, normal_id
 from feasstm_gui.core.problems import Problem
 
 #: Codes a TXT line may carry: 0 unlabelled, 1-7 the expressions (DATASET.md, "Codes").
@@ -387,17 +388,22 @@ def _folder_clip(
 
 
 class _NameIndex:
-    """Find the images a TXT name means: the file name, else the name without extension."""
+    """Find the images a TXT name means: the file name, else the name without extension; then
+    the same ignoring case. Names compare in Unicode form NFC: a TXT typed on Windows says
+    'café.jpg' (NFC) where a folder from macOS holds 'café.jpg' (NFD), and both mean one image."""
 
-    def __init__(self, paths: list[Path]):
+    def __init__(self, named: list[tuple[str, Path]]):
         self._tables: list[dict[str, list[Path]]] = [{}, {}, {}, {}]
-        for p in paths:
+        for name, p in named:
+            name = _nfc(name)
+            stem = Path(name).stem
             for table, key in zip(
-                self._tables, (p.name, p.stem, p.name.casefold(), p.stem.casefold()), strict=True
+                self._tables, (name, stem, name.casefold(), stem.casefold()), strict=True
             ):
                 table.setdefault(key, []).append(p)
 
     def find(self, name: str) -> list[Path]:
+        name = _nfc(name)
         for table, key in zip(
             self._tables, (name, name, name.casefold(), name.casefold()), strict=True
         ):
@@ -406,7 +412,47 @@ class _NameIndex:
         return []
 
 
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def _names_as_text(source: _ClipSource, problems: list[Problem]) -> dict[Path, str] | None:
+    """Each image's name as text (`fs_text`: GBK bytes read as GBK), and the clip id; None when
+    the folder's own name cannot be read (reported). Images whose names cannot be read are
+    reported and left out of the result."""
+    clip_id = fs_text(source.clip_id)
+    if clip_id is None:
+        problems.append(Problem.at(
+            source.image_dir, 0, "the folder name is neither UTF-8 nor GBK text; rename it "
+            "(e.g. convmv) and import again; clip skipped"))
+        return None
+    if clip_id != source.clip_id:
+        problems.append(Problem.at(
+            source.image_dir, 0, f"the folder name is GBK, not UTF-8: imported as clip "
+            f"{clip_id!r}"))
+    source.clip_id = normal_id(clip_id)
+    names: dict[Path, str] = {}
+    read_as_gbk = []
+    for path in source.images:
+        text = fs_text(path.name)
+        if text is None:
+            problems.append(Problem.at(path, 0, "the file name is neither UTF-8 nor GBK text; "
+                                       "rename it (e.g. convmv) and import again; not imported"))
+            continue
+        if text != path.name:
+            read_as_gbk.append(text)
+        names[path] = text
+    if read_as_gbk:
+        problems.append(Problem.at(
+            source.image_dir, 0, f"{len(read_as_gbk)} file name(s) are GBK, not UTF-8: imported "
+            f"under their GBK reading (first: {read_as_gbk[0]!r})"))
+    return names
+
+
 def _scan_clip(source: _ClipSource, problems: list[Problem]) -> FafClip | None:
+    names = _names_as_text(source, problems)
+    if names is None:
+        return None
     problem = clip_id_problem(source.clip_id)
     if problem:
         problems.append(
@@ -415,6 +461,7 @@ def _scan_clip(source: _ClipSource, problems: list[Problem]) -> FafClip | None:
             )
         )
         return None
+    source.images = [p for p in source.images if p in names]
     readable = []
     for path in source.images:
         reason = image_problem(path)
@@ -435,17 +482,17 @@ def _scan_clip(source: _ClipSource, problems: list[Problem]) -> FafClip | None:
             )
         )
     claims = (
-        _claims(txt, parsed, source.images, problems)
+        _claims(txt, parsed, [(names[p], p) for p in source.images], problems)
         if txt is not None and parsed is not None
         else {}
     )
     images = []
     for path in readable:
         line, code = claims.get(path, (0, 0))
-        images.append(FafImage(path.name, path, code, line))
+        images.append(FafImage(names[path], path, code, line))
         if txt is not None and path not in claims:
             problems.append(
-                Problem.at(txt, 0, f"image {path.name} is not listed; imported unlabelled")
+                Problem.at(txt, 0, f"image {names[path]} is not listed; imported unlabelled")
             )
     if not images:
         problems.append(Problem.at(source.image_dir, 0, "no image could be read; clip skipped"))
@@ -466,7 +513,7 @@ def _load_txt(txt: Path, n_images: int, problems: list[Problem]) -> _ParsedTxt |
 
 
 def _claims(
-    txt: Path, parsed: _ParsedTxt, paths: list[Path], problems: list[Problem]
+    txt: Path, parsed: _ParsedTxt, named: list[tuple[str, Path]], problems: list[Problem]
 ) -> dict[Path, tuple[int, int]]:
     """(line, code) per image named by the clip's TXT; the first line naming an image wins.
 
@@ -475,7 +522,8 @@ def _claims(
     images take part, so their lines are not reported as naming no image.
     """
     found: list[Problem] = list(parsed.problems)
-    index = _NameIndex(paths)
+    index = _NameIndex(named)
+    text_of = {p: name for name, p in named}
     entries = [(t.line, t.name, t.code, True) for t in parsed.lines]
     entries += [(line, name, 0, False) for line, name in parsed.invalid]
     claims: dict[Path, tuple[int, int]] = {}
@@ -491,11 +539,11 @@ def _claims(
                 Problem.at(
                     txt,
                     line,
-                    f"duplicate line for {matches[0].name} (first on line {first}); ignored",
+                    f"duplicate line for {text_of[matches[0]]} (first on line {first}); ignored",
                 )
             )
         elif matches:
-            several = ", ".join(p.name for p in matches)
+            several = ", ".join(text_of[p] for p in matches)
             found.append(
                 Problem.at(txt, line, f"{_quote(name)} matches several images ({several}); line not used")
             )

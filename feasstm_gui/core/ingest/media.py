@@ -111,7 +111,10 @@ class VideoDamaged(FeasstmError):
 
     def problem(self) -> Problem:
         """The same message as one batch problem line (`file:0: reason`)."""
-        return Problem.at(self.path or "", 0, str(self).removeprefix(f"{self.path}: "))
+        from feasstm_gui.core.names import quote_name
+
+        return Problem.at(self.path or "", 0,
+                          str(self).removeprefix(f"{quote_name(self.path or '')}: "))
 
 
 @dataclass(frozen=True)
