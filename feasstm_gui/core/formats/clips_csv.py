@@ -59,7 +59,7 @@ def read_clip_table(path: str | Path) -> tuple[list[ClipRow], list[Problem]]:
     rows: list[ClipRow] = []
     columns: list[str] | None = None
     first_line: dict[str, int] = {}
-    for line, fields in csv_records(text, path, _delimiter(text)):
+    for line, fields in csv_records(text, path, _delimiter(text), problems):
         if columns is None:
             columns = _header(fields, path, line, problems)
             continue

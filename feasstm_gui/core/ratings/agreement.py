@@ -32,6 +32,7 @@ import numpy as np
 
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.files import TEXT_MAX_BYTES, NotReadable, read_regular
+from feasstm_gui.core.formats.csvfile import long_cell
 from feasstm_gui.core.problems import Problem
 
 ORDINAL = "ordinal"
@@ -721,13 +722,24 @@ def read_agreement_csv(path: str | Path) -> tuple[list[Rating], str, list[Proble
         raise FeasstmError("the file is empty; expected a header row such as "
                            "'target,rater,value'", path=path)
 
+    long: list[Problem] = []
+
     def records():
         previous = reader.line_num
-        for record in reader:
-            line, previous = previous + 1, reader.line_num  # where a multi-line record starts
-            yield line, record
+        try:
+            for record in reader:
+                line, previous = previous + 1, reader.line_num  # where a multi-line record starts
+                reason = long_cell(record)
+                if reason:  # reported; the records after it are still read
+                    long.append(Problem.at(path, line, f"{reason}; line skipped"))
+                    continue
+                yield line, record
+        except csv.Error as exc:
+            raise FeasstmError(f"not a readable CSV: {exc}", path=path,
+                               line=previous + 1) from exc
 
-    return _parse_records(path, header, records())
+    ratings, kind, problems = _parse_records(path, header, records())
+    return ratings, kind, sorted(long + problems, key=lambda p: p.line)
 
 
 def ratings_from_table(table, *, name: str = "table") -> tuple[list[Rating], str, list[Problem]]:
