@@ -208,6 +208,51 @@ def frame_range(fps: float, start_s: float | None, end_s: float | None) -> tuple
     return first, stop
 
 
+def packet_times(path: str | Path, info: VideoInfo) -> list[float] | None:
+    """Each frame's presentation time in ms (from the first frame), read from the container's
+    packets without decoding them (OpenCV's raw mode), when the video has a variable frame rate;
+    None when its time stamps are evenly spaced (a constant rate: index / fps is exact) or
+    cannot be read.
+
+    Phones and screen recorders write variable frame rates; there the average rate puts frame
+    11 of a clip at 2.2 s when it is shown at 1.4 s. A constant-rate file whose packets are
+    evenly spaced keeps index / fps (and the damage check on jumps while decoding)."""
+    try:
+        cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_FORMAT, -1])
+    except cv2.error:
+        return None
+    try:
+        if not cap.isOpened() or cap.get(cv2.CAP_PROP_FORMAT) != -1:
+            return None
+        times = []
+        while cap.grab():
+            ms = cap.get(cv2.CAP_PROP_POS_MSEC)
+            if not math.isfinite(ms):
+                return None
+            times.append(ms)
+    finally:
+        cap.release()
+    if len(times) < 3:
+        return None
+    times.sort()  # decode order -> presentation order (B-frames)
+    deltas = np.diff(times)
+    typical = float(np.median(deltas))
+    if typical <= 0 or (deltas.max() <= 1.5 * typical and deltas.min() >= 0.5 * typical):
+        return None
+    return [t - times[0] for t in times]
+
+
+def _time_range(times: list[float], start_s: float | None, end_s: float | None
+                ) -> tuple[int, int | None]:
+    """frame_range for a variable frame rate: the frames whose time stamps t satisfy
+    start_s <= t < end_s."""
+    import bisect
+
+    first = 0 if start_s is None else bisect.bisect_left(times, start_s * 1000 - _EPS)
+    stop = None if end_s is None else bisect.bisect_left(times, end_s * 1000 - _EPS)
+    return first, stop
+
+
 def _rate_bucket(index: int, first: int, src_fps: float, target_fps: float | None) -> int:
     """Frames that share a bucket fall in the same 1/target_fps interval from the first frame;
     the first frame of each bucket is selected. Depends on index and rates only."""
@@ -242,7 +287,13 @@ class FrameReader(Iterator[DecodedFrame]):
         self._cap, self._alias = _open(self.path)
         try:
             self.info = _info(self.path, self._cap)
+            #: each frame's time in ms from the container's time stamps, for a variable frame
+            #: rate video; None for a constant rate (times are index / fps)
+            self.vfr_times = packet_times(self._alias.path if self._alias else self.path,
+                                          self.info)
             self.first, self.stop = frame_range(self.info.fps, start_s, end_s)
+            if self.vfr_times is not None:
+                self.first, self.stop = _time_range(self.vfr_times, start_s, end_s)
         except BaseException:
             self._release()
             raise
@@ -279,6 +330,10 @@ class FrameReader(Iterator[DecodedFrame]):
             self._alias = None
 
     def time_ms(self, index: int) -> int:
+        """When frame `index` is shown: index / fps, or for a variable frame rate video the
+        container's time stamp (frame 11 at 1.4 s, not at 11 / the average rate)."""
+        if self.vfr_times is not None and index < len(self.vfr_times):
+            return round(self.vfr_times[index])
         return round(index * 1000 / self.info.fps)
 
     def _generate(self) -> Iterator[DecodedFrame]:
@@ -316,6 +371,8 @@ class FrameReader(Iterator[DecodedFrame]):
     def _gap(self, index: int) -> bool:
         """Time stamps that jump by more than one frame: packets were lost, so the decoder's count
         no longer matches the source's frame numbers from here on."""
+        if self.vfr_times is not None:
+            return False  # uneven time stamps are what a variable frame rate is
         pts = self._cap.get(cv2.CAP_PROP_PTS)  # in frames (OpenCV scales it by the frame rate)
         prev, self._prev_pts = self._prev_pts, (pts if pts >= 0 else None)
         if prev is None or pts < 0 or pts - prev <= 1.5:
@@ -331,7 +388,12 @@ class FrameReader(Iterator[DecodedFrame]):
         """In range, first of its rate interval, and not already stored."""
         if index < self.first:
             return False
-        bucket = _rate_bucket(index, self.first, self.info.fps, self.target_fps)
+        if self.vfr_times is not None and self.target_fps is not None \
+                and index < len(self.vfr_times):
+            since = self.vfr_times[index] - self.vfr_times[min(self.first, index)]
+            bucket = math.floor(since * self.target_fps / 1000 + _EPS)
+        else:
+            bucket = _rate_bucket(index, self.first, self.info.fps, self.target_fps)
         if bucket == self._last_bucket:
             return False
         self._last_bucket = bucket
