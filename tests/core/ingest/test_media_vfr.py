@@ -3,29 +3,13 @@ against FFmpeg's own reading of the same file (imageio-ffmpeg's binary, a test d
 
 from __future__ import annotations
 
-import re
-import subprocess
-
 import pytest
 
 from feasstm_gui.core.ingest.media import iter_frames, packet_times, probe_video
 
-imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+pytest.importorskip("imageio_ffmpeg")
 
-#: 10 frames 0.1 s apart, then 0.4 s apart: the average rate (about 4.3 fps) misplaces them.
-SETPTS = "setpts='if(lt(N,10),N*0.1,1.0+(N-10)*0.4)/TB'"
-
-
-def make_vfr_clip(path, frames: int = 20) -> list[float]:
-    """Write a variable-frame-rate clip; return FFmpeg's presentation times (ms) of its frames."""
-    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
-    subprocess.run([ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                    "testsrc=size=160x120:rate=10", "-frames:v", str(frames), "-vf", SETPTS,
-                    "-fps_mode", "passthrough", "-c:v", "mpeg4", "-q:v", "5", str(path)],
-                   check=True, timeout=60)
-    info = subprocess.run([ffmpeg, "-hide_banner", "-i", str(path), "-vf", "showinfo", "-f",
-                           "null", "-"], capture_output=True, text=True, timeout=60).stderr
-    return [float(t) * 1000 for t in re.findall(r"pts_time:([0-9.]+)", info)]
+from vfrclip import make_vfr_clip  # noqa: E402
 
 
 @pytest.fixture
