@@ -568,6 +568,15 @@ def bad_numbers(env: Env) -> None:
         r = cli(*args)
         assert r.status == 2, (args, r.err)
         assert message in r.err, (args, r.err)
+    video(env, "视频.avi")
+    table = env.base / "大 数.csv"
+    table.write_text("clip,video,work,actor,role,group,start_s,end_s\n"
+                     "甲,视频.avi,w,a,r,A,0,1e308\n乙,视频.avi,w,a,r,A,1e308,\n", encoding="utf-8")
+    r = cli("import", env.project, "--clips", table)
+    assert r.status == 2
+    assert f"{table}:2: end_s '1e308' is more than 1,000,000 seconds (11 days); row skipped" \
+        in r.err
+    assert f"{table}:3: start_s '1e308' is more than 1,000,000 seconds" in r.err
 
 
 def long_clip_id(env: Env) -> None:

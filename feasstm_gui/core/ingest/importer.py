@@ -217,8 +217,7 @@ def _add_video_clip(store: Store, row: ClipRow, *, replace: bool, source: Path,
     except FeasstmError as exc:
         # a video given by name is named as given (not as /dev/zero, where its link leads)
         return Problem.at(row.video if row.line else source, 0, _strip_path(str(exc), row.video))
-    if row.end_s is not None and info.duration_s and row.start_s is not None \
-            and row.start_s >= info.duration_s:
+    if info.duration_s and row.start_s is not None and row.start_s >= info.duration_s:
         return Problem.at(where, row.line, f"start_s {row.start_s} is past the end of the "
                           f"video ({info.duration_s:.2f} s)")
     store.add_clip(Clip(row.clip, video=str(row.video), work=row.work, actor=row.actor,

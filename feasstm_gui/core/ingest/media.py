@@ -203,6 +203,9 @@ def frame_range(fps: float, start_s: float | None, end_s: float | None) -> tuple
         raise FeasstmError(f"start_s must not be negative (got {start_s})")
     if start_s is not None and end_s is not None and end_s <= start_s:
         raise FeasstmError(f"end_s ({end_s}) must be after start_s ({start_s})")
+    for name, value in (("start_s", start_s), ("end_s", end_s)):
+        if value is not None and not (math.isfinite(value) and value * fps < 2**53):
+            raise FeasstmError(f"{name} ({value}) is not a time within a video")
     first = 0 if start_s is None else math.ceil(start_s * fps - _EPS)
     stop = None if end_s is None else math.ceil(end_s * fps - _EPS)
     return first, stop
