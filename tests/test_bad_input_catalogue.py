@@ -608,14 +608,15 @@ def symlink_loops(env: Env) -> None:
 def newline_in_file_name(env: Env) -> None:
     """A name with a newline must not forge a second `file:line:` problem line."""
     forged = "000002.jpg\nforged.txt:7: forged problem.jpg"
-    images = {"000001.jpg": photo_jpeg(env.data), forged: b"not an image"}
+    images = {"000001.jpg": photo_jpeg(env.data), forged: photo_jpeg(env.data, "camera")}
     root, txt = faf_folder(env, "换行 名字", b"000001.jpg 4\n", images)
     r = cli("import-faf", env.project, root)
     assert r.status == 1
     lines = r.err.strip().splitlines()
     assert not any(line.startswith("forged.txt") for line in lines)
     quoted = str(root / "人工 片段" / forged).replace("\n", "\\n")
-    assert f"'{quoted}':0: not an image; not imported" in lines
+    assert (f"'{quoted}':0: the file name holds a line break or another control character; "
+            "rename it; not imported") in lines
     assert imported_labels(env.project, "人工 片段") == [4]
 
 

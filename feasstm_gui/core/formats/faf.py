@@ -439,6 +439,11 @@ def _names_as_text(source: _ClipSource, problems: list[Problem]) -> dict[Path, s
             problems.append(Problem.at(path, 0, "the file name is neither UTF-8 nor GBK text; "
                                        "rename it (e.g. convmv) and import again; not imported"))
             continue
+        if any(unicodedata.category(c) == "Cc" for c in text):
+            # a TXT line cannot name it, and an export could not list it
+            problems.append(Problem.at(path, 0, "the file name holds a line break or another "
+                                       "control character; rename it; not imported"))
+            continue
         if text != path.name:
             read_as_gbk.append(text)
         names[path] = text
