@@ -95,6 +95,10 @@ def _import_faf_clip(store: Store, clip: FafClip, *, replace: bool) -> None:
                                 f"import-faf {shown}")
     except BaseException:
         shutil.rmtree(dest, ignore_errors=True)
+        try:  # and crops/<clip>/ when this import made it (no empty folder left behind)
+            dest.parent.rmdir()
+        except OSError:
+            pass  # not empty: an earlier import of the clip is there
         raise
     for old in old_dirs:  # the replaced clip's files, once the database no longer names them
         if old != dest:
