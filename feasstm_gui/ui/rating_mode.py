@@ -1,26 +1,27 @@
 """Rating mode: one rater works through their group's clips (FEASSTM-ASA).
 
-For each clip: a player over the extracted frames (PySide6-Essentials has no QtMultimedia, so
-the frames are shown at the source rate, from their time stamps), the clip's face strip to
-pick exactly 5 frames from, a free-text description and the score (keys 1-5, anchor words
+For each clip: a player of the clip's video with its sound (ui/player.py; the stored frames
+when the video cannot be played), at 0.25x-2x, with frame steps and a loop; the clip's face
+strip to pick exactly 5 frames from (P picks the frame on screen, the strip follows it), a free-text description and the score (keys 1-5, anchor words
 shown). Every change is committed at once and is an undo step of the rater, so a rater can stop
 at any moment and resume later. Blind: the dialog reads and shows only this rater's rating.
 
-Keys (while the description does not have the focus): 1-5 score, Space play/pause, , and .
-step one frame, P pick/unpick the strip's current frame, Ctrl+Return complete the rating,
-Ctrl+Z / Ctrl+Shift+Z undo / redo the rater's last step, PgDown/PgUp next/previous clip.
+Keys (while the description does not have the focus; by default, as they are actions of the
+RATING scope in ui/actions.py, remappable in the keymap editor): 1-5 score, Space play/pause,
+, and . step one frame, P pick/unpick the strip's current frame, Ctrl+Return complete the
+rating, Ctrl+Z / Ctrl+Shift+Z undo / redo the rater's last step, PgDown/PgUp next/previous clip.
+J and L play slower and faster, K loops the clip. The strip's crops are decoded off the GUI
+thread (ui/thumbs.ImageLoader).
 
 RatingGroupsDialog sets the rating up: clips in groups, raters in groups.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass
-from pathlib import Path
+import bisect
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QKeyEvent, QPixmap
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from PySide6.QtGui import QBrush, QColor, QIcon, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -37,8 +38,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
-    QSizePolicy,
-    QSlider,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -51,6 +50,10 @@ from feasstm_gui.core.ratings import asa
 from feasstm_gui.core.store import FrameRow, Store
 from feasstm_gui.core.store import ratings as rdb
 from feasstm_gui.core.vocab import SCORES
+from feasstm_gui.ui import actions as act
+from feasstm_gui.ui.player import Player
+from feasstm_gui.ui.player_panel import load_player
+from feasstm_gui.ui.thumbs import ImageLoader, Loaded
 
 #: Milliseconds the description waits after the last key before it is committed.
 DESCRIPTION_COMMIT_MS = 1500
@@ -60,197 +63,24 @@ DEFAULT_RATERS_PER_GROUP = 4
 _DONE, _STARTED, _TODO = "✓", "…", "·"
 
 
-class ImageCache:
-    """A small LRU of decoded images by path (the player revisits frames when stepping)."""
-
-    def __init__(self, size: int = 120):
-        self._items: OrderedDict[str, QImage] = OrderedDict()
-        self._size = size
-
-    def get(self, path: str) -> QImage:
-        image = self._items.get(path)
-        if image is None:
-            image = QImage(path)
-            self._items[path] = image
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        else:
-            self._items.move_to_end(path)
-        return image
-
-
-@dataclass
-class PlayerFrame:
-    frame_id: int
-    frame_index: int
-    time_ms: float | None
-    path: str
-
-
-def player_frames(store: Store, rows: list[FrameRow]) -> list[PlayerFrame]:
-    """The frames the player shows: the extracted frame, or the crop when there is none."""
-    out = []
-    for r in rows:
-        rel = r.image or r.crop
-        if rel:
-            out.append(PlayerFrame(r.id, r.frame_index, r.time_ms, str(store.folder / rel)))
-    return out
-
-
-class ClipPlayer(QWidget):
-    """Plays a clip's frames at the source rate: each frame stays up until the next one's time
-    stamp (or 1/fps when frames have none). Play, pause, step, seek."""
-
-    position_changed = Signal(int)  # frame id shown
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self._frames: list[PlayerFrame] = []
-        self._pos = 0
-        self._fps = 25.0
-        self._cache = ImageCache()
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self._advance)
-        self.screen = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self.screen.setMinimumSize(320, 240)
-        self.screen.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.screen.setStyleSheet("background: black; color: #bbb")
-        self.play_button = QPushButton("Play")
-        self.play_button.clicked.connect(self.toggle)
-        back = QPushButton("◀ Step")
-        back.clicked.connect(lambda: self.step(-1))
-        forward = QPushButton("Step ▶")
-        forward.clicked.connect(lambda: self.step(1))
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.valueChanged.connect(self.seek)
-        self.time_label = QLabel("")
-        controls = QHBoxLayout()
-        for w in (back, self.play_button, forward, self.slider, self.time_label):
-            controls.addWidget(w)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.screen, 1)
-        layout.addLayout(controls)
-
-    @property
-    def playing(self) -> bool:
-        return self._timer.isActive()
-
-    @property
-    def position(self) -> int:
-        return self._pos
-
-    def current_frame(self) -> PlayerFrame | None:
-        return self._frames[self._pos] if self._frames else None
-
-    def set_frames(self, frames: list[PlayerFrame], fps: float | None) -> None:
-        self.pause()
-        self._frames = frames
-        self._fps = fps if fps and fps > 0 else 25.0
-        self._pos = 0
-        self.slider.blockSignals(True)
-        self.slider.setRange(0, max(len(frames) - 1, 0))
-        self.slider.setValue(0)
-        self.slider.blockSignals(False)
-        self._show()
-
-    def interval_ms(self, pos: int) -> int:
-        """How long frame `pos` stays up: until the next frame's time stamp."""
-        here, nxt = self._frames[pos], self._frames[min(pos + 1, len(self._frames) - 1)]
-        if here.time_ms is not None and nxt.time_ms is not None and nxt.time_ms > here.time_ms:
-            return max(1, min(int(round(nxt.time_ms - here.time_ms)), 2000))
-        return max(1, int(round(1000.0 / self._fps)))
-
-    def toggle(self) -> None:
-        if self.playing:
-            self.pause()
-        else:
-            self.play()
-
-    def play(self) -> None:
-        if len(self._frames) < 2:
-            return
-        if self._pos >= len(self._frames) - 1:
-            self.seek(0)
-        self._timer.start(self.interval_ms(self._pos))
-        self.play_button.setText("Pause")
-
-    def pause(self) -> None:
-        self._timer.stop()
-        self.play_button.setText("Play")
-
-    def step(self, n: int) -> None:
-        self.pause()
-        self.seek(self._pos + n)
-
-    def seek(self, pos: int) -> None:
-        if not self._frames:
-            return
-        pos = max(0, min(int(pos), len(self._frames) - 1))
-        if pos == self._pos and self.slider.value() == pos:
-            return
-        self._pos = pos
-        self.slider.blockSignals(True)
-        self.slider.setValue(pos)
-        self.slider.blockSignals(False)
-        self._show()
-
-    def seek_frame(self, frame_id: int) -> None:
-        for i, f in enumerate(self._frames):
-            if f.frame_id == frame_id:
-                self.pause()
-                self.seek(i)
-                return
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        super().resizeEvent(event)
-        if self._frames:
-            self._show()
-
-    def _advance(self) -> None:
-        if self._pos >= len(self._frames) - 1:
-            self.pause()
-            return
-        self.seek(self._pos + 1)
-        if self._pos < len(self._frames) - 1:
-            self._timer.start(self.interval_ms(self._pos))
-        else:
-            self.pause()
-
-    def _show(self) -> None:
-        frame = self.current_frame()
-        if frame is None:
-            self.screen.setPixmap(QPixmap())
-            self.screen.setText("no frames to play")
-            self.time_label.setText("")
-            return
-        image = self._cache.get(frame.path)
-        if image.isNull():
-            self.screen.setPixmap(QPixmap())
-            self.screen.setText(f"cannot read {Path(frame.path).name}")
-        else:
-            size = self.screen.size()
-            self.screen.setPixmap(QPixmap.fromImage(image).scaled(
-                size, Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation))
-        t = f"{frame.time_ms / 1000:.2f} s  " if frame.time_ms is not None else ""
-        self.time_label.setText(f"{t}frame {frame.frame_index} "
-                                f"({self._pos + 1}/{len(self._frames)})")
-        self.position_changed.emit(frame.frame_id)
-
-
 class RatingDialog(QDialog):
     """Rating mode for one rater. `rater`: fixed rater (blind: the combo is locked); None lets
     the person choose among the registered raters."""
 
-    def __init__(self, store: Store, parent: QWidget | None = None, rater: str | None = None):
+    def __init__(self, store: Store, parent: QWidget | None = None, rater: str | None = None,
+                 keymap: act.Keymap | None = None):
         super().__init__(parent)
         self.store = store
+        self.keys = act.ScopedKeys(keymap or act.Keymap(None), act.RATING)
+        self.crops = ImageLoader(max_bytes=32 << 20, max_side=100, threads=1,
+                                 max_pending=100_000, parent=self)
+        self.crops.ready.connect(self._on_crop)
+        self._crop_items: dict[str, list[QListWidgetItem]] = {}
         self.setWindowTitle("Acting-skill rating")
         self.resize(1200, 800)
         self._clip: str | None = None
         self._frames: dict[int, FrameRow] = {}
+        self._strip_indices: list[int] = []  # source index of each strip item
         self._loading = False
         self._finished = False
         self._commit_timer = QTimer(self, singleShot=True, interval=DESCRIPTION_COMMIT_MS)
@@ -279,8 +109,9 @@ class RatingDialog(QDialog):
 
         self.queue = QListWidget()
         self.queue.currentItemChanged.connect(self._on_queue)
-        self.player = ClipPlayer()
-        self.player.position_changed.connect(self._on_player_position)
+        self.player = Player()
+        self.player.frame_shown.connect(self._on_player_position)
+        self.player.notice.connect(lambda text: self._show_message(text))
         self.strip = QListWidget()
         self.strip.setViewMode(QListWidget.ViewMode.IconMode)
         self.strip.setIconSize(QSize(100, 100))
@@ -331,17 +162,21 @@ class RatingDialog(QDialog):
         self.score_group.idClicked.connect(self.set_score)
         self.picks_label = QLabel()
         grid.addWidget(self.picks_label, 8, 0)
-        self.complete_button = QPushButton("Complete rating (Ctrl+Return)")
+        self.complete_button = QPushButton("Complete rating" + self._hint("rating.complete"))
         self.complete_button.clicked.connect(self.complete)
         self.reopen_button = QPushButton("Reopen")
         self.reopen_button.clicked.connect(self.reopen)
-        self.next_button = QPushButton("Next clip (PgDown)")
+        self.next_button = QPushButton("Next clip" + self._hint("rating.next_clip"))
         self.next_button.clicked.connect(lambda: self.move_clip(1))
         grid.addWidget(self.complete_button, 9, 0)
         grid.addWidget(self.reopen_button, 10, 0)
         grid.addWidget(self.next_button, 11, 0)
         grid.setRowStretch(1, 1)
         return box
+
+    def _hint(self, action_id: str) -> str:
+        keys = act.display_keys(self.keys.keymap.keys(action_id))
+        return f" ({keys[0]})" if keys else ""
 
     def _install_keys(self, widget: QWidget) -> None:
         """The dialog's keys reach it from every child except the text editors."""
@@ -406,22 +241,43 @@ class RatingDialog(QDialog):
     def _load_clip(self, clip: str | None) -> None:
         self._clip = clip
         self._frames = {}
+        self._strip_indices = []
         self.strip.clear()
+        self._crop_items = {}  # the items waiting for a face are gone
         if clip is None:
-            self.player.set_frames([], None)
+            self.player.unload()
             self._show_rating()
             return
         rows = self.store.frames(clip)
         self._frames = {f.id: f for f in rows}
-        self.player.set_frames(player_frames(self.store, rows), self.store.clip(clip).fps)
+        self._show_message("")
+        load_player(self.player, self.store, clip, rows)
         for f in rows:
             if asa.pickable(f):
-                item = QListWidgetItem(QIcon(str(self.store.folder / f.crop)), str(f.frame_index))
+                item = QListWidgetItem(str(f.frame_index))
+                self._set_crop(item, str(self.store.folder / f.crop))
                 item.setData(Qt.ItemDataRole.UserRole, f.id)
                 item.setToolTip(f"frame {f.frame_index}")
                 self.strip.addItem(item)
-        self._show_message("")
+        self._strip_indices = [self._frames[self.strip.item(i).data(Qt.ItemDataRole.UserRole)]
+                               .frame_index for i in range(self.strip.count())]
+        if self.player.reason:
+            self._show_message(self.player.reason)
         self._show_rating()
+
+    def _set_crop(self, item: QListWidgetItem, path: str) -> None:
+        """The item's face, decoded off the GUI thread (set when ready)."""
+        loaded = self.crops.get(path)
+        if isinstance(loaded, Loaded):
+            item.setIcon(QIcon(loaded.pixmap))
+        elif loaded is None:
+            self._crop_items.setdefault(path, []).append(item)
+
+    def _on_crop(self, path: str) -> None:
+        loaded = self.crops.peek(path)
+        for item in self._crop_items.pop(path, []):
+            if isinstance(loaded, Loaded):
+                item.setIcon(QIcon(loaded.pixmap))
 
     def _show_rating(self) -> None:
         """Show the store's rating of the current clip by this rater (and nothing else)."""
@@ -495,14 +351,30 @@ class RatingDialog(QDialog):
             self._refresh_queue()
 
     def toggle_pick(self, item: QListWidgetItem | None = None) -> None:
+        """Pick (or unpick) `item`, or else the frame on screen in the player (the strip's
+        frame at or before it when the frame on screen has no face crop)."""
+        shown = self.player.index
+        if item is None and shown >= 0:
+            row = self._strip_row_at(shown)
+            item = self.strip.item(row) if row is not None else None
         item = item or self.strip.currentItem()
         if self._clip is None or item is None:
             return
         self.commit_description()
         fid = item.data(Qt.ItemDataRole.UserRole)
         if self._guard(asa.toggle_pick, self.store, self._clip, self.rater, fid):
-            self._show_message("")
+            index = self._frames[fid].frame_index
+            self._show_message("" if index == shown or shown < 0 else
+                               f"Frame {shown} on screen has no face crop: frame {index}, the "
+                               "one before it in the strip, was picked instead.")
         self._show_rating()
+
+    def toggle_loop(self) -> None:
+        """Loop the whole clip; again: no loop."""
+        if self.player.loop:
+            self.player.set_loop(None)
+        else:
+            self.player.set_loop(*self.player.range)
 
     def complete(self) -> bool:
         if self._clip is None:
@@ -550,16 +422,21 @@ class RatingDialog(QDialog):
 
     def _on_strip_current(self, current: QListWidgetItem | None, _previous=None) -> None:
         if current is not None:
-            self.player.seek_frame(current.data(Qt.ItemDataRole.UserRole))
+            self.player.pause()
+            self.player.seek(self._frames[current.data(Qt.ItemDataRole.UserRole)].frame_index)
 
-    def _on_player_position(self, frame_id: int) -> None:
-        for i in range(self.strip.count()):
-            if self.strip.item(i).data(Qt.ItemDataRole.UserRole) == frame_id:
-                self.strip.blockSignals(True)
-                self.strip.setCurrentRow(i)
-                self.strip.blockSignals(False)
-                self.strip.scrollToItem(self.strip.item(i))
-                return
+    def _strip_row_at(self, index: int) -> int | None:
+        """The strip row of the pickable frame at source index `index`, or the last before."""
+        row = bisect.bisect_right(self._strip_indices, index) - 1
+        return row if row >= 0 else None
+
+    def _on_player_position(self, index: int) -> None:
+        row = self._strip_row_at(index)
+        if row is not None and row != self.strip.currentRow():
+            self.strip.blockSignals(True)
+            self.strip.setCurrentRow(row)
+            self.strip.blockSignals(False)
+            self.strip.scrollToItem(self.strip.item(row))
 
     # -- keys --------------------------------------------------------------------------------
 
@@ -576,32 +453,8 @@ class RatingDialog(QDialog):
             super().keyPressEvent(event)
 
     def handle_key(self, event: QKeyEvent) -> bool:
-        key, mods = event.key(), event.modifiers()
-        ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
-        shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
-        if ctrl and key == Qt.Key.Key_Z:
-            self.undo(redo=shift)
-        elif ctrl and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self.complete()
-        elif ctrl or mods & Qt.KeyboardModifier.AltModifier:
-            return False
-        elif Qt.Key.Key_1 <= key <= Qt.Key.Key_5:
-            self.set_score(key - Qt.Key.Key_0)
-        elif key == Qt.Key.Key_Space:
-            self.player.toggle()
-        elif key == Qt.Key.Key_Comma:
-            self.player.step(-1)
-        elif key == Qt.Key.Key_Period:
-            self.player.step(1)
-        elif key == Qt.Key.Key_P:
-            self.toggle_pick()
-        elif key == Qt.Key.Key_PageDown:
-            self.move_clip(1)
-        elif key == Qt.Key.Key_PageUp:
-            self.move_clip(-1)
-        else:
-            return False
-        return True
+        """The key's action in the RATING scope of the keymap, if it has one."""
+        return self.keys.handle(self, event)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self._finish()
@@ -620,10 +473,10 @@ class RatingDialog(QDialog):
             self._finished = True
 
 
-def open_rating_mode(parent: QWidget | None, store: Store, rater: str | None = None
-                     ) -> RatingDialog:
+def open_rating_mode(parent: QWidget | None, store: Store, rater: str | None = None,
+                     keymap: act.Keymap | None = None) -> RatingDialog:
     """Open rating mode (non-modal) over `parent`; returns the dialog."""
-    dialog = RatingDialog(store, parent, rater)
+    dialog = RatingDialog(store, parent, rater, keymap)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.show()
     return dialog
