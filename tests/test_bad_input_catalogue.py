@@ -814,6 +814,242 @@ CASES: dict[str, Callable[[Env], None]] = {
 }
 
 
+# ---------------------------------------------------------------------------- issue 13, part B
+# Hostile names, sizes and numbers: non-UTF-8 names, special files, symbolic link loops, huge
+# ranges and numbers, long and look-alike clip ids, newlines in names, long CSV cells, variable
+# frame rates.
+
+
+def gbk_file_names(env: Env) -> None:
+    """A zip from a Chinese Windows unpacked on Linux: folder and image names in GBK bytes."""
+    root = env.base / "国标 文件名"
+    clip = os.fsdecode("人工 片段".encode("gbk"))  # Python's str for those bytes: surrogates
+    image = os.fsdecode("周迅 一.jpg".encode("gbk"))
+    (root / clip).mkdir(parents=True)
+    (root / clip / image).write_bytes(photo_jpeg(env.data))
+    (root / clip / "000002.jpg").write_bytes(photo_jpeg(env.data, "camera"))
+    latin = os.fsdecode(b"caf\xe9.jpg")  # Latin-1: neither UTF-8 nor GBK
+    (root / clip / latin).write_bytes(photo_jpeg(env.data, "messi5"))
+    (root / f"{clip}.txt").write_bytes("周迅 一.jpg 4\n000002.jpg 6\n".encode("gbk"))
+    r = cli("import-faf", env.project, root)
+    assert r.status == 1, r.err
+    assert "the folder name is GBK, not UTF-8: imported as clip '人工 片段'" in r.err
+    assert "\\xe9.jpg'" in r.err and "neither UTF-8 nor GBK" in r.err
+    assert imported_labels(env.project, "人工 片段") == [6, 4]  # the GBK TXT names them
+    with Store.open(env.project, read_only=True) as store:
+        crops = [f.crop for f in store.frames("人工 片段")]
+    assert [Path(c).name for c in crops] == ["000002.jpg", "周迅 一.jpg"]
+    assert all((env.project / c).is_file() for c in crops)
+    src = env.base / os.fsdecode("视频.avi".encode("gbk"))
+    shutil.copyfile(env.data / "video" / "Megamind.avi", src)
+    r = cli("import", env.project, src)
+    assert r.status == 2 and "is not UTF-8 (as GBK it reads '视频.avi')" in r.err
+    assert len(r.err.strip().splitlines()) == 1
+
+
+def huge_frame_range(env: Env) -> None:
+    r = cli("realign", env.project, "--frames", f"{EXISTING}:0-99999999999999999999",
+            "--landmarks", "30,40,70,40,50,60,35,80,65,80")
+    assert "Traceback" not in r.err and r.status in (0, 1, 2)
+    r = cli("realign", env.project, "--frames", f"{EXISTING}:100-99999999999999999999")
+    assert r.status == 2
+    assert (f"clip '{EXISTING}' has no frame in 100-99999999999999999999 (it holds frames 0-5)"
+            in r.err)
+    lines = env.base / "帧 列表.txt"
+    lines.write_text(f"{EXISTING},99999999999999999999\n", encoding="utf-8")
+    r = cli("realign", env.project, "--frames-file", lines)
+    assert r.status == 2 and "has no frame 99999999999999999999" in r.err
+
+
+def sparse_agreement(env: Env) -> None:
+    """30,000 targets x 30,001 raters, two ratings each: 7 GB as a dense matrix."""
+    import random
+
+    rng = random.Random(1)
+    table = env.base / "稀疏 评分.csv"
+    with open(table, "w", encoding="utf-8") as f:
+        f.write("target,rater,value\n")
+        for t in range(30_000):
+            for rater in (t, t + 1):
+                f.write(f"t{t},r{rater},{rng.randint(1, 5)}\n")
+    r = cli("agreement", table, "--json")
+    assert r.status == 0, r.err
+    import json
+
+    result = json.loads(r.out)
+    assert result["n_targets"] == 30_000 and result["n_raters"] == 30_001
+    assert result["alpha"] is not None and result["icc1"] is not None
+
+
+def special_files(env: Env) -> None:
+    """Named pipes, links to /dev/zero and /dev/urandom, a huge file named .jpg, a pipe given
+    as a video: never opened for reading, named and skipped."""
+    root, txt = faf_folder(env, "特殊 文件", None, good_images(env, 2))
+    clip = root / "人工 片段"
+    os.mkfifo(clip / "labels.txt")  # the only TXT inside the folder
+    os.mkfifo(clip / "000099.jpg")
+    (clip / "000050.jpg").symlink_to("/dev/zero")
+    (clip / "000060.jpg").symlink_to("/dev/urandom")
+    with open(clip / "000070.jpg", "wb") as f:
+        f.truncate(200 * 1024 * 1024)  # sparse: 200 MB that cost no disk
+    r = cli("import-faf", env.project, root)
+    assert r.status == 1, r.err
+    assert f"{clip / 'labels.txt'}:0: a named pipe, not a file or folder; skipped" in r.err
+    assert f"{clip / '000099.jpg'}:0: a named pipe" in r.err
+    assert f"{clip / '000050.jpg'}:0: a character device (a link to /dev/zero)" in r.err
+    assert f"{clip / '000060.jpg'}:0: a character device (a link to /dev/urandom)" in r.err
+    assert (f"{clip / '000070.jpg'}:0: 200 MB, larger than the 64 MB this file may have; not "
+            "imported") in r.err
+    assert imported_labels(env.project, "人工 片段") == [None, None]
+    pipe = env.base / "管道 视频.avi"
+    os.mkfifo(pipe)
+    r = cli("import", env.project, pipe)
+    assert r.status == 2
+    assert f"{pipe}:0: this is a named pipe, not a video file" in r.err
+
+
+def bad_numbers(env: Env) -> None:
+    cases = [
+        (("extract", env.project, "--fps", "inf"), "argument --fps: 'inf' is not a finite number"),
+        (("extract", env.project, "--fps", "nan"), "argument --fps: 'nan' is not a finite number"),
+        (("process", env.project, "--fps", "inf"), "argument --fps: 'inf' is not a finite number"),
+        (("process", env.project, "--fps", "nan"), "argument --fps: 'nan' is not a finite number"),
+        (("realign", env.project, "--frames", f"{EXISTING}:1", "--box", "nan,nan,10,10"),
+         "--box: nan is not a pixel coordinate"),
+        (("realign", env.project, "--frames", f"{EXISTING}:1", "--box", "0,0,1e300,1e300"),
+         "--box: 1e+300 is not a pixel coordinate"),
+        (("realign", env.project, "--frames", f"{EXISTING}:1", "--landmarks",
+          "1e308,1,1,1,1,1,1,1,1,1"), "--landmarks: 1e+308 is not a pixel coordinate"),
+        (("log", env.project, "-n", "99999999999999999999"),
+         "argument -n: must be from 1 to 2,147,483,647 (got 99999999999999999999)"),
+    ]
+    for args, message in cases:
+        r = cli(*args)
+        assert r.status == 2, (args, r.err)
+        assert message in r.err, (args, r.err)
+    video(env, "视频.avi")
+    table = env.base / "大 数.csv"
+    table.write_text("clip,video,work,actor,role,group,start_s,end_s\n"
+                     "甲,视频.avi,w,a,r,A,0,1e308\n乙,视频.avi,w,a,r,A,1e308,\n", encoding="utf-8")
+    r = cli("import", env.project, "--clips", table)
+    assert r.status == 2
+    assert f"{table}:2: end_s '1e308' is more than 1,000,000 seconds (11 days); row skipped" \
+        in r.err
+    assert f"{table}:3: start_s '1e308' is more than 1,000,000 seconds" in r.err
+
+
+def long_clip_id(env: Env) -> None:
+    """100 Chinese characters: within 100 characters, but 300 bytes (file names hold 255)."""
+    video(env, "视频.avi")
+    long_id = "长" * 100
+    table = env.base / "长 名字.csv"
+    table.write_text(f"clip,video,work,actor,role,group\n{long_id},视频.avi,w,a,r,A\n",
+                     encoding="utf-8")
+    r = cli("import", env.project, "--clips", table)
+    assert r.status == 2
+    assert f"{table}:2: bad clip id '{long_id}': the clip id is 300 bytes long in UTF-8" in r.err
+    with Store.open(env.project, read_only=True) as store:
+        assert [c.id for c in store.clips()] == [EXISTING]
+
+
+def symlink_loops(env: Env) -> None:
+    root, txt = faf_folder(env, "链接 环", b"000001.jpg 4\n000002.jpg 5\n", good_images(env, 2))
+    (root / "环 目录").symlink_to("环 目录")  # a loop beside the clip folders
+    (root / "人工 片段" / "000003.jpg").symlink_to("000004.jpg")
+    (root / "人工 片段" / "000004.jpg").symlink_to("000003.jpg")  # a loop of two
+    r = cli("import-faf", env.project, root)
+    assert r.status == 1, r.err
+    assert f"{root / '环 目录'}:0: a symbolic link loop" in r.err
+    assert f"{root / '人工 片段' / '000003.jpg'}:0: a symbolic link loop" in r.err
+    assert imported_labels(env.project, "人工 片段") == [4, 5]  # the clip is not skipped
+
+
+def newline_in_file_name(env: Env) -> None:
+    """A name with a newline must not forge a second `file:line:` problem line."""
+    forged = "000002.jpg\nforged.txt:7: forged problem.jpg"
+    images = {"000001.jpg": photo_jpeg(env.data), forged: photo_jpeg(env.data, "camera")}
+    root, txt = faf_folder(env, "换行 名字", b"000001.jpg 4\n", images)
+    r = cli("import-faf", env.project, root)
+    assert r.status == 1
+    lines = r.err.strip().splitlines()
+    assert not any(line.startswith("forged.txt") for line in lines)
+    quoted = str(root / "人工 片段" / forged).replace("\n", "\\n")
+    assert (f"'{quoted}':0: the file name holds a line break or another control character; "
+            "rename it; not imported") in lines
+    assert imported_labels(env.project, "人工 片段") == [4]
+
+
+def unicode_and_case_twins(env: Env) -> None:
+    """'café.jpg' written NFC in the TXT, NFD on disk (a folder from macOS); clip ids 'd1' and
+    'D1', and NFC/NFD look-alikes."""
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "café.jpg")
+    root, txt = faf_folder(env, "组合 字符", "café.jpg 3\n".encode(),
+                           {nfd: photo_jpeg(env.data)})
+    r = cli("import-faf", env.project, root)
+    assert r.status == 0, r.err  # neither "no image named" nor "not listed"
+    assert imported_labels(env.project, "人工 片段") == [3]
+    video(env, "视频.avi")
+    table = env.base / "孪生 片段.csv"
+    table.write_text("clip,video,work,actor,role,group\n"
+                     "d1,视频.avi,w,a,r,A\nD1,视频.avi,w,a,r,A\n"
+                     f"{unicodedata.normalize('NFD', '已有 片段é')},视频.avi,w,a,r,A\n"
+                     f"{unicodedata.normalize('NFC', '已有 片段é')},视频.avi,w,a,r,A\n",
+                     encoding="utf-8")
+    r = cli("import", env.project, "--clips", table)
+    assert r.status == 1, r.err
+    assert (f"{table}:3: clip id 'D1' differs only in case from clip 'd1', already there"
+            in r.err)
+    assert f"{table}:5: clip id '已有 片段é' looks the same as" not in r.err  # NFC: one id
+    assert f"{table}:5: clip '已有 片段é' is already in the project" in r.err
+    with Store.open(env.project, read_only=True) as store:
+        ids = {c.id for c in store.clips()}
+    assert ids == {EXISTING, "人工 片段", "d1", unicodedata.normalize("NFC", "已有 片段é")}
+
+
+def long_ratings_cell(env: Env) -> None:
+    assert cli("raters", env.project, "add", "甲", "--group", "A").status == 0
+    assert cli("raters", env.project, "add", "乙", "--group", "A").status == 0
+    table = env.base / "长 单元格.csv"
+    table.write_text("clip,rater,score,description\n"
+                     f"{EXISTING},甲,4,好\n"
+                     f"{EXISTING},乙,3,\"{'长' * 200_000}\"\n", encoding="utf-8")
+    r = cli("import-ratings", env.project, table)
+    assert r.status == 1, r.err
+    assert f"{table}:3: cell 4 is 200,000 characters long (at most 131,072); line skipped" \
+        in r.err
+    assert "1 rating(s) imported" in r.out
+
+
+def variable_frame_rate(env: Env) -> None:
+    from vfrclip import make_vfr_clip
+
+    src = env.base / "变速 视频.mp4"
+    truth = make_vfr_clip(src)
+    assert cli("import", env.project, src).status == 0
+    r = cli("extract", env.project, "--clip", "变速 视频")
+    assert r.status == 0, r.err  # uneven time stamps are not damage
+    with Store.open(env.project, read_only=True) as store:
+        times = [f.time_ms for f in store.frames("变速 视频")]
+    assert times == [round(t) for t in truth] and times[11] < 1500
+
+
+CASES.update({
+    "non-UTF-8 (GBK) file names": gbk_file_names,
+    "frame range of 10^20": huge_frame_range,
+    "sparse ratings, 30,001 raters": sparse_agreement,
+    "named pipes, devices, huge files": special_files,
+    "inf, nan and huge numbers": bad_numbers,
+    "clip id of 300 bytes": long_clip_id,
+    "symbolic link loops": symlink_loops,
+    "newline in a file name": newline_in_file_name,
+    "NFC/NFD and case twins": unicode_and_case_twins,
+    "ratings cell over 131,072 characters": long_ratings_cell,
+    "variable frame rate": variable_frame_rate,
+})
+
+
 @pytest.fixture
 def env(cjk_dir, data_dir, monkeypatch, capsys) -> Env:
     project = cjk_dir / "项目 目录"
@@ -839,3 +1075,4 @@ def test_bad_input(env, case):
     CASES[case](env)
     env.monkeypatch.undo()
     assert snapshot(env.project) == before  # what was there is still there
+

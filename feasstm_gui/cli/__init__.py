@@ -15,6 +15,7 @@ import threading
 
 from feasstm_gui import __version__
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.names import one_line, quote_name
 from feasstm_gui.core.problems import EXIT_FAILED
 
 #: Modules under feasstm_gui.cli that add commands (each has `register(subparsers)`).
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except FeasstmError as exc:
-        print(f"feasstm: {exc}", file=sys.stderr)
+        print(f"feasstm: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt as exc:
         # A command whose work is all or nothing (export) says so with `interrupted=` in its
@@ -65,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"feasstm: {where}{exc.strerror or exc}", file=sys.stderr)
+        where = f"{quote_name(str(exc.filename))}: " if exc.filename else ""
+        print(f"feasstm: {where}{one_line(str(exc.strerror or exc))}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         if previous is not None:

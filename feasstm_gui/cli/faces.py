@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from feasstm_gui.cli.common import add_project_arg, open_store, run_job
+from feasstm_gui.cli.numbers import FPS, MAX_PIXELS, bounded_int, finite_float
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.ingest.pipeline import (
     RealignOptions,
     align_clip,
     extract_clip,
     for_clips,
-    frames_by_key,
+    frames_in_ranges,
     process_clips,
     realign_frames,
 )
@@ -36,7 +38,7 @@ def _add_options(p: argparse.ArgumentParser, *, clip: bool = False, fps: bool = 
         p.add_argument("--clip", action="append", metavar="ID",
                        help="only this clip (repeatable)")
     if fps:
-        p.add_argument("--fps", type=float, default=None,
+        p.add_argument("--fps", type=FPS, default=None,
                        help="frames per second to keep (default: every frame)")
     if device:
         p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -79,10 +81,11 @@ def _register_align(sub: argparse._SubParsersAction) -> None:
     add_project_arg(p)
     p.add_argument("--frames", metavar="CLIP:START-END[,CLIP:N...]", default=None)
     p.add_argument("--frames-file", type=Path, metavar="FILE", default=None)
-    p.add_argument("--min-face-size", type=float, metavar="PX", default=None)
-    p.add_argument("--threshold", type=float, metavar="P", default=None,
+    p.add_argument("--min-face-size", type=finite_float(12.0, 2000.0), metavar="PX",
+                   default=None, help="smallest face to look for (12-2000 pixels)")
+    p.add_argument("--threshold", type=finite_float(0.0, 1.0), metavar="P", default=None,
                    help="smallest detection probability to keep")
-    p.add_argument("--face", type=int, metavar="N", default=None,
+    p.add_argument("--face", type=bounded_int(0, 10_000), metavar="N", default=None,
                    help="which face, by size: 0 the largest (default: the one nearest the "
                    "current face)")
     p.add_argument("--box", metavar="X,Y,W,H", default=None,
@@ -112,12 +115,12 @@ def cmd_align(args) -> int:
 
 
 def cmd_realign(args) -> int:
-    keys = []
+    ranges = []
     if args.frames:
-        keys += parse_frame_spec(args.frames)
+        ranges += parse_frame_spec(args.frames)
     if args.frames_file:
-        keys += read_frames_file(args.frames_file)
-    if not keys:
+        ranges += [(clip, i, i) for clip, i in read_frames_file(args.frames_file)]
+    if not ranges:
         raise FeasstmError("give the frames to re-align: --frames CLIP:START-END or "
                            "--frames-file FILE")
     options = RealignOptions(
@@ -125,15 +128,17 @@ def cmd_realign(args) -> int:
         box=_box_corners(args.box) if args.box else None,
         landmarks=_pairs(_numbers(args.landmarks, 10, "--landmarks")) if args.landmarks else None)
     with open_store(args) as store:
-        ids = frames_by_key(store, keys)
+        ids = frames_in_ranges(store, ranges)
         result = run_job(realign_frames(store, ids, options, device=args.device), "realign")
     print(result.summary)
     return result.exit_status
 
 
-def parse_frame_spec(spec: str) -> list[tuple[str, int]]:
-    """`CLIP:START-END,CLIP:N` -> [(clip, index), ...]; the clip id is all before the last ':'."""
-    keys: list[tuple[str, int]] = []
+def parse_frame_spec(spec: str) -> list[tuple[str, int, int]]:
+    """`CLIP:START-END,CLIP:N` -> [(clip, start, end), ...] (N gives (clip, N, N)); the clip id
+    is all before the last ':'. Ranges stay ranges: the frames are looked up in the project
+    (`frames_in_ranges`), so a huge END costs nothing."""
+    ranges: list[tuple[str, int, int]] = []
     for part in (p.strip() for p in spec.split(",")):
         if not part:
             continue
@@ -142,16 +147,24 @@ def parse_frame_spec(spec: str) -> list[tuple[str, int]]:
             raise FeasstmError(f"--frames: {part!r} is not CLIP:N or CLIP:START-END")
         try:
             if "-" in rng:
-                lo, hi = (int(v) for v in rng.split("-", 1))
+                lo, hi = (_index(v) for v in rng.split("-", 1))
             else:
-                lo = hi = int(rng)
+                lo = hi = _index(rng)
         except ValueError:
             raise FeasstmError(f"--frames: {rng!r} in {part!r} is not a frame number or "
                                "range") from None
         if hi < lo or lo < 0:
             raise FeasstmError(f"--frames: the range {rng!r} is empty or negative")
-        keys += [(clip, i) for i in range(lo, hi + 1)]
-    return keys
+        ranges.append((clip, lo, hi))
+    return ranges
+
+
+def _index(text: str) -> int:
+    """A frame index; digits only (int() would also take ' 1_0 ' and 4300 digits)."""
+    text = text.strip()
+    if not text.isdigit() or not text.isascii() or len(text) > 30:
+        raise ValueError(text)
+    return int(text)
 
 
 def read_frames_file(path: Path) -> list[tuple[str, int]]:
@@ -163,7 +176,7 @@ def read_frames_file(path: Path) -> list[tuple[str, int]]:
             continue
         clip, sep, index = line.rpartition(",")
         try:
-            keys.append((clip.strip(), int(index)))
+            keys.append((clip.strip(), _index(index)))
         except ValueError:
             raise FeasstmError("expected `clip,frame`", path=path, line=n) from None
         if not sep:
@@ -172,12 +185,21 @@ def read_frames_file(path: Path) -> list[tuple[str, int]]:
 
 
 def _numbers(text: str, count: int, option: str) -> list[float]:
+    """`count` comma-separated pixel coordinates: finite, within +-MAX_PIXELS (a NaN or 1e300
+    box reached OpenCV and numpy's int conversion as a traceback)."""
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
         raise FeasstmError(f"{option} takes {count} numbers separated by commas") from None
     if len(values) != count:
         raise FeasstmError(f"{option} takes {count} numbers separated by commas")
+    for v in values:
+        if not math.isfinite(v) or abs(v) > MAX_PIXELS:
+            raise FeasstmError(f"{option}: {v!r} is not a pixel coordinate (finite, within "
+                               f"+-{MAX_PIXELS:,})")
+    if option == "--box" and not (values[2] > 0 and values[3] > 0):
+        raise FeasstmError(f"--box: the width and height must be above 0 (got {values[2]:g}, "
+                           f"{values[3]:g})")
     return values
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from feasstm_gui.cli.common import add_project_arg, open_store, run_job
+from feasstm_gui.cli.numbers import bounded_int
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.ingest.importer import import_clip_table, import_faf, import_videos
 from feasstm_gui.core.problems import EXIT_FAILED, EXIT_OK
@@ -69,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("log", help="the edit log: who changed what, when")
     add_project_arg(p)
-    p.add_argument("-n", type=int, default=20, help="how many steps (default 20)")
+    p.add_argument("-n", type=bounded_int(1), default=20, help="how many steps (default 20)")
     p.set_defaults(func=cmd_log)
 
     p = sub.add_parser("backup", help="take a backup of the project database now")

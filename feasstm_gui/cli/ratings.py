@@ -164,7 +164,7 @@ def _read_group_csv(path: Path, store, problems: list[Problem]) -> dict[str, str
     header = None
     out: dict[str, str] = {}
     seen: dict[str, int] = {}
-    for line, fields in csv_records(text, path):
+    for line, fields in csv_records(text, path, problems=problems):
         if header is None:
             header = [f.strip().lstrip("\ufeff").lower() for f in fields]
             if "clip" not in header or "group" not in header:

@@ -12,7 +12,10 @@ class FeasstmError(Exception):
         self.path = str(path) if path is not None else None
         self.line = line
         if path is not None:
-            where = f"{path}:{line}" if line is not None else f"{path}"
+            from feasstm_gui.core.names import quote_name
+
+            shown = quote_name(str(path))
+            where = f"{shown}:{line}" if line is not None else shown
             message = f"{where}: {message}"
         super().__init__(message)
 

@@ -20,7 +20,11 @@ class Problem:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.reason}"
+        # A file name with a newline (or bytes that are not UTF-8) is quoted, and the reason
+        # kept on one line, so one problem is always exactly one `file:line: reason` line.
+        from feasstm_gui.core.names import one_line, quote_name
+
+        return f"{quote_name(self.path)}:{self.line}: {one_line(self.reason)}"
 
     @classmethod
     def at(cls, path: str | Path, line: int, reason: str) -> Problem:

@@ -205,12 +205,13 @@ def read_split_file(path: str | Path) -> dict[str, str]:
     import csv
     import io
 
+    from feasstm_gui.core.files import TEXT_MAX_BYTES, NotReadable, read_regular
+
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FeasstmError(f"cannot read the split file: {exc.strerror or exc}",
-                           path=path) from exc
+    try:  # a regular file only: a named pipe here blocked the export forever
+        data = read_regular(path, TEXT_MAX_BYTES)
+    except NotReadable as exc:
+        raise FeasstmError(f"cannot read the split file: {exc.reason}", path=path) from exc
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -59,7 +59,7 @@ def read_clip_table(path: str | Path) -> tuple[list[ClipRow], list[Problem]]:
     rows: list[ClipRow] = []
     columns: list[str] | None = None
     first_line: dict[str, int] = {}
-    for line, fields in csv_records(text, path, _delimiter(text)):
+    for line, fields in csv_records(text, path, _delimiter(text), problems):
         if columns is None:
             columns = _header(fields, path, line, problems)
             continue
@@ -161,6 +161,10 @@ def _video(cell: str, base: Path) -> tuple[Path | None, str | None]:
     return None, f"video file not found: {Path(os.path.normpath(base.absolute() / cell))}"
 
 
+#: Longest start_s / end_s taken (no film runs 11 days).
+MAX_SECONDS = 1_000_000
+
+
 def _seconds(cell: str, column: str) -> tuple[float | None, str | None]:
     if not cell:
         return None, None
@@ -172,6 +176,8 @@ def _seconds(cell: str, column: str) -> tuple[float | None, str | None]:
         return None, f"{column} {cell!r} is not a number of seconds"
     if value < 0:
         return None, f"{column} {cell!r} is negative"
+    if value > MAX_SECONDS:  # 1e308 passed, then overflowed in the frame arithmetic
+        return None, f"{column} {cell!r} is more than {MAX_SECONDS:,} seconds (11 days)"
     return value, None
 
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 import numbers
 import os
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.files import TEXT_MAX_BYTES, NotReadable, entry_kind, read_regular
 from feasstm_gui.core.ingest.images import atomic_write_bytes, image_problem, is_image_name
-from feasstm_gui.core.names import clip_id_problem
+from feasstm_gui.core.names import clip_id_problem, fs_text, normal_id
 from feasstm_gui.core.problems import Problem
 
 #: Codes a TXT line may carry: 0 unlabelled, 1-7 the expressions (DATASET.md, "Codes").
@@ -85,9 +87,9 @@ def decode_text(data: bytes, path: str | Path) -> str:
 def read_text(path: str | Path) -> str:
     """Read and decode a text file, as decode_text; a file that cannot be read is a FeasstmError."""
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise FeasstmError(f"cannot read the file: {exc.strerror or exc}", path=path) from exc
+        data = read_regular(path, TEXT_MAX_BYTES)
+    except NotReadable as exc:
+        raise FeasstmError(f"cannot read the file: {exc.reason}", path=path) from exc
     return decode_text(data, path)
 
 
@@ -236,21 +238,39 @@ def scan_faf_folder(folder: str | Path) -> tuple[list[FafClip], list[Problem]]:
     return clips, problems
 
 
-def _listing(folder: Path) -> tuple[list[Path], list[Path]]:
-    """(files, folders) of `folder` in natural order, hidden entries (`.x`, macOS `._x`) left out."""
-    files, dirs = [], []
+def _listing(folder: Path, problems: list[Problem] | None = None) -> tuple[list[Path], list[Path]]:
+    """(regular files, folders) of `folder` in natural order, hidden entries (`.x`, macOS `._x`)
+    left out. Anything else (a named pipe, a device or a link to one, a socket, a symbolic link
+    loop, a broken link) is never opened: it is reported to `problems`, by name, and skipped."""
+    files: list[Path] = []
+    dirs: list[Path] = []
+    odd: list[tuple[Path, str]] = []
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            (dirs if entry.is_dir() else files).append(Path(entry.path))
+            try:
+                kind = ("folder" if entry.is_dir() else "file" if entry.is_file()
+                        else entry_kind(entry.path))
+            except OSError:  # a symbolic link loop: is_dir() follows the link
+                kind = entry_kind(entry.path)
+            if kind == "folder":
+                dirs.append(Path(entry.path))
+            elif kind == "file":
+                files.append(Path(entry.path))
+            else:
+                odd.append((Path(entry.path), kind))
     key = lambda p: natural_key(p.name)  # noqa: E731
+    if problems is not None:
+        for path, kind in sorted(odd, key=lambda e: key(e[0])):
+            problems.append(Problem.at(path, 0, f"{kind}, not a file or folder; skipped"))
     return sorted(files, key=key), sorted(dirs, key=key)
 
 
-def _top_listing(folder: Path) -> tuple[list[Path], list[Path]]:
+def _top_listing(folder: Path, problems: list[Problem] | None = None
+                 ) -> tuple[list[Path], list[Path]]:
     try:
-        return _listing(folder)
+        return _listing(folder, problems)
     except OSError as exc:
         raise FeasstmError(f"cannot list the folder: {exc.strerror or exc}", path=folder) from exc
 
@@ -268,7 +288,7 @@ def _candidates(dirs: list[Path], problems: list[Problem]) -> list[tuple[Path, l
     out = []
     for d in dirs:
         try:
-            files = _listing(d)[0]
+            files = _listing(d, problems)[0]
         except OSError as exc:
             problems.append(
                 Problem.at(d, 0, f"cannot list this folder ({exc.strerror or exc}); skipped")
@@ -286,8 +306,8 @@ def _export_layout(folder: Path, problems: list[Problem]) -> list[_ClipSource] |
     faces, annotations = folder / "faces", folder / "annotations"
     if not faces.is_dir():
         return None
-    clip_dirs = _top_listing(faces)[1]
     found_problems: list[Problem] = []
+    clip_dirs = _top_listing(faces, found_problems)[1]
     found = _candidates(clip_dirs, found_problems)
     if not found:
         return None  # perhaps a clip named "faces" in layout (b)
@@ -302,7 +322,7 @@ def _export_layout(folder: Path, problems: list[Problem]) -> list[_ClipSource] |
             sources.append(_ClipSource(clip_dir.name, clip_dir, _images(files), None, why))
     if annotations.is_dir():
         names = {d.name for d in clip_dirs}
-        for txt in _texts(_top_listing(annotations)[0]):
+        for txt in _texts(_top_listing(annotations, problems)[0]):
             if txt.stem not in names:
                 problems.append(Problem.at(txt, 0, f"no folder faces/{txt.stem}; TXT not used"))
     return sources
@@ -310,8 +330,8 @@ def _export_layout(folder: Path, problems: list[Problem]) -> list[_ClipSource] |
 
 def _folder_layout(folder: Path, problems: list[Problem]) -> list[_ClipSource]:
     """Clips of the one-folder-per-clip layout; FeasstmError when there are none."""
-    files, dirs = _top_listing(folder)
     found_problems: list[Problem] = []
+    files, dirs = _top_listing(folder, found_problems)
     found = _candidates(dirs, found_problems)
     loose = _images(files)
     if not found:
@@ -368,17 +388,22 @@ def _folder_clip(
 
 
 class _NameIndex:
-    """Find the images a TXT name means: the file name, else the name without extension."""
+    """Find the images a TXT name means: the file name, else the name without extension; then
+    the same ignoring case. Names compare in Unicode form NFC: a TXT typed on Windows says
+    'café.jpg' (NFC) where a folder from macOS holds 'café.jpg' (NFD), and both mean one image."""
 
-    def __init__(self, paths: list[Path]):
+    def __init__(self, named: list[tuple[str, Path]]):
         self._tables: list[dict[str, list[Path]]] = [{}, {}, {}, {}]
-        for p in paths:
+        for name, p in named:
+            name = _nfc(name)
+            stem = Path(name).stem
             for table, key in zip(
-                self._tables, (p.name, p.stem, p.name.casefold(), p.stem.casefold()), strict=True
+                self._tables, (name, stem, name.casefold(), stem.casefold()), strict=True
             ):
                 table.setdefault(key, []).append(p)
 
     def find(self, name: str) -> list[Path]:
+        name = _nfc(name)
         for table, key in zip(
             self._tables, (name, name, name.casefold(), name.casefold()), strict=True
         ):
@@ -387,7 +412,52 @@ class _NameIndex:
         return []
 
 
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def _names_as_text(source: _ClipSource, problems: list[Problem]) -> dict[Path, str] | None:
+    """Each image's name as text (`fs_text`: GBK bytes read as GBK), and the clip id; None when
+    the folder's own name cannot be read (reported). Images whose names cannot be read are
+    reported and left out of the result."""
+    clip_id = fs_text(source.clip_id)
+    if clip_id is None:
+        problems.append(Problem.at(
+            source.image_dir, 0, "the folder name is neither UTF-8 nor GBK text; rename it "
+            "(e.g. convmv) and import again; clip skipped"))
+        return None
+    if clip_id != source.clip_id:
+        problems.append(Problem.at(
+            source.image_dir, 0, f"the folder name is GBK, not UTF-8: imported as clip "
+            f"{clip_id!r}"))
+    source.clip_id = normal_id(clip_id)
+    names: dict[Path, str] = {}
+    read_as_gbk = []
+    for path in source.images:
+        text = fs_text(path.name)
+        if text is None:
+            problems.append(Problem.at(path, 0, "the file name is neither UTF-8 nor GBK text; "
+                                       "rename it (e.g. convmv) and import again; not imported"))
+            continue
+        if any(unicodedata.category(c) == "Cc" for c in text):
+            # a TXT line cannot name it, and an export could not list it
+            problems.append(Problem.at(path, 0, "the file name holds a line break or another "
+                                       "control character; rename it; not imported"))
+            continue
+        if text != path.name:
+            read_as_gbk.append(text)
+        names[path] = text
+    if read_as_gbk:
+        problems.append(Problem.at(
+            source.image_dir, 0, f"{len(read_as_gbk)} file name(s) are GBK, not UTF-8: imported "
+            f"under their GBK reading (first: {read_as_gbk[0]!r})"))
+    return names
+
+
 def _scan_clip(source: _ClipSource, problems: list[Problem]) -> FafClip | None:
+    names = _names_as_text(source, problems)
+    if names is None:
+        return None
     problem = clip_id_problem(source.clip_id)
     if problem:
         problems.append(
@@ -396,6 +466,7 @@ def _scan_clip(source: _ClipSource, problems: list[Problem]) -> FafClip | None:
             )
         )
         return None
+    source.images = [p for p in source.images if p in names]
     readable = []
     for path in source.images:
         reason = image_problem(path)
@@ -416,17 +487,17 @@ def _scan_clip(source: _ClipSource, problems: list[Problem]) -> FafClip | None:
             )
         )
     claims = (
-        _claims(txt, parsed, source.images, problems)
+        _claims(txt, parsed, [(names[p], p) for p in source.images], problems)
         if txt is not None and parsed is not None
         else {}
     )
     images = []
     for path in readable:
         line, code = claims.get(path, (0, 0))
-        images.append(FafImage(path.name, path, code, line))
+        images.append(FafImage(names[path], path, code, line))
         if txt is not None and path not in claims:
             problems.append(
-                Problem.at(txt, 0, f"image {path.name} is not listed; imported unlabelled")
+                Problem.at(txt, 0, f"image {names[path]} is not listed; imported unlabelled")
             )
     if not images:
         problems.append(Problem.at(source.image_dir, 0, "no image could be read; clip skipped"))
@@ -437,9 +508,9 @@ def _scan_clip(source: _ClipSource, problems: list[Problem]) -> FafClip | None:
 def _load_txt(txt: Path, n_images: int, problems: list[Problem]) -> _ParsedTxt | None:
     """The parsed TXT, or None (reported) when it cannot be read as text."""
     try:
-        text, reason = _decode(txt.read_bytes())
-    except OSError as exc:
-        text, reason = None, f"cannot read the file: {exc.strerror or exc}"
+        text, reason = _decode(read_regular(txt, TEXT_MAX_BYTES))
+    except NotReadable as exc:
+        text, reason = None, f"cannot read the file: {exc.reason}"
     if text is None:
         problems.append(Problem.at(txt, 0, f"{reason}; {n_images} image(s) imported unlabelled"))
         return None
@@ -447,7 +518,7 @@ def _load_txt(txt: Path, n_images: int, problems: list[Problem]) -> _ParsedTxt |
 
 
 def _claims(
-    txt: Path, parsed: _ParsedTxt, paths: list[Path], problems: list[Problem]
+    txt: Path, parsed: _ParsedTxt, named: list[tuple[str, Path]], problems: list[Problem]
 ) -> dict[Path, tuple[int, int]]:
     """(line, code) per image named by the clip's TXT; the first line naming an image wins.
 
@@ -456,7 +527,8 @@ def _claims(
     images take part, so their lines are not reported as naming no image.
     """
     found: list[Problem] = list(parsed.problems)
-    index = _NameIndex(paths)
+    index = _NameIndex(named)
+    text_of = {p: name for name, p in named}
     entries = [(t.line, t.name, t.code, True) for t in parsed.lines]
     entries += [(line, name, 0, False) for line, name in parsed.invalid]
     claims: dict[Path, tuple[int, int]] = {}
@@ -472,11 +544,11 @@ def _claims(
                 Problem.at(
                     txt,
                     line,
-                    f"duplicate line for {matches[0].name} (first on line {first}); ignored",
+                    f"duplicate line for {text_of[matches[0]]} (first on line {first}); ignored",
                 )
             )
         elif matches:
-            several = ", ".join(p.name for p in matches)
+            several = ", ".join(text_of[p] for p in matches)
             found.append(
                 Problem.at(txt, line, f"{_quote(name)} matches several images ({several}); line not used")
             )

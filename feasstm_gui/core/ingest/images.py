@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.files import atomic_write
+from feasstm_gui.core.files import IMAGE_MAX_BYTES, NotReadable, atomic_write, read_regular
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 
@@ -45,11 +45,10 @@ def check_image(path: str | Path) -> tuple[np.ndarray | None, str | None]:
     Lets a caller that needs the pixels avoid decoding the file a second time.
     """
     try:
-        data = Path(path).read_bytes()
-    except IsADirectoryError:
-        return None, "not a file (a folder)"
-    except OSError as exc:
-        return None, f"cannot be read ({exc.strerror or exc})"
+        data = read_regular(path, IMAGE_MAX_BYTES)
+    except NotReadable as exc:  # not a regular file, too large, or an error opening it
+        special = exc.errno in (errno.EINVAL, errno.EFBIG)
+        return None, exc.reason if special else f"cannot be read ({exc.reason})"
     reason = _container_problem(data)
     if reason:
         return None, reason

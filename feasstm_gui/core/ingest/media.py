@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.files import replacing
+from feasstm_gui.core.files import entry_kind, replacing
 from feasstm_gui.core.problems import Problem
 
 # Containers whose frame count comes from an index (exact); elsewhere OpenCV estimates it from
@@ -111,7 +111,10 @@ class VideoDamaged(FeasstmError):
 
     def problem(self) -> Problem:
         """The same message as one batch problem line (`file:0: reason`)."""
-        return Problem.at(self.path or "", 0, str(self).removeprefix(f"{self.path}: "))
+        from feasstm_gui.core.names import quote_name
+
+        return Problem.at(self.path or "", 0,
+                          str(self).removeprefix(f"{quote_name(self.path or '')}: "))
 
 
 @dataclass(frozen=True)
@@ -143,10 +146,14 @@ def probe_video(path: str | Path) -> VideoInfo:
 
 
 def _open(path: Path) -> tuple[cv2.VideoCapture, _Alias | None]:
-    if not path.exists():
+    kind = entry_kind(path)
+    if kind == "no such file":
         raise FeasstmError("video not found: check the path in the clip table", path=path)
-    if not path.is_file():
+    if kind == "folder":
         raise FeasstmError("this is a folder, not a video file", path=path)
+    if kind != "file":  # a pipe would block FFmpeg; a link to /dev/zero would never end
+        raise FeasstmError(f"this is {kind}, not a video file; give the video file itself",
+                           path=path)
     if path.stat().st_size == 0:
         raise FeasstmError("the video file is empty (0 bytes): copy it again", path=path)
     alias = _Alias(path) if _needs_ascii_alias(path) else None
@@ -196,8 +203,56 @@ def frame_range(fps: float, start_s: float | None, end_s: float | None) -> tuple
         raise FeasstmError(f"start_s must not be negative (got {start_s})")
     if start_s is not None and end_s is not None and end_s <= start_s:
         raise FeasstmError(f"end_s ({end_s}) must be after start_s ({start_s})")
+    for name, value in (("start_s", start_s), ("end_s", end_s)):
+        if value is not None and not (math.isfinite(value) and value * fps < 2**53):
+            raise FeasstmError(f"{name} ({value}) is not a time within a video")
     first = 0 if start_s is None else math.ceil(start_s * fps - _EPS)
     stop = None if end_s is None else math.ceil(end_s * fps - _EPS)
+    return first, stop
+
+
+def packet_times(path: str | Path, info: VideoInfo) -> list[float] | None:
+    """Each frame's presentation time in ms (from the first frame), read from the container's
+    packets without decoding them (OpenCV's raw mode), when the video has a variable frame rate;
+    None when its time stamps are evenly spaced (a constant rate: index / fps is exact) or
+    cannot be read.
+
+    Phones and screen recorders write variable frame rates; there the average rate puts frame
+    11 of a clip at 2.2 s when it is shown at 1.4 s. A constant-rate file whose packets are
+    evenly spaced keeps index / fps (and the damage check on jumps while decoding)."""
+    try:
+        cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_FORMAT, -1])
+    except cv2.error:
+        return None
+    try:
+        if not cap.isOpened() or cap.get(cv2.CAP_PROP_FORMAT) != -1:
+            return None
+        times = []
+        while cap.grab():
+            ms = cap.get(cv2.CAP_PROP_POS_MSEC)
+            if not math.isfinite(ms):
+                return None
+            times.append(ms)
+    finally:
+        cap.release()
+    if len(times) < 3:
+        return None
+    times.sort()  # decode order -> presentation order (B-frames)
+    deltas = np.diff(times)
+    typical = float(np.median(deltas))
+    if typical <= 0 or (deltas.max() <= 1.5 * typical and deltas.min() >= 0.5 * typical):
+        return None
+    return [t - times[0] for t in times]
+
+
+def _time_range(times: list[float], start_s: float | None, end_s: float | None
+                ) -> tuple[int, int | None]:
+    """frame_range for a variable frame rate: the frames whose time stamps t satisfy
+    start_s <= t < end_s."""
+    import bisect
+
+    first = 0 if start_s is None else bisect.bisect_left(times, start_s * 1000 - _EPS)
+    stop = None if end_s is None else bisect.bisect_left(times, end_s * 1000 - _EPS)
     return first, stop
 
 
@@ -235,7 +290,13 @@ class FrameReader(Iterator[DecodedFrame]):
         self._cap, self._alias = _open(self.path)
         try:
             self.info = _info(self.path, self._cap)
+            #: each frame's time in ms from the container's time stamps, for a variable frame
+            #: rate video; None for a constant rate (times are index / fps)
+            self.vfr_times = packet_times(self._alias.path if self._alias else self.path,
+                                          self.info)
             self.first, self.stop = frame_range(self.info.fps, start_s, end_s)
+            if self.vfr_times is not None:
+                self.first, self.stop = _time_range(self.vfr_times, start_s, end_s)
         except BaseException:
             self._release()
             raise
@@ -272,6 +333,10 @@ class FrameReader(Iterator[DecodedFrame]):
             self._alias = None
 
     def time_ms(self, index: int) -> int:
+        """When frame `index` is shown: index / fps, or for a variable frame rate video the
+        container's time stamp (frame 11 at 1.4 s, not at 11 / the average rate)."""
+        if self.vfr_times is not None and index < len(self.vfr_times):
+            return round(self.vfr_times[index])
         return round(index * 1000 / self.info.fps)
 
     def _generate(self) -> Iterator[DecodedFrame]:
@@ -309,6 +374,8 @@ class FrameReader(Iterator[DecodedFrame]):
     def _gap(self, index: int) -> bool:
         """Time stamps that jump by more than one frame: packets were lost, so the decoder's count
         no longer matches the source's frame numbers from here on."""
+        if self.vfr_times is not None:
+            return False  # uneven time stamps are what a variable frame rate is
         pts = self._cap.get(cv2.CAP_PROP_PTS)  # in frames (OpenCV scales it by the frame rate)
         prev, self._prev_pts = self._prev_pts, (pts if pts >= 0 else None)
         if prev is None or pts < 0 or pts - prev <= 1.5:
@@ -324,7 +391,12 @@ class FrameReader(Iterator[DecodedFrame]):
         """In range, first of its rate interval, and not already stored."""
         if index < self.first:
             return False
-        bucket = _rate_bucket(index, self.first, self.info.fps, self.target_fps)
+        if self.vfr_times is not None and self.target_fps is not None \
+                and index < len(self.vfr_times):
+            since = self.vfr_times[index] - self.vfr_times[min(self.first, index)]
+            bucket = math.floor(since * self.target_fps / 1000 + _EPS)
+        else:
+            bucket = _rate_bucket(index, self.first, self.info.fps, self.target_fps)
         if bucket == self._last_bucket:
             return False
         self._last_bucket = bucket

@@ -7,6 +7,8 @@ same result as an uninterrupted run.
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -199,7 +201,37 @@ def _strip_where(message: str, exc: FeasstmError) -> str:
 
 def frames_by_key(store: Store, keys: Iterable[tuple[str, int]]) -> list[int]:
     """Frame ids for (clip, source frame index) pairs; an unknown one is an error naming it."""
-    return [store.frame_id(clip, index) for clip, index in keys]
+    return frames_in_ranges(store, ((clip, index, index) for clip, index in keys))
+
+
+def frames_in_ranges(store: Store, ranges: Iterable[tuple[str, int, int]]) -> list[int]:
+    """Frame ids of the frames that exist in each (clip, first, last) range of source frame
+    indices, in the order given, each once.
+
+    A range is clipped to the frames the clip has, so `clip:0-99999999999999999999` costs what
+    the clip holds, never the range's length. A single index (first == last) that the clip
+    lacks, a range holding no frame and an unknown clip are errors naming them."""
+    by_clip: dict[str, list[tuple[int, int]]] = {}
+    out: list[int] = []
+    seen: set[int] = set()
+    for clip, first, last in ranges:
+        if clip not in by_clip:
+            if not store.has_clip(clip):
+                raise FeasstmError(f"no clip {clip!r} in the project", path=store.folder)
+            by_clip[clip] = [(f.frame_index, f.id) for f in store.frames(clip)]
+        frames = by_clip[clip]
+        lo = bisect.bisect_left(frames, (first, -1))
+        hi = bisect.bisect_right(frames, (last, math.inf))
+        if lo == hi:
+            what = f"frame {first}" if first == last else f"frame in {first}-{last}"
+            held = (f" (it holds frames {frames[0][0]}-{frames[-1][0]})" if frames
+                    else " (it has no frames yet)")
+            raise FeasstmError(f"clip {clip!r} has no {what}{held}", path=store.folder)
+        for _, frame_id in frames[lo:hi]:
+            if frame_id not in seen:
+                seen.add(frame_id)
+                out.append(frame_id)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ use them: together they take about two seconds to import, and the GUI must start
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import math
 import warnings
@@ -30,6 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.files import TEXT_MAX_BYTES, NotReadable, read_regular
+from feasstm_gui.core.formats.csvfile import long_cell
 from feasstm_gui.core.problems import Problem
 
 ORDINAL = "ordinal"
@@ -195,6 +198,79 @@ def krippendorff_alpha(matrix, level: str) -> float:
     return value
 
 
+#: A targets x raters matrix with more cells than this (8 bytes each: 64 MB) is not built;
+#: Krippendorff's alpha is then computed from the ratings themselves (`krippendorff_alpha_sparse`).
+DENSE_CELLS = 8_000_000
+#: Distinct values the sparse alpha handles (its coincidence matrix is values x values).
+MAX_ALPHA_VALUES = 2_000
+#: Pairs of ratings of one target by two raters that confusion matrices go through.
+MAX_PAIR_RATINGS = 20_000_000
+#: Confusion matrices listed (and drawn in the report): the pairs with most targets in common.
+MAX_CONFUSION_PAIRS = 200
+
+
+def _alpha(ratings: list[Rating], level: str) -> float:
+    """Krippendorff's alpha by the krippendorff package on the targets x raters matrix, or,
+    when that matrix would be large and mostly empty, from the ratings (same value)."""
+    n_targets = len(_unique(r.target for r in ratings))
+    n_raters = len(_unique(r.rater for r in ratings))
+    if n_targets * n_raters <= DENSE_CELLS:
+        return krippendorff_alpha(_full_matrix(ratings), level)
+    return krippendorff_alpha_sparse(ratings, level)
+
+
+def krippendorff_alpha_sparse(rows: Iterable[RatingRow], level: str) -> float:
+    """Krippendorff's alpha from (target, rater, value) rows, without a targets x raters matrix.
+
+    The coincidence matrix (Krippendorff 2011, "Computing Krippendorff's alpha-reliability")
+    needs only each target's values: a target with m >= 2 values adds 1/(m-1) for each ordered
+    pair of its values. alpha = 1 - (n-1) * sum(o_ck d_ck) / sum(n_c n_k d_ck), with d the
+    nominal (0/1) or ordinal metric. Equal to `krippendorff_alpha` on the same data (tested);
+    memory grows with the number of ratings and of distinct values, not targets x raters."""
+    ratings = normalise_rows(rows)
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}; expected one of {LEVELS}")
+    if len(_unique(r.rater for r in ratings)) < 2:
+        raise AgreementUndefined("Krippendorff's alpha needs at least two raters")
+    by_target = _by_target(ratings)
+    units = [list(d.values()) for d in by_target.values() if len(d) >= 2]
+    if not units:
+        raise AgreementUndefined(
+            "Krippendorff's alpha needs at least one target rated by two raters; none is")
+    present = [r.value for r in ratings]
+    if len(set(present)) == 1:
+        raise AgreementUndefined(_identical_reason(present, "Krippendorff's alpha is"))
+    values = sorted({v for unit in units for v in unit})
+    if len(values) > MAX_ALPHA_VALUES:
+        raise AgreementUndefined(
+            f"Krippendorff's alpha is not computed: the ratings hold {len(values):,} distinct "
+            f"values (at most {MAX_ALPHA_VALUES:,}); round them to a scale")
+    index = {v: i for i, v in enumerate(values)}
+    o = np.zeros((len(values), len(values)))
+    for unit in units:
+        counts = np.bincount([index[v] for v in unit], minlength=len(values))
+        seen = np.flatnonzero(counts)
+        c = counts[seen].astype(float)
+        block = np.outer(c, c) - np.diag(c)  # ordered pairs of different ratings in the unit
+        o[np.ix_(seen, seen)] += block / (len(unit) - 1)
+    n_c = o.sum(axis=1)
+    n = n_c.sum()
+    if level == NOMINAL:
+        delta = 1.0 - np.eye(len(values))
+    else:
+        cum = np.cumsum(n_c)
+        lo = np.minimum.outer(np.arange(len(values)), np.arange(len(values)))
+        hi = np.maximum.outer(np.arange(len(values)), np.arange(len(values)))
+        between = cum[hi] - cum[lo] + n_c[lo]  # sum of n_g for g from lo to hi
+        delta = (between - (n_c[lo] + n_c[hi]) / 2.0) ** 2
+    expected = float((np.outer(n_c, n_c) * delta).sum())
+    if expected == 0:
+        raise AgreementUndefined(
+            "Krippendorff's alpha is undefined: the targets rated by two or more raters all "
+            "have one and the same value, so the expected disagreement is 0")
+    return 1.0 - (n - 1) * float((o * delta).sum()) / expected
+
+
 def label_counts(matrix) -> tuple[np.ndarray, list[float]]:
     """Turn a targets x annotators label matrix into a targets x categories count table
     (statsmodels' aggregate_raters); returns the table and the category of each column."""
@@ -235,33 +311,58 @@ def fleiss_kappa(counts) -> float:
     return float(sm_fleiss_kappa(table, method="fleiss"))
 
 
-def confusion_matrices(rows: Iterable[RatingRow]) -> list[dict]:
+def confusion_matrices(rows: Iterable[RatingRow], limit: int | None = None) -> list[dict]:
     """For each pair of raters, counts of (label by a, label by b) over the targets both rated.
 
     Each entry: ``rater_a``, ``rater_b``, ``labels`` (rows and columns, in order), ``matrix``
     (rows: rater_a's label, columns: rater_b's), ``n`` (targets both rated) and ``agreement``
     (share of those targets on which they agree). Pairs with no target in common are left out.
+    With `limit`, only the `limit` pairs with the most targets in common (ties: by name).
+
+    The pairs come from the targets (who rated the same target), not from every pair of raters:
+    30,001 raters with two ratings each make 30,000 pairs here, not 450 million. Raises
+    AgreementUndefined when the targets hold more than MAX_PAIR_RATINGS pairs of ratings.
     """
     ratings = normalise_rows(rows)
-    by_rater: dict[str, dict[str, float]] = {}
+    by_target: dict[str, dict[str, float]] = {}
     for r in ratings:
-        by_rater.setdefault(r.rater, {})[r.target] = r.value
+        by_target.setdefault(r.target, {})[r.rater] = r.value
+    pair_ratings = sum(len(d) * (len(d) - 1) // 2 for d in by_target.values())
+    if pair_ratings > MAX_PAIR_RATINGS:
+        raise AgreementUndefined(
+            f"confusion matrices are not computed: the targets hold {pair_ratings:,} pairs of "
+            f"ratings by two annotators (at most {MAX_PAIR_RATINGS:,})")
     labels = sorted({r.value for r in ratings})
     index = {v: i for i, v in enumerate(labels)}
+    pairs: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for values in by_target.values():
+        for a, b in combinations(sorted(values), 2):
+            pairs.setdefault((a, b), []).append((index[values[a]], index[values[b]]))
+    chosen = sorted(pairs)
+    if limit is not None and len(chosen) > limit:
+        chosen = sorted(sorted(chosen, key=lambda k: -len(pairs[k]))[:limit])
     out = []
-    for a, b in combinations(sorted(by_rater), 2):
-        common = [t for t in by_rater[a] if t in by_rater[b]]
-        if not common:
-            continue
+    for a, b in chosen:
         cm = np.zeros((len(labels), len(labels)), dtype=int)
-        for t in common:
-            cm[index[by_rater[a][t]], index[by_rater[b][t]]] += 1
+        for i, j in pairs[(a, b)]:
+            cm[i, j] += 1
+        n = len(pairs[(a, b)])
         out.append({
             "rater_a": a, "rater_b": b, "labels": [_number(v) for v in labels],
-            "matrix": cm.tolist(), "n": len(common),
-            "agreement": float(np.trace(cm)) / len(common),
+            "matrix": cm.tolist(), "n": n, "agreement": float(np.trace(cm)) / n,
         })
     return out
+
+
+def confusion_pair_count(rows: Iterable[RatingRow]) -> int:
+    """How many pairs of raters rated at least one target in common."""
+    by_target: dict[str, list[str]] = {}
+    for r in normalise_rows(rows):
+        by_target.setdefault(r.target, []).append(r.rater)
+    pairs: set[tuple[str, str]] = set()
+    for raters in by_target.values():
+        pairs.update(combinations(sorted(raters), 2))
+    return len(pairs)
 
 
 def rater_bias(rows: Iterable[RatingRow]) -> list[dict]:
@@ -274,16 +375,23 @@ def rater_bias(rows: Iterable[RatingRow]) -> list[dict]:
     by_target: dict[tuple, dict[str, float]] = {}
     for r in ratings:
         by_target.setdefault((r.group, r.target), {})[r.rater] = r.value
+    # One pass over the targets (not one per rater): 30,001 raters x 30,000 targets was 900
+    # million steps.
+    own: dict[tuple, list[float]] = {}
+    others: dict[tuple, list[float]] = {}
+    for (group, _), values in by_target.items():
+        if len(values) < 2:
+            continue
+        total = sum(values.values())
+        for rater, value in values.items():
+            own.setdefault((group, rater), []).append(value)
+            others.setdefault((group, rater), []).append((total - value) / (len(values) - 1))
     out = []
     for group, rater in _unique((r.group, r.rater) for r in ratings):
-        own, others = [], []
-        for (g, _), values in by_target.items():
-            if g == group and rater in values and len(values) > 1:
-                own.append(values[rater])
-                others.append(np.mean([v for who, v in values.items() if who != rater]))
-        if own:
-            mean, others_mean = float(np.mean(own)), float(np.mean(others))
-            out.append({"group": group, "rater": rater, "n": len(own), "mean": mean,
+        mine = own.get((group, rater))
+        if mine:
+            mean, others_mean = float(np.mean(mine)), float(np.mean(others[(group, rater)]))
+            out.append({"group": group, "rater": rater, "n": len(mine), "mean": mean,
                         "others_mean": others_mean, "bias": mean - others_mean})
     return out
 
@@ -359,8 +467,7 @@ def _score_stats(ratings: list[Rating], *, across_groups: bool) -> dict:
             _fill_icc(out, matrix, ("icc2_1", "icc2_k", "icc3_k"), notes)
             out["kendall_w"] = _attempt(lambda: kendall_w(matrix), "Kendall's W", notes)
     _fill_one_way_icc(out, by_target, notes)
-    out["alpha"] = _attempt(
-        lambda: krippendorff_alpha(_full_matrix(ratings), ORDINAL), "Krippendorff's alpha", notes)
+    out["alpha"] = _attempt(lambda: _alpha(ratings, ORDINAL), "Krippendorff's alpha", notes)
     return out
 
 
@@ -381,10 +488,17 @@ def _label_stats(ratings: list[Rating], *, across_groups: bool) -> dict:
         labels = [list(d.values()) for d in by_target.values()]
         out["fleiss_kappa"] = _attempt(
             lambda: fleiss_kappa(label_counts(labels)[0]), "Fleiss' kappa", notes)
-    out["alpha"] = _attempt(
-        lambda: krippendorff_alpha(_full_matrix(ratings), NOMINAL), "Krippendorff's alpha", notes)
+    out["alpha"] = _attempt(lambda: _alpha(ratings, NOMINAL), "Krippendorff's alpha", notes)
     if not across_groups:
-        out["confusion_matrices"] = confusion_matrices(ratings)
+        try:
+            out["confusion_matrices"] = confusion_matrices(ratings, limit=MAX_CONFUSION_PAIRS)
+        except AgreementUndefined as exc:
+            notes.append(str(exc))
+        else:
+            pairs = confusion_pair_count(ratings)
+            if pairs > MAX_CONFUSION_PAIRS:
+                notes.append(f"confusion matrices are given for the {MAX_CONFUSION_PAIRS} pairs "
+                             f"of annotators with the most frames in common, of {pairs:,} pairs")
     else:
         notes.append("confusion matrices are given per group (annotators differ between groups)")
     return out
@@ -608,13 +722,24 @@ def read_agreement_csv(path: str | Path) -> tuple[list[Rating], str, list[Proble
         raise FeasstmError("the file is empty; expected a header row such as "
                            "'target,rater,value'", path=path)
 
+    long: list[Problem] = []
+
     def records():
         previous = reader.line_num
-        for record in reader:
-            line, previous = previous + 1, reader.line_num  # where a multi-line record starts
-            yield line, record
+        try:
+            for record in reader:
+                line, previous = previous + 1, reader.line_num  # where a multi-line record starts
+                reason = long_cell(record)
+                if reason:  # reported; the records after it are still read
+                    long.append(Problem.at(path, line, f"{reason}; line skipped"))
+                    continue
+                yield line, record
+        except csv.Error as exc:
+            raise FeasstmError(f"not a readable CSV: {exc}", path=path,
+                               line=previous + 1) from exc
 
-    return _parse_records(path, header, records())
+    ratings, kind, problems = _parse_records(path, header, records())
+    return ratings, kind, sorted(long + problems, key=lambda p: p.line)
 
 
 def ratings_from_table(table, *, name: str = "table") -> tuple[list[Rating], str, list[Problem]]:
@@ -694,13 +819,13 @@ def _parse_records(path, header: list[str], records) -> tuple[list[Rating], str,
 
 def _read_text(path: Path) -> str:
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise FeasstmError("no such file; check the path", path=path) from None
-    except IsADirectoryError:
-        raise FeasstmError("is a folder; give the ratings CSV file", path=path) from None
-    except OSError as exc:
-        raise FeasstmError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
+        data = read_regular(path, TEXT_MAX_BYTES)
+    except NotReadable as exc:
+        if exc.errno == errno.ENOENT and not path.is_symlink():
+            raise FeasstmError("no such file; check the path", path=path) from None
+        if path.is_dir():
+            raise FeasstmError("is a folder; give the ratings CSV file", path=path) from None
+        raise FeasstmError(f"cannot read the file: {exc.reason}", path=path) from None
     for encoding in ("utf-8-sig", "gbk"):
         try:
             return data.decode(encoding)

@@ -290,7 +290,7 @@ def read_ratings_csv(path: str | Path) -> tuple[list[RatingLine], list[Problem]]
     out: list[RatingLine] = []
     columns: list[str] | None = None
     seen: dict[tuple[str, str], int] = {}
-    for line, fields in csv_records(text, path, delimiter):
+    for line, fields in csv_records(text, path, delimiter, problems):
         if columns is None:
             columns = _import_header(fields, path, line)
             continue

@@ -32,6 +32,8 @@ from feasstm_gui.core.vocab import CODES
 
 SCORE_DISTRIBUTION = "score_distribution.png"
 RATER_BIAS = "rater_bias.png"
+#: Raters drawn in the rater-bias figure (one row each).
+MAX_BIAS_ROWS = 60
 LABEL_DISTRIBUTION = "label_distribution.png"
 REPORT = "report.html"
 
@@ -132,6 +134,10 @@ def rater_bias_figure(ratings: Iterable) -> object:
     from matplotlib.figure import Figure
 
     bias = rater_bias(ratings)
+    total = len(bias)
+    if total > MAX_BIAS_ROWS:  # 30,001 rows made a 10,000-inch figure (std::bad_alloc)
+        keep = sorted(range(total), key=lambda i: (-bias[i]["n"], i))[:MAX_BIAS_ROWS]
+        bias = [bias[i] for i in sorted(keep)]
     fig = Figure(figsize=(7, 1.2 + 0.35 * max(len(bias), 2)), dpi=_DPI, layout="constrained")
     ax = fig.add_subplot()
     if not bias:
@@ -146,7 +152,9 @@ def rater_bias_figure(ratings: Iterable) -> object:
     ax.set_yticks(ys, [(f"{_group_name(b['group'])} · " if grouped else "") + str(b["rater"])
                        + f" ({_signed(b['bias'])})" for b in bias])
     ax.set_xlabel("mean score")
-    ax.set_title("Rater bias: each rater's mean against the others")
+    ax.set_title("Rater bias: each rater's mean against the others" + (
+        f"\n({len(bias)} of {total:,} raters: those who rated most targets)"
+        if total > len(bias) else ""))
     fig.legend(frameon=False, loc="outside lower center", ncols=2)
     return fig
 
