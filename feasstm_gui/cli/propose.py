@@ -33,3 +33,56 @@ def cmd_propose(args) -> int:
         result = run_job(propose(store, args.clip, model), "propose")
     print(f"{result.summary} (model: {model.id})")
     return result.exit_status
+
+
+def project_agreement(args) -> int:
+    """`feasstm agreement PROJECT`: the annotators' label agreement (when two or more labelled)
+    and the model against each annotator and the final labels."""
+    import json
+
+    from feasstm_gui.core.ratings.agreement import label_agreement
+    from feasstm_gui.core.ratings.model_agreement import model_agreement
+    from feasstm_gui.core.store import Store
+    from feasstm_gui.core.store import proposals as sp
+    from feasstm_gui.core.store import ratings as rdb
+
+    with Store.open(args.project if hasattr(args, "project") else args.ratings,
+                    read_only=True) as store:
+        labels = rdb.label_rows(store)
+        proposed, final, name = sp.model_and_final_codes(store)
+    annotators = {who for _, who, _ in labels}
+    result: dict = {"project": str(args.ratings), "kind": "labels",
+                    "annotators": label_agreement(labels) if len(annotators) >= 2 else None,
+                    "model": model_agreement(proposed, labels, final, name) if proposed else None}
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2, allow_nan=False))
+        return 0
+    print(format_model_agreement(result))
+    return 0
+
+
+def format_model_agreement(result: dict) -> str:
+    from feasstm_gui.cli.ratings_stats import _block
+
+    lines = [f"{result['project']}: expression labels"]
+    if result["annotators"]:
+        lines += _block(result["annotators"], "")
+    else:
+        lines.append("  fewer than two annotators: no agreement between annotators")
+    model = result["model"]
+    if not model:
+        lines.append("no proposals (run `feasstm propose` first)")
+        return "\n".join(lines)
+    lines.append(f"model {model['model']} ({model['proposed']} frames proposed) as an annotator:")
+    for c in model["comparisons"]:
+        kappa = "null" if c["cohen_kappa"] is None else f"{c['cohen_kappa']:.3f}"
+        agree = "" if c["agreement"] is None else f", {100 * c['agreement']:.1f} % agree"
+        lines.append(f"  vs {c['versus']}: {c['n']} frames{agree}, Cohen's kappa {kappa}")
+        if c["n"]:
+            lines.append(f"      rows: the model's code; columns: {c['versus']}'s")
+            lines.append("          " + "".join(f"{v:>5}" for v in c["labels"]))
+            for code, row in zip(c["labels"], c["matrix"]):
+                lines.append(f"      {code:>4}" + "".join(f"{v:>5}" for v in row))
+        if c["note"]:
+            lines.append(f"      note: {c['note']}")
+    return "\n".join(lines)

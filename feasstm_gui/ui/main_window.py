@@ -56,6 +56,7 @@ from feasstm_gui.ui.filters import fill_targets, typical_step
 from feasstm_gui.ui.history import HistoryPanel
 from feasstm_gui.ui.panels import FilterBar, LegendBar, ReviewBar
 from feasstm_gui.ui.preview import PreviewWidget
+from feasstm_gui.ui.proposals import ProposalController
 from feasstm_gui.ui.strip import FrameStripModel, FrameStripView
 from feasstm_gui.ui.style import DELETED_COLOR, REASON_LETTERS, code_icon, letter_icon
 from feasstm_gui.ui.thumbs import ImageLoader
@@ -147,6 +148,7 @@ class MainWindow(QMainWindow):
         self._clips_timer = QTimer(self)
         self._clips_timer.setSingleShot(True)
         self._clips_timer.timeout.connect(self._refresh_clips_during_job)
+        self.proposals = ProposalController(self)  # expression proposals (issue 17)
         self._restore_geometry()
         self._update_enabled()
 
@@ -682,6 +684,24 @@ class MainWindow(QMainWindow):
     @guarded
     def select_all(self) -> None:
         self.active_view().selectAll()
+
+    # -- expression proposals (issue 17): ui/proposals.py does the work ---------------------------
+
+    @guarded
+    def accept_proposals(self, rest: bool = False) -> None:
+        self.proposals.accept(rest)
+
+    @guarded
+    def next_disagreement(self) -> None:
+        self.proposals.next_disagreement()
+
+    @guarded
+    def propose_expressions(self, all_clips: bool = False) -> None:
+        self.proposals.propose(all_clips)
+
+    @guarded
+    def propose_own_model(self) -> None:
+        self.proposals.propose_own_model()
 
     # -- undo -----------------------------------------------------------------------------------
 

@@ -15,10 +15,12 @@ model is loaded.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -287,10 +289,11 @@ def _litert_runner(path: Path, spec: ModelSpec, threads: int, batch: int = 32):
     from ai_edge_litert.interpreter import Interpreter
 
     try:
-        interpreter = Interpreter(model_path=str(path), num_threads=threads)
-        detail = interpreter.get_input_details()[0]
-        interpreter.resize_tensor_input(detail["index"], [batch, *list(detail["shape"][1:])])
-        interpreter.allocate_tensors()
+        with _quiet_stderr():  # LiteRT prints "INFO: Created TensorFlow Lite XNNPACK delegate"
+            interpreter = Interpreter(model_path=str(path), num_threads=threads)
+            detail = interpreter.get_input_details()[0]
+            interpreter.resize_tensor_input(detail["index"], [batch, *list(detail["shape"][1:])])
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         raise FeasstmError(f"not a TensorFlow Lite model LiteRT can load ({exc})",
                            path=path) from exc
@@ -308,6 +311,25 @@ def _litert_runner(path: Path, spec: ModelSpec, threads: int, batch: int = 32):
         return interpreter.get_tensor(out_index).copy()
 
     return run, batch
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence what a native library writes to file descriptor 2 (the runtime's own notes
+    would stand beside our one-line messages)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _dims(shape: Sequence) -> str:

@@ -94,8 +94,16 @@ def store_proposals(store: Store, rows: Sequence[tuple[int, int]], probs: np.nda
 # -- reading -----------------------------------------------------------------------------------
 
 
+def has_proposals_table(store: Store) -> bool:
+    """False for a project opened read-only before its schema had proposals (not migrated)."""
+    return store._one("SELECT 1 FROM sqlite_master WHERE type='table' AND name='proposals'"
+                      ) is not None
+
+
 def proposed_count(store: Store) -> int:
     """Faces with a current proposal (`feasstm status --json`: `proposed`)."""
+    if not has_proposals_table(store):
+        return 0
     return store._one(f"SELECT COUNT(*) FROM proposals p JOIN frames f ON f.id=p.frame_id "
                       f"WHERE {_CURRENT}")[0]
 
@@ -235,10 +243,32 @@ def disagreement_queue(store: Store, *, min_p: float = 0.6) -> list[QueueItem]:
     return items
 
 
-def label_distributions(store: Store) -> dict[int, tuple[list[float], int]]:
-    """frame id -> (the proportion of annotators who gave each code 1-7, how many annotators)."""
-    counts: dict[int, list[int]] = {}
-    for fid, code, n in store._query(
-            "SELECT frame_id, code, COUNT(*) FROM labels GROUP BY frame_id, code"):
-        counts.setdefault(fid, [0] * 7)[code - 1] = n
-    return {fid: ([c / sum(cs) for c in cs], sum(cs)) for fid, cs in counts.items()}
+def proposals_for_export(store: Store) -> tuple[dict[int, tuple[int, float]],
+                                                dict[int, dict[str, int]]]:
+    """For the export's provenance: frame id -> (proposed code, probability) of current
+    proposals, and frame id -> {annotator: code} of labels that were accepted proposals."""
+    if not has_proposals_table(store):
+        return {}, {}
+    props = {r[0]: (r[1], r[2]) for r in store._query(
+        f"SELECT p.frame_id, p.code, p.p FROM proposals p JOIN frames f ON f.id=p.frame_id "
+        f"WHERE {_CURRENT}")}
+    return props, accepted_for(store)
+
+
+def model_and_final_codes(store: Store) -> tuple[dict[str, int], dict[str, int], str | None]:
+    """For the agreement statistics, on the frames that count (neither deleted nor irrelevant),
+    targets named '<clip>/<source frame index>' as `ratings.label_rows` names them: the current
+    proposals' codes, the final labels, and the model that made most of the proposals."""
+    if not has_proposals_table(store):
+        return {}, {}, None
+    keep = ("f.irrelevant = 0 AND NOT EXISTS (SELECT 1 FROM deletions d "
+            "WHERE d.frame_id = f.id)")
+    proposed = {f"{c}/{i}": code for c, i, code in store._query(
+        f"SELECT f.clip, f.frame_index, p.code FROM proposals p JOIN frames f ON "
+        f"f.id = p.frame_id WHERE {_CURRENT} AND {keep}")}
+    final = {f"{c}/{i}": code for c, i, code in store._query(
+        f"SELECT f.clip, f.frame_index, fl.code FROM final_labels fl JOIN frames f ON "
+        f"f.id = fl.frame_id WHERE fl.code IS NOT NULL AND {keep}")}
+    row = store._one(f"SELECT p.model, COUNT(*) AS n FROM proposals p JOIN frames f ON "
+                     f"f.id = p.frame_id WHERE {_CURRENT} GROUP BY p.model ORDER BY n DESC")
+    return proposed, final, row[0] if row else None

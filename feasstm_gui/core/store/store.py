@@ -41,6 +41,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "backup.keep": 10,
     "backup.min_interval_s": 600,
     "backup.every_edits": 1000,
+    "proposals.in_blind_pass": "hidden",  # issue 17: proposals anchor a blind pass
 }
 
 
