@@ -6,8 +6,8 @@ and the model's tab in the agreement panel."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
 from proposal_helpers import PHOTOS, make_aligned_project
+from PySide6.QtCore import Qt
 
 from feasstm_gui.core.store import proposals as sp
 
