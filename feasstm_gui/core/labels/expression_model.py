@@ -174,10 +174,15 @@ class ExpressionModel:
         """(n, 7) probabilities, column k for code k + 1."""
         if not len(images):
             return np.zeros((0, 7), np.float32)
-        x = np.stack([self.prepare(im) for im in images])
-        return self.predict_prepared(x)
+        return self.predict_prepared(self.prepare_batch(images))
+
+    def prepare_batch(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Decoded crops as one (n, H, W, C) float32 batch (a job does this on its reading
+        thread while the model runs on the previous batch)."""
+        return np.stack([self.prepare(im) for im in images])
 
     def predict_prepared(self, x: np.ndarray) -> np.ndarray:
+        """(n, 7) probabilities for a batch from `prepare_batch`."""
         if self.spec.layout == "nchw":
             x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
         outs = []

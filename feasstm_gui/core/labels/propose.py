@@ -66,13 +66,13 @@ def propose_clip(store: Store, clip_id: str, model: ExpressionModel, *,
     workers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feasstm-crops")
     try:
         chunks = [todo[i:i + batch] for i in range(0, len(todo), batch)]
-        ahead = workers.submit(_read_batch, store.folder, chunks[0], model.grey)
+        ahead = workers.submit(_read_batch, store.folder, chunks[0], model)
         for k, _chunk in enumerate(chunks):
-            rows, images, bad = ahead.result()
+            rows, batch_x, bad = ahead.result()
             if k + 1 < len(chunks):  # read the next batch while the model runs on this one
-                ahead = workers.submit(_read_batch, store.folder, chunks[k + 1], model.grey)
+                ahead = workers.submit(_read_batch, store.folder, chunks[k + 1], model)
             if rows:
-                sp.store_proposals(store, rows, model.predict(images), model.id)
+                sp.store_proposals(store, rows, model.predict_prepared(batch_x), model.id)
             done += len(rows)
             problems.extend(bad)
             yield Progress(already + done + len(problems), total,
@@ -83,9 +83,9 @@ def propose_clip(store: Store, clip_id: str, model: ExpressionModel, *,
                      summary=f"{clip_id}: {done} faces proposed, {already + done} of {total}")
 
 
-def _read_batch(folder: Path, chunk: Sequence[tuple[int, int, str]], grey: bool):
-    """Decode a batch's crops (OpenCV releases the GIL while decoding)."""
-    results = [read_crop(folder / crop, grey) for _, _, crop in chunk]
+def _read_batch(folder: Path, chunk: Sequence[tuple[int, int, str]], model: ExpressionModel):
+    """Decode a batch's crops and make them the model's input (OpenCV releases the GIL)."""
+    results = [read_crop(folder / crop, model.grey) for _, _, crop in chunk]
     rows, images, bad = [], [], []
     for (frame_id, version, crop), (image, why) in zip(chunk, results):
         if image is None:
@@ -93,7 +93,7 @@ def _read_batch(folder: Path, chunk: Sequence[tuple[int, int, str]], grey: bool)
         else:
             rows.append((frame_id, version))
             images.append(image)
-    return rows, images, bad
+    return rows, model.prepare_batch(images) if images else None, bad
 
 
 def propose(store: Store, clip_ids: Sequence[str] | None, model: ExpressionModel) -> Job:
