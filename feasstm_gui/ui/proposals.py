@@ -245,7 +245,7 @@ class ProposalController(QObject):
             self._queue_items = {q.frame_id: q for q in items}
             w.tabs.setCurrentIndex(1)
             w.review_model.set_frames(ordered, str(store.folder))
-            w.review_bar.count.setText(f"disagreement queue: {len(ordered):,} frames")
+            w.review_bar.count.setText(f"disagreement queue: {len(ordered):,} frame(s)")
             self._queue_pos = 0
         else:
             self._queue_pos = min(self._queue_pos + 1, len(self._queue_ids) - 1)
