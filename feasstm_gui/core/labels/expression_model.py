@@ -366,3 +366,9 @@ def _dry_run(model: ExpressionModel) -> None:
     if not np.isfinite(out).all():
         raise FeasstmError("the model gives scores that are not numbers (NaN or infinite) for a "
                            "plain grey face", path=model.path)
+    if not model.spec.softmax:
+        row = out[0]
+        if row.min() < -1e-4 or abs(float(row.sum()) - 1.0) > 0.02:
+            raise FeasstmError(f"the model's outputs are not probabilities (they add up to "
+                               f"{float(row.sum()):.3g}); if they are logits, say "
+                               '"softmax": true', path=model.path.with_suffix(".json"))

@@ -9,6 +9,7 @@ proposal; the other faces go on.
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,6 +32,8 @@ _JPEG_EOI = b"\xff\xd9"
 def read_crop(path: Path, grey: bool) -> tuple[np.ndarray | None, str | None]:
     """A crop decoded for the model (grey or BGR), or (None, why it cannot be used)."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a pipe or a device would never end
+            return None, "crop is not a regular file"
         data = path.read_bytes()
     except FileNotFoundError:
         return None, "crop file missing (re-align the frame to make it again)"
@@ -61,8 +64,9 @@ def propose_clip(store: Store, clip_id: str, model: ExpressionModel, *,
     already = total - len(todo)
     done, problems = 0, []
     if not todo:
-        yield Progress(total, total, f"{clip_id}: every face already proposed")
-        return JobResult(summary=f"{clip_id}: every face already proposed")
+        what = "every face already proposed" if total else "no aligned face yet (align it first)"
+        yield Progress(total, total, f"{clip_id}: {what}")
+        return JobResult(summary=f"{clip_id}: {what}")
     workers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feasstm-crops")
     try:
         chunks = [todo[i:i + batch] for i in range(0, len(todo), batch)]
@@ -72,7 +76,15 @@ def propose_clip(store: Store, clip_id: str, model: ExpressionModel, *,
             if k + 1 < len(chunks):  # read the next batch while the model runs on this one
                 ahead = workers.submit(_read_batch, store.folder, chunks[k + 1], model)
             if rows:
-                sp.store_proposals(store, rows, model.predict_prepared(batch_x), model.id)
+                probs = model.predict_prepared(batch_x)
+                ok = np.isfinite(probs).all(axis=1)
+                for (frame_id, _v), good in zip(rows, ok):
+                    if not good:
+                        bad.append(Problem.at(store.folder, 0, f"frame {frame_id}: the model "
+                                              "gave no valid probabilities (NaN or infinite); "
+                                              "nothing proposed for it"))
+                rows = [r for r, good in zip(rows, ok) if good]
+                sp.store_proposals(store, rows, probs[ok], model.id)
             done += len(rows)
             problems.extend(bad)
             yield Progress(already + done + len(problems), total,

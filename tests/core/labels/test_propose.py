@@ -135,17 +135,23 @@ def test_an_unreadable_crop_is_reported_and_gets_no_proposal(cjk_dir, model):
     bad.write_bytes(bad.read_bytes()[:500])  # truncated JPEG
     gone = store.folder / store.face(ids["c1/camera"]).crop
     gone.unlink()
+    pipe = store.folder / store.face(ids["c1/messi5"]).crop
+    pipe.unlink()
+    import os
+
+    os.mkfifo(pipe)  # a crop that is a pipe: reading it would never end
     result = drive(propose(store, None, model))
-    assert result.exit_status == 1 and result.done == len(PHOTOS) - 2
+    assert result.exit_status == 1 and result.done == len(PHOTOS) - 3
     reasons = {p.path: p.reason for p in result.problems}
     assert "truncated JPEG" in reasons[str(bad)] and "missing" in reasons[str(gone)]
-    assert set(sp.proposals_for(store)) == set(ids.values()) - {ids["c1/biden"],
-                                                                ids["c1/camera"]}
+    assert "not a regular file" in reasons[str(pipe)]
+    assert set(sp.proposals_for(store)) == set(ids.values()) - {
+        ids["c1/biden"], ids["c1/camera"], ids["c1/messi5"]}
     store.close()
 
 
 @pytest.mark.parametrize("case", ["not_onnx", "input", "output", "code", "no_json", "bad_json",
-                                  "sha"])
+                                  "sha", "logits", "not_a_file"])
 def test_a_model_that_does_not_fit_says_so_once(cjk_dir, case):
     folder = cjk_dir / "models"
     if case == "not_onnx":
@@ -169,6 +175,16 @@ def test_a_model_that_does_not_fit_says_so_once(cjk_dir, case):
         path, _ = tiny_onnx(folder)
         path.with_suffix(".json").write_text('{"input_size": [32, 32],\n "classes": [4 7]}')
         words = "not valid JSON"
+    elif case == "logits":
+        path, _ = tiny_onnx(folder, description={"softmax": False})
+        words = 'not probabilities (they add up to'
+    elif case == "not_a_file":
+        import os
+
+        path = folder / "管道.onnx"
+        folder.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(path)  # reading it would never end
+        words = "not a file"
     else:
         path, _ = tiny_onnx(folder, description={"sha256": "0" * 64})
         words = "SHA-256"
