@@ -36,3 +36,27 @@ def test_propose_then_resume_then_own_model(cjk_dir):
     assert r.returncode == 0 and "7 faces proposed (model: own " in r.stdout
     r = feasstm("propose", project, "--clip", "没有")
     assert r.returncode == 2 and "no such clip: '没有'" in r.stderr
+
+
+def test_agreement_on_a_project_shows_the_model_as_an_annotator(cjk_dir):
+    from feasstm_gui.core.store import Store
+    from feasstm_gui.core.store import proposals as sp
+
+    project = cjk_dir / "项目"
+    store, ids = make_aligned_project(project)
+    store.close()
+    r = feasstm("agreement", project)
+    assert r.returncode == 0 and "no proposals (run `feasstm propose` first)" in r.stdout
+    assert feasstm("propose", project).returncode == 0
+    with Store.open(project, annotator="甲") as store:
+        sp.accept_proposals(store, list(ids.values()))
+        store.set_labels(list(ids.values()), 4, annotator="乙")
+    r = feasstm("agreement", project, "--json")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    by = {c["versus"]: c for c in result["model"]["comparisons"]}
+    assert set(by) == {"甲", "乙", "final labels"}
+    assert by["甲"]["n"] == len(PHOTOS) and by["甲"]["agreement"] == 1.0
+    assert result["annotators"]["n_raters"] == 2
+    text = feasstm("agreement", project).stdout
+    assert "vs 甲: 7 frames, 100.0 % agree, Cohen's kappa 1.000" in text
