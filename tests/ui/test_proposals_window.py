@@ -146,3 +146,18 @@ def test_the_agreement_panel_shows_the_model_as_an_annotator(proposed, qtbot):
     assert tab.table.item(0, 2).text() == f"{100 * n_happy / len(PHOTOS):.1f} %"
     tab.table.setCurrentCell(1, 0)
     assert tab.matrix.item(3, 3).text() == str(n_happy)
+
+
+def test_the_export_dialog_writes_the_label_distribution_when_asked(cjk_dir, qtbot):
+    from feasstm_gui.ui.export_dialog import ExportDialog
+
+    store, ids = make_aligned_project(cjk_dir / "项目 导出")
+    dlg = ExportDialog(store)
+    qtbot.addWidget(dlg)
+    assert dlg.options().label_distribution is False
+    dlg.show()
+    qtbot.mouseClick(dlg.distribution_check, Qt.MouseButton.LeftButton,
+                     pos=dlg.distribution_check.rect().center())
+    assert dlg.options().label_distribution is True
+    dlg.close()
+    store.close()
