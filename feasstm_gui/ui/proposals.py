@@ -160,13 +160,14 @@ class ProposalController(QObject):
         self._hidden_clips = set()
         if store is None or not sp.has_proposals_table(store):
             return
-        ids = [r.id for r in self.window.strip_model.frames()]
-        ids += [r.id for r in self.window.review_model.frames()]
-        clips = {r.clip for r in self.window.strip_model.frames()}
-        clips |= {r.clip for r in self.window.review_model.frames()}
+        review = self.window.review_model.frames()
+        clip = self.window.clip_id
+        clips = {r.clip for r in review} | ({clip} if clip else set())
         self._hidden_clips = {c for c in clips if self.hidden(c)}
-        if ids:
-            self._codes = {fid: (p.code, p.p) for fid, p in sp.proposals_for(store, ids).items()}
+        if clip is not None:
+            self._codes = sp.codes_for(store, clip_id=clip)
+        if review:
+            self._codes.update(sp.codes_for(store, frame_ids=[r.id for r in review]))
         self.window.strip.viewport().update()
         self.window.review.viewport().update()
         key = self.window.filter_bar.current_filter().key

@@ -133,6 +133,26 @@ def proposals_for(store: Store, frame_ids: Iterable[int] | None = None, *,
     return {r[0]: _proposal(r) for r in store._query(sql, args)}
 
 
+def codes_for(store: Store, *, clip_id: str | None = None,
+              frame_ids: Iterable[int] | None = None) -> dict[int, tuple[int, float]]:
+    """frame id -> (proposed code, probability) of current proposals, of one clip or of the
+    given frames: what the window paints (no probabilities parsed, so a clip of 100,000 frames
+    reads in a fraction of a second)."""
+    if not has_proposals_table(store):
+        return {}
+    sql = (f"SELECT p.frame_id, p.code, p.p FROM proposals p JOIN frames f ON f.id=p.frame_id "
+           f"WHERE {_CURRENT}")
+    if clip_id is not None:
+        return {r[0]: (r[1], r[2]) for r in store._query(sql + " AND f.clip=?", (clip_id,))}
+    ids = [int(i) for i in frame_ids or ()]
+    out: dict[int, tuple[int, float]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        out.update((r[0], (r[1], r[2])) for r in store._query(
+            sql + f" AND p.frame_id IN ({','.join('?' * len(chunk))})", chunk))
+    return out
+
+
 def accepted_for(store: Store, frame_ids: Iterable[int] | None = None) -> dict[int, dict[str, int]]:
     """frame id -> {annotator: code} for labels that were accepted proposals and still are the
     annotator's label (a label typed over an accepted one no longer counts)."""
