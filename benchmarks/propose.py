@@ -12,8 +12,9 @@
    labels are the truth; frames without one are set aside as irrelevant) in the real window
    (offscreen), counting every key and click: without proposals it clicks the clip's first
    frame and types each code (the label key moves on; a click where the next frame to label is
-   not the next one shown); with proposals it clicks and types each frame whose proposal is
-   wrong, then accepts the rest of the clip with Shift+P. Both end with the truth in the store
+   not the next one shown); with proposals, shot by shot, it clicks and types each frame whose
+   proposal is wrong, then accepts the rest of the shot with Shift+P (a click first where the
+   current frame is past the shot's first frame left). Both end with the truth in the store
    (checked).
 
 Prints the conditions, then one JSON line.
@@ -136,20 +137,33 @@ def simulate(sample: Path, work: Path, with_proposals: bool) -> dict:
         window.set_clip(clip)
         app.processEvents()
         rows = window.strip_model.frames()
-        todo = [r for r in rows if r.id in truth]
-        if not todo:
-            continue
-        typed = [r for r in todo if props.get(r.id) != truth[r.id]] if with_proposals else todo
-        for r in typed:
-            current = window.strip.current_frame()
-            if current is None or current.id != r.id:
-                window.strip.go_to_row(window.strip_model.row_of(r.id))  # a click
-                clicks += 1
-            QTest.keyClick(window.strip, digit[truth[r.id]])
-            keys += 1
-        if with_proposals and len(typed) < len(todo):
-            QTest.keyClick(window.strip, Qt.Key.Key_P, Qt.KeyboardModifier.ShiftModifier)
-            keys += 1
+        shots, pos = [], 0
+        while pos < len(rows):  # Shift+P accepts up to the next scene cut: work shot by shot
+            shots.append(window.proposals.shot(pos))
+            pos += len(shots[-1])
+        for shot in shots:
+            todo = [r for r in shot if r.id in truth]
+            if not todo:
+                continue
+            typed = ([r for r in todo if props.get(r.id) != truth[r.id]] if with_proposals
+                     else todo)
+            for r in typed:
+                current = window.strip.current_frame()
+                if current is None or current.id != r.id:
+                    window.strip.go_to_row(window.strip_model.row_of(r.id))  # a click
+                    clicks += 1
+                QTest.keyClick(window.strip, digit[truth[r.id]])
+                keys += 1
+            left = [r for r in todo if r not in typed]
+            if with_proposals and left:
+                ids = [r.id for r in shot]
+                current = window.strip.current_frame()
+                if current is None or current.id not in ids or \
+                        ids.index(current.id) > ids.index(left[0].id):
+                    window.strip.go_to_row(window.strip_model.row_of(left[0].id))  # a click
+                    clicks += 1
+                QTest.keyClick(window.strip, Qt.Key.Key_P, Qt.KeyboardModifier.ShiftModifier)
+                keys += 1
         app.processEvents()
     got = dict(store._query("SELECT frame_id, code FROM labels WHERE annotator=?",
                             ("模拟 标注员",)))

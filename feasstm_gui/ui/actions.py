@@ -190,10 +190,14 @@ def _specs() -> list[ActionSpec]:
         ActionSpec("proposals.run_own", "Propose with your own model (ONNX)…", "Faces",
                    "propose_own_model", edits=True),
         ActionSpec("proposals.accept", "Accept proposals (selection)", "Label",
-                   "accept_proposals", args=(False,), edits=True,
+                   "accept_proposals", args=("selection",), edits=True,
                    tip="The selected frames get their proposed code as your label"),
-        ActionSpec("proposals.accept_rest", "Accept proposals for the rest of the clip",
-                   "Label", "accept_proposals", args=(True,), edits=True,
+        ActionSpec("proposals.accept_rest", "Accept proposals for the rest of the shot",
+                   "Label", "accept_proposals", args=("shot",), edits=True,
+                   tip="From the current frame to the next scene cut, every frame you have not "
+                   "labelled gets its proposed code"),
+        ActionSpec("proposals.accept_clip", "Accept proposals for the whole clip", "Label",
+                   "accept_proposals", args=("clip",), edits=True,
                    tip="Every frame of the clip you have not labelled gets its proposed code"),
         ActionSpec("proposals.next", "Next &disagreement", "Go", "next_disagreement",
                    tip="The review's disagreement queue: a confident proposal that differs from "

@@ -688,8 +688,8 @@ class MainWindow(QMainWindow):
     # -- expression proposals (issue 17): ui/proposals.py does the work ---------------------------
 
     @guarded
-    def accept_proposals(self, rest: bool = False) -> None:
-        self.proposals.accept(rest)
+    def accept_proposals(self, scope: str = "selection") -> None:
+        self.proposals.accept(scope)
 
     @guarded
     def next_disagreement(self) -> None:

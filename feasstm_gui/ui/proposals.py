@@ -178,15 +178,46 @@ class ProposalController(QObject):
 
     # -- accepting ------------------------------------------------------------------------------
 
-    def accept(self, rest: bool = False) -> int:
-        """Accept the proposals of the selected frames, or (rest) of every frame of the clip
-        not labelled yet. One undo step. Returns the number of frames labelled."""
+    def shot(self, start: int) -> list[FrameRow]:
+        """The strip's frames (frame order) from position `start` up to the next scene cut
+        (filters.is_cut: a jump in frame index, or a tracker reset), as fill forward stops."""
+        from feasstm_gui.core.store import views
+
+        rows = self.window.strip_model.frames()
+        if not 0 <= start < len(rows):
+            return []
+        step = flt.typical_step(rows)
+        out = [rows[start]]
+        i = start + 1
+        while i < len(rows):
+            end = min(len(rows), i + 256)
+            marks = views.track_marks(self.store, [r.id for r in rows[i - 1:end]])
+            while i < end:
+                if flt.is_cut(rows[i - 1], rows[i], step, marks.get(rows[i - 1].id),
+                              marks.get(rows[i].id)):
+                    return out
+                out.append(rows[i])
+                i += 1
+        return out
+
+    def accept(self, scope: str | bool = "selection") -> int:
+        """Accept the proposals of the selected frames ("selection"), of the frames from the
+        current one to the next scene cut that are not labelled yet ("shot"; True means the
+        same), or of every such frame of the clip ("clip"). One undo step. Returns the number
+        of frames labelled."""
         w = self.window
         if self.store is None:
             return 0
+        scope = "shot" if scope is True else ("selection" if scope is False else scope)
+        rest = scope != "selection"
         status = w.statusBar()
-        if rest:
+        if scope == "clip":
             view, frames = w.strip, w.strip_model.frames()
+        elif scope == "shot":
+            view = w.strip
+            current = w.strip.current_frame()
+            start = w.strip_model.position_of(current.id) if current is not None else None
+            frames = self.shot(start) if start is not None else []
         else:
             view = w.active_view()
             frames = view.selected_frames()
@@ -204,11 +235,15 @@ class ProposalController(QObject):
         rows = view.selected_rows()
         n = sp.accept_proposals(self.store, ids, annotator=w.annotator, only_unlabelled=rest)
         w.refresh_frames(ids)
-        what = "the rest of the clip" if rest else "the selection"
+        what = {"clip": "the clip", "shot": "the rest of the shot"}.get(scope, "the selection")
         status.showMessage(f"Accepted {n} proposal(s) for {what}" if n else
                            f"Nothing to accept for {what}: every frame is labelled", 3000)
         if n and not rest and rows and rows[-1] + 1 < view.model().rowCount():
             view.go_to_row(rows[-1] + 1)
+        elif n and scope == "shot":  # on to the frame after the shot (the next one's start)
+            after = w.strip_model.row_of(frames[-1].id)
+            if after is not None and after + 1 < w.strip_model.rowCount():
+                w.strip.go_to_row(after + 1)
         return n
 
     # -- the disagreement queue -----------------------------------------------------------------

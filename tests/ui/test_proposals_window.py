@@ -1,6 +1,6 @@
 """Expression proposals in the window, driven by keys as an annotator would (issue 17): the
-propose job, the faint code on the thumbnails, P / Shift+P to accept, undo of an accepted
-batch, filters and sorts by proposal, the blind pass hiding them, the disagreement queue (D)
+propose job, the faint code on the thumbnails, P / Shift+P (the rest of the shot) to accept,
+the whole clip from the menu, undo of an accepted batch, filters and sorts by proposal, the blind pass hiding them, the disagreement queue (D)
 and the model's tab in the agreement panel."""
 
 from __future__ import annotations
@@ -161,3 +161,24 @@ def test_the_export_dialog_writes_the_label_distribution_when_asked(cjk_dir, qtb
     assert dlg.options().label_distribution is True
     dlg.close()
     store.close()
+
+
+def test_shift_p_stops_at_the_scene_cut_and_the_menu_takes_the_whole_clip(window, cjk_dir,
+                                                                          qtbot):
+    store, ids = make_aligned_project(cjk_dir / "项目 镜头", clips={"c1": list(PHOTOS) * 2})
+    with store.transaction():  # a cut after the 6th frame: its source index jumps by 1000
+        store._conn.execute("UPDATE frames SET frame_index = frame_index + 1000 "
+                            "WHERE frame_index >= 6")
+    window.set_store(store)
+    with qtbot.waitSignal(window.runner.finished, timeout=60000):
+        window.actions["proposals.run"].trigger()
+    frames = window.strip_model.frames()
+    window.strip.go_to_row(2)
+    qtbot.keyClick(window.strip, Qt.Key.Key_P, Qt.KeyboardModifier.ShiftModifier)
+    assert set(_labels(store)) == {f.id for f in frames[2:6]}  # up to the cut
+    assert window.strip.current_frame().id == frames[6].id  # on to the next shot
+    assert "rest of the shot" in window.statusBar().currentMessage()
+    window.actions["proposals.accept_clip"].trigger()
+    assert set(_labels(store)) == {f.id for f in frames}
+    store.undo("tester")
+    assert set(_labels(store)) == {f.id for f in frames[2:6]}
