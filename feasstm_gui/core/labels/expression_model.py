@@ -123,14 +123,6 @@ def read_spec(path: Path) -> ModelSpec:
     return parse_spec(data, path)
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class ExpressionModel:
     """A loaded model: `predict(images)` gives, for each face, seven probabilities (codes 1-7).
 
@@ -223,7 +215,12 @@ def load_model(path: str | Path | None = None, *, threads: int | None = None) ->
         raise FeasstmError("no model file here" if not path.exists() else "not a file",
                            path=path)
     spec = read_spec(path.with_suffix(".json"))
-    digest = sha256_of(path)
+    try:  # the runtimes get the bytes, not the path: any file name works, on any system
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FeasstmError(f"cannot read the model file ({exc.strerror or exc})",
+                           path=path) from exc
+    digest = hashlib.sha256(data).hexdigest()
     expected = DEFAULT_MODEL_SHA256 if bundled else spec.sha256
     if expected and digest != expected:
         raise FeasstmError(f"the model file's SHA-256 is {digest[:16]}…, not the {expected[:16]}… "
@@ -232,9 +229,9 @@ def load_model(path: str | Path | None = None, *, threads: int | None = None) ->
                               "use the file the description was written for"), path=path)
     threads = threads or min(2, os.cpu_count() or 1)
     if path.suffix.lower() == ".tflite":
-        run, batch = _litert_runner(path, spec, threads)
+        run, batch = _litert_runner(path, data, spec, threads)
     else:
-        run, batch = _onnx_runner(path, spec, threads)
+        run, batch = _onnx_runner(path, data, spec, threads)
     model = ExpressionModel(path, spec, digest, run, batch)
     _dry_run(model)
     return model
@@ -245,7 +242,7 @@ def _input_shape(spec: ModelSpec) -> list[int]:
     return [spec.channels, h, w] if spec.layout == "nchw" else [h, w, spec.channels]
 
 
-def _onnx_runner(path: Path, spec: ModelSpec, threads: int):
+def _onnx_runner(path: Path, data: bytes, spec: ModelSpec, threads: int):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -253,7 +250,7 @@ def _onnx_runner(path: Path, spec: ModelSpec, threads: int):
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     try:
-        session = ort.InferenceSession(str(path), sess_options=options,
+        session = ort.InferenceSession(data, sess_options=options,
                                        providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own types for a bad file
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
@@ -290,12 +287,12 @@ def _onnx_runner(path: Path, spec: ModelSpec, threads: int):
     return run, batch
 
 
-def _litert_runner(path: Path, spec: ModelSpec, threads: int, batch: int = 32):
+def _litert_runner(path: Path, data: bytes, spec: ModelSpec, threads: int, batch: int = 32):
     from ai_edge_litert.interpreter import Interpreter
 
     try:
         with _quiet_stderr():  # LiteRT prints "INFO: Created TensorFlow Lite XNNPACK delegate"
-            interpreter = Interpreter(model_path=str(path), num_threads=threads)
+            interpreter = Interpreter(model_content=data, num_threads=threads)
             detail = interpreter.get_input_details()[0]
             interpreter.resize_tensor_input(detail["index"], [batch, *list(detail["shape"][1:])])
             interpreter.allocate_tensors()

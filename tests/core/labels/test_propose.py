@@ -212,3 +212,16 @@ def test_the_bundled_model_is_checked_on_load(tmp_path, monkeypatch, model):
     assert "MIT License" in licence
     spec = json.loads(em.default_model_path().with_suffix(".json").read_text())
     assert spec["classes"] == [6, 3, 2, 4, 5, 1, 7]
+
+
+def test_a_model_under_a_name_that_is_not_utf8_loads(tmp_path):
+    import os
+    import shutil
+
+    path, _ = tiny_onnx(tmp_path / "模型")
+    odd = tmp_path / os.fsdecode(b"bad\xffname")
+    odd.mkdir()
+    for suffix in (".onnx", ".json"):
+        shutil.copyfile(path.with_suffix(suffix), (odd / "m").with_suffix(suffix))
+    model = load_model(odd / "m.onnx")
+    assert model.predict([np.zeros((100, 100, 3), np.uint8)]).shape == (1, 7)
