@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from feasstm_gui.core.labels import fill
 from feasstm_gui.core.store import FrameRow, Store
 from feasstm_gui.core.store import proposals as sp
 from feasstm_gui.core.vocab import CODES
@@ -180,21 +181,22 @@ class ProposalController(QObject):
 
     def shot(self, start: int) -> list[FrameRow]:
         """The strip's frames (frame order) from position `start` up to the next scene cut
-        (filters.is_cut: a jump in frame index, or a tracker reset), as fill forward stops."""
+        (core/labels/fill.is_cut: a jump in frame index, or a tracker reset), as fill forward
+        stops."""
         from feasstm_gui.core.store import views
 
         rows = self.window.strip_model.frames()
         if not 0 <= start < len(rows):
             return []
-        step = flt.typical_step(rows)
+        step = fill.typical_step(rows)
         out = [rows[start]]
         i = start + 1
         while i < len(rows):
             end = min(len(rows), i + 256)
             marks = views.track_marks(self.store, [r.id for r in rows[i - 1:end]])
             while i < end:
-                if flt.is_cut(rows[i - 1], rows[i], step, marks.get(rows[i - 1].id),
-                              marks.get(rows[i].id)):
+                if fill.is_cut(rows[i - 1], rows[i], step, marks.get(rows[i - 1].id),
+                               marks.get(rows[i].id)):
                     return out
                 out.append(rows[i])
                 i += 1
@@ -322,9 +324,11 @@ class ProposalController(QObject):
                 model = self._model
             return propose(store, clips, model)
 
+        from feasstm_gui.ui.job_control import JobTarget
+
         where = "every clip" if all_clips else w.clip_id
         return w.start_job(f"Proposing expressions for {where}", job,
-                           clip=None if all_clips else w.clip_id, kind="clip")
+                           None if all_clips else JobTarget.of_clip(w.clip_id))
 
     def propose_own_model(self) -> bool:
         path, _ = QFileDialog.getOpenFileName(

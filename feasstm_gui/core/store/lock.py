@@ -99,12 +99,15 @@ class ProjectLock:
             "pid": os.getpid(),
             "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
+        tmp = self.folder / (INFO_NAME + ".tmp")
         try:
-            tmp = self.folder / (INFO_NAME + ".tmp")
             tmp.write_text(json.dumps(info), encoding="utf-8")
             os.replace(tmp, self.folder / INFO_NAME)
-        except OSError:
-            pass  # the lock itself holds; the note of who holds it is a courtesy
+        except OSError:  # the lock itself holds; the note of who holds it is a courtesy
+            try:
+                tmp.unlink(missing_ok=True)  # a full disk leaves it empty
+            except OSError:
+                pass
 
     def release(self) -> None:
         if self._fd is None:
