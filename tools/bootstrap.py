@@ -59,11 +59,11 @@ def install() -> Path:
 def ensure_qt_libraries(python: Path) -> None:
     """Qt's offscreen platform needs a few system libraries; install them where they are
     missing (Debian/Ubuntu, as root), else say which ones."""
-    probe = [str(python), "-c", "import PySide6.QtWidgets, PySide6.QtGui"]
+    probe = [str(python), "-c", "import PySide6.QtWidgets, PySide6.QtGui, PySide6.QtMultimedia"]
     if subprocess.run(probe, capture_output=True).returncode == 0:
         return
     packages = ["libgl1", "libegl1", "libfontconfig1", "libxkbcommon0", "libglib2.0-0",
-                "libdbus-1-3"]
+                "libdbus-1-3", "libpulse0"]  # libpulse0: QtMultimedia (the clip player)
     if shutil.which("apt-get") and os.geteuid() == 0:
         say("installing the system libraries Qt needs: " + " ".join(packages))
         subprocess.run(["apt-get", "update", "-q"], check=False)

@@ -75,6 +75,14 @@ _REASON_TITLES = {
 }
 
 
+#: The player beside the strip (ui/player_panel.py): (command, title, tip).
+_PLAY = [("toggle", "&Play / pause the clip", "While it plays, hold a code key (or tap it, "
+          "and tap again to stop) to label the frames that pass"),
+         ("back", "Player: frame back", ""), ("forward", "Player: frame forward", ""),
+         ("slower", "Player: slower", ""), ("faster", "Player: faster", ""),
+         ("loop", "Player: loop the selected frames", "")]
+
+
 def _specs() -> list[ActionSpec]:
     s: list[ActionSpec] = [
         ActionSpec("file.open", "&Open project…", "File", lambda w: w.project.open_dialog(),
@@ -166,6 +174,8 @@ def _specs() -> list[ActionSpec]:
                    tip="The next frame without a label (then the next clip)"),
         ActionSpec("go.next_clip", "Next &clip", "Go", lambda w: w.nav.step_clip(1)),
         ActionSpec("go.prev_clip", "Previous clip", "Go", lambda w: w.nav.step_clip(-1)),
+        *[ActionSpec(f"play.{what}", title, "Go", lambda w, c: w.player_panel.command(c),
+                     args=(what,), tip=tip) for what, title, tip in _PLAY],
         ActionSpec("faces.actor", "This face is the &actor", "Faces",
                    lambda w: w.jobs.mark_actor(), edits=True,
                    tip="Tell the tracker that the face in the preview is the actor, and follow "
@@ -260,6 +270,12 @@ def _tool_specs() -> list[ActionSpec]:
                    scope=RATING),
         ActionSpec("rating.redo", "Redo the rater's step", rating,
                    lambda d: d.undo(redo=True), scope=RATING),
+        ActionSpec("rating.slower", "Play slower", rating, lambda d: d.player.change_rate(-1),
+                   scope=RATING),
+        ActionSpec("rating.faster", "Play faster", rating, lambda d: d.player.change_rate(1),
+                   scope=RATING),
+        ActionSpec("rating.loop", "Loop the clip (again: no loop)", rating,
+                   lambda d: d.toggle_loop(), scope=RATING),
         ActionSpec("rating.next_clip", "Next clip", rating, lambda d: d.move_clip(1),
                    scope=RATING),
         ActionSpec("rating.prev_clip", "Previous clip", rating, lambda d: d.move_clip(-1),
@@ -330,6 +346,8 @@ DEFAULT_KEYMAP: dict[str, list[str]] = {
     "go.next_unlabelled": ["N"],
     "go.next_clip": ["Ctrl+PgDown", "]"],
     "go.prev_clip": ["Ctrl+PgUp", "["],
+    "play.toggle": ["Space"], "play.back": ["Alt+Left"], "play.forward": ["Alt+Right"],
+    "play.slower": ["J"], "play.faster": ["L"], "play.loop": ["K"],
     "faces.actor": ["T"],
     "faces.realign": ["R"],
     "faces.fix": ["M"],
@@ -358,6 +376,7 @@ DEFAULT_KEYMAP: dict[str, list[str]] = {
     "rating.complete": ["Ctrl+Return", "Ctrl+Enter"],
     "rating.undo": ["Ctrl+Z"],
     "rating.redo": ["Ctrl+Shift+Z"],
+    "rating.slower": ["J"], "rating.faster": ["L"], "rating.loop": ["K"],
     "rating.next_clip": ["PgDown"],
     "rating.prev_clip": ["PgUp"],
     **{f"adjudication.{c}": [str(c)] for c in CODES},

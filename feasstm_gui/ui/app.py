@@ -144,8 +144,14 @@ def smoke_test(app, window, project: str | None) -> int:
         if not frames:
             print("smoke test: no frames shown", file=sys.stderr)
             return 1
-        print(f"ok ({window.clip_model.rowCount()} clips, {frames} frames in the first)",
-              flush=True)
+        from feasstm_gui.ui.player_panel import smoke_play
+
+        played = smoke_play(window, app)
+        if not played.startswith("played"):
+            print(f"smoke test: {played}", file=sys.stderr)
+            return 1
+        print(f"ok ({window.clip_model.rowCount()} clips, {frames} frames in the first; "
+              f"{played})", flush=True)
         return 0
     finally:
         window.close()

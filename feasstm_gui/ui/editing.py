@@ -40,6 +40,8 @@ class EditController(Controller):
     @guarded
     def label_selected(self, code: int | None) -> None:
         """Label the selected frames (None clears), then move to the frame after them."""
+        if self.window.player_panel.label_key(code):  # playing: label the frames that pass
+            return
         view = self.window.active_view()
         rows = view.selected_rows()
         change = self._run(view.selected_frames(),

@@ -36,6 +36,7 @@ from feasstm_gui.core.dataset.export import (
     ExportPlan,
     ProjectSnapshot,
     export_dataset,
+    not_an_export,
     plan_export,
     read_project,
 )
@@ -267,6 +268,12 @@ class ExportDialog(QDialog):
         if out.exists() and not self.force_check.isChecked():
             self._set_status(f"{out} already exists: choose a new name, or tick 'Replace the "
                              "export folder if it exists'", error=True)
+            return False
+        blocker = not_an_export(out) if out.exists() or out.is_symlink() else None
+        if blocker:
+            self._set_status(f"{out} holds {blocker}, not an earlier export: only an earlier "
+                             "export or an empty folder is replaced. Choose a new name",
+                             error=True)
             return False
         plan, store, force = self.plan, self.store, self.force_check.isChecked()
         started = self.runner.start(f"Exporting to {out.name}",

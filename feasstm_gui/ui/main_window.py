@@ -32,6 +32,7 @@ from feasstm_gui.core.labels.session import Session
 from feasstm_gui.core.settings import Settings, config_dir
 from feasstm_gui.core.store import FrameRow, Store
 from feasstm_gui.ui import actions as act
+from feasstm_gui.ui import player_panel
 from feasstm_gui.ui.clips import ClipListModel, ClipListView, ClipRole, counts_delta
 from feasstm_gui.ui.controller import guarded
 from feasstm_gui.ui.dialogs import KeymapEditor, KeyOverlay, show_error
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self.status_info.update_annotator_label(False)
         self.actions = act.build_actions(self, self.keymap, action_icon)
         act.attach(self.actions, self, [self.workspace, self.preview])
+        self.player_panel = player_panel.install(self)  # the clip's video beside the strip
         self.menus = act.build_menus(self.menuBar(), self.actions)
         self.toolbar = QToolBar("Main")
         self.toolbar.setObjectName("main-toolbar")

@@ -1,8 +1,8 @@
 """Rating mode: one rater works through their group's clips (FEASSTM-ASA).
 
-For each clip: a player over the extracted frames (PySide6-Essentials has no QtMultimedia, so
-the frames are shown at the source rate, from their time stamps), the clip's face strip to
-pick exactly 5 frames from, a free-text description and the score (keys 1-5, anchor words
+For each clip: a player of the clip's video with its sound (ui/player.py; the stored frames
+when the video cannot be played), at 0.25x-2x, with frame steps and a loop; the clip's face
+strip to pick exactly 5 frames from (P picks the frame on screen, the strip follows it), a free-text description and the score (keys 1-5, anchor words
 shown). Every change is committed at once and is an undo step of the rater, so a rater can stop
 at any moment and resume later. Blind: the dialog reads and shows only this rater's rating.
 
@@ -10,18 +10,18 @@ Keys (while the description does not have the focus; by default, as they are act
 RATING scope in ui/actions.py, remappable in the keymap editor): 1-5 score, Space play/pause,
 , and . step one frame, P pick/unpick the strip's current frame, Ctrl+Return complete the
 rating, Ctrl+Z / Ctrl+Shift+Z undo / redo the rater's last step, PgDown/PgUp next/previous clip.
-The player's frames are decoded off the GUI thread (ui/thumbs.ImageLoader).
+J and L play slower and faster, K loops the clip. The strip's crops are decoded off the GUI
+thread (ui/thumbs.ImageLoader).
 
 RatingGroupsDialog sets the rating up: clips in groups, raters in groups.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+import bisect
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon, QKeyEvent, QPixmap
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from PySide6.QtGui import QBrush, QColor, QIcon, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -38,8 +38,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
-    QSizePolicy,
-    QSlider,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -53,7 +51,9 @@ from feasstm_gui.core.store import FrameRow, Store
 from feasstm_gui.core.store import ratings as rdb
 from feasstm_gui.core.vocab import SCORES
 from feasstm_gui.ui import actions as act
-from feasstm_gui.ui.thumbs import Failed, ImageLoader, Loaded
+from feasstm_gui.ui.player import Player
+from feasstm_gui.ui.player_panel import load_player
+from feasstm_gui.ui.thumbs import ImageLoader, Loaded
 
 #: Milliseconds the description waits after the last key before it is committed.
 DESCRIPTION_COMMIT_MS = 1500
@@ -61,184 +61,6 @@ PICKED_COLOR = QColor("#f1c40f")
 #: Raters per group in the published FEASSTM-ASA (a hint only: any number is allowed).
 DEFAULT_RATERS_PER_GROUP = 4
 _DONE, _STARTED, _TODO = "✓", "…", "·"
-
-
-@dataclass
-class PlayerFrame:
-    frame_id: int
-    frame_index: int
-    time_ms: float | None
-    path: str
-
-
-def player_frames(store: Store, rows: list[FrameRow]) -> list[PlayerFrame]:
-    """The frames the player shows: the extracted frame, or the crop when there is none."""
-    out = []
-    for r in rows:
-        rel = r.image or r.crop
-        if rel:
-            out.append(PlayerFrame(r.id, r.frame_index, r.time_ms, str(store.folder / rel)))
-    return out
-
-
-class ClipPlayer(QWidget):
-    """Plays a clip's frames at the source rate: each frame stays up until the next one's time
-    stamp (or 1/fps when frames have none). Play, pause, step, seek. Frames are decoded by
-    `loader` off the GUI thread; until a frame is ready the previous one stays up."""
-
-    position_changed = Signal(int)  # frame id shown
-    #: frames decoded ahead of the one shown, so playing does not wait for the decoder
-    READ_AHEAD = 3
-
-    def __init__(self, parent: QWidget | None = None, loader: ImageLoader | None = None):
-        super().__init__(parent)
-        self._frames: list[PlayerFrame] = []
-        self._pos = 0
-        self._fps = 25.0
-        self.loader = loader or ImageLoader(max_bytes=64 << 20, max_side=1600, threads=1,
-                                            max_pending=8, parent=self)
-        self.loader.ready.connect(self._on_ready)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self._advance)
-        self.screen = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self.screen.setMinimumSize(320, 240)
-        self.screen.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.screen.setStyleSheet("background: black; color: #bbb")
-        self.play_button = QPushButton("Play")
-        self.play_button.clicked.connect(self.toggle)
-        back = QPushButton("◀ Step")
-        back.clicked.connect(lambda: self.step(-1))
-        forward = QPushButton("Step ▶")
-        forward.clicked.connect(lambda: self.step(1))
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.valueChanged.connect(self.seek)
-        self.time_label = QLabel("")
-        controls = QHBoxLayout()
-        for w in (back, self.play_button, forward, self.slider, self.time_label):
-            controls.addWidget(w)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.screen, 1)
-        layout.addLayout(controls)
-
-    @property
-    def playing(self) -> bool:
-        return self._timer.isActive()
-
-    @property
-    def position(self) -> int:
-        return self._pos
-
-    def current_frame(self) -> PlayerFrame | None:
-        return self._frames[self._pos] if self._frames else None
-
-    def set_frames(self, frames: list[PlayerFrame], fps: float | None) -> None:
-        self.pause()
-        self._frames = frames
-        self._fps = fps if fps and fps > 0 else 25.0
-        self._pos = 0
-        self.slider.blockSignals(True)
-        self.slider.setRange(0, max(len(frames) - 1, 0))
-        self.slider.setValue(0)
-        self.slider.blockSignals(False)
-        self._show()
-
-    def interval_ms(self, pos: int) -> int:
-        """How long frame `pos` stays up: until the next frame's time stamp."""
-        here, nxt = self._frames[pos], self._frames[min(pos + 1, len(self._frames) - 1)]
-        if here.time_ms is not None and nxt.time_ms is not None and nxt.time_ms > here.time_ms:
-            return max(1, min(int(round(nxt.time_ms - here.time_ms)), 2000))
-        return max(1, int(round(1000.0 / self._fps)))
-
-    def toggle(self) -> None:
-        if self.playing:
-            self.pause()
-        else:
-            self.play()
-
-    def play(self) -> None:
-        if len(self._frames) < 2:
-            return
-        if self._pos >= len(self._frames) - 1:
-            self.seek(0)
-        self._timer.start(self.interval_ms(self._pos))
-        self.play_button.setText("Pause")
-
-    def pause(self) -> None:
-        self._timer.stop()
-        self.play_button.setText("Play")
-
-    def step(self, n: int) -> None:
-        self.pause()
-        self.seek(self._pos + n)
-
-    def seek(self, pos: int) -> None:
-        if not self._frames:
-            return
-        pos = max(0, min(int(pos), len(self._frames) - 1))
-        if pos == self._pos and self.slider.value() == pos:
-            return
-        self._pos = pos
-        self.slider.blockSignals(True)
-        self.slider.setValue(pos)
-        self.slider.blockSignals(False)
-        self._show()
-
-    def seek_frame(self, frame_id: int) -> None:
-        for i, f in enumerate(self._frames):
-            if f.frame_id == frame_id:
-                self.pause()
-                self.seek(i)
-                return
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        super().resizeEvent(event)
-        if self._frames:
-            self._show()
-
-    def _advance(self) -> None:
-        if self._pos >= len(self._frames) - 1:
-            self.pause()
-            return
-        self.seek(self._pos + 1)
-        if self._pos < len(self._frames) - 1:
-            self._timer.start(self.interval_ms(self._pos))
-        else:
-            self.pause()
-
-    def _show(self) -> None:
-        frame = self.current_frame()
-        if frame is None:
-            self.screen.setPixmap(QPixmap())
-            self.screen.setText("no frames to play")
-            self.time_label.setText("")
-            return
-        self._paint(frame)
-        for ahead in self._frames[self._pos + 1:self._pos + 1 + self.READ_AHEAD]:
-            if self.loader.peek(ahead.path) is None:
-                self.loader.request(ahead.path)
-        t = f"{frame.time_ms / 1000:.2f} s  " if frame.time_ms is not None else ""
-        self.time_label.setText(f"{t}frame {frame.frame_index} "
-                                f"({self._pos + 1}/{len(self._frames)})")
-        self.position_changed.emit(frame.frame_id)
-
-    def _paint(self, frame: PlayerFrame) -> None:
-        loaded = self.loader.get(frame.path)
-        if loaded is None:
-            return  # decoding: the previous frame stays up until _on_ready
-        if isinstance(loaded, Failed):
-            self.screen.setPixmap(QPixmap())
-            self.screen.setText(f"cannot read {Path(frame.path).name}")
-        else:
-            self.screen.setPixmap(loaded.pixmap.scaled(
-                self.screen.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation))
-
-    def _on_ready(self, path: str) -> None:
-        frame = self.current_frame()
-        if frame is not None and frame.path == path:
-            self._paint(frame)
 
 
 class RatingDialog(QDialog):
@@ -258,6 +80,7 @@ class RatingDialog(QDialog):
         self.resize(1200, 800)
         self._clip: str | None = None
         self._frames: dict[int, FrameRow] = {}
+        self._strip_indices: list[int] = []  # source index of each strip item
         self._loading = False
         self._finished = False
         self._commit_timer = QTimer(self, singleShot=True, interval=DESCRIPTION_COMMIT_MS)
@@ -286,8 +109,9 @@ class RatingDialog(QDialog):
 
         self.queue = QListWidget()
         self.queue.currentItemChanged.connect(self._on_queue)
-        self.player = ClipPlayer()
-        self.player.position_changed.connect(self._on_player_position)
+        self.player = Player()
+        self.player.frame_shown.connect(self._on_player_position)
+        self.player.notice.connect(lambda text: self._show_message(text))
         self.strip = QListWidget()
         self.strip.setViewMode(QListWidget.ViewMode.IconMode)
         self.strip.setIconSize(QSize(100, 100))
@@ -417,15 +241,17 @@ class RatingDialog(QDialog):
     def _load_clip(self, clip: str | None) -> None:
         self._clip = clip
         self._frames = {}
+        self._strip_indices = []
         self.strip.clear()
         self._crop_items = {}  # the items waiting for a face are gone
         if clip is None:
-            self.player.set_frames([], None)
+            self.player.unload()
             self._show_rating()
             return
         rows = self.store.frames(clip)
         self._frames = {f.id: f for f in rows}
-        self.player.set_frames(player_frames(self.store, rows), self.store.clip(clip).fps)
+        self._show_message("")
+        load_player(self.player, self.store, clip, rows)
         for f in rows:
             if asa.pickable(f):
                 item = QListWidgetItem(str(f.frame_index))
@@ -433,7 +259,10 @@ class RatingDialog(QDialog):
                 item.setData(Qt.ItemDataRole.UserRole, f.id)
                 item.setToolTip(f"frame {f.frame_index}")
                 self.strip.addItem(item)
-        self._show_message("")
+        self._strip_indices = [self._frames[self.strip.item(i).data(Qt.ItemDataRole.UserRole)]
+                               .frame_index for i in range(self.strip.count())]
+        if self.player.reason:
+            self._show_message(self.player.reason)
         self._show_rating()
 
     def _set_crop(self, item: QListWidgetItem, path: str) -> None:
@@ -522,14 +351,30 @@ class RatingDialog(QDialog):
             self._refresh_queue()
 
     def toggle_pick(self, item: QListWidgetItem | None = None) -> None:
+        """Pick (or unpick) `item`, or else the frame on screen in the player (the strip's
+        frame at or before it when the frame on screen has no face crop)."""
+        shown = self.player.index
+        if item is None and shown >= 0:
+            row = self._strip_row_at(shown)
+            item = self.strip.item(row) if row is not None else None
         item = item or self.strip.currentItem()
         if self._clip is None or item is None:
             return
         self.commit_description()
         fid = item.data(Qt.ItemDataRole.UserRole)
         if self._guard(asa.toggle_pick, self.store, self._clip, self.rater, fid):
-            self._show_message("")
+            index = self._frames[fid].frame_index
+            self._show_message("" if index == shown or shown < 0 else
+                               f"Frame {shown} on screen has no face crop: frame {index}, the "
+                               "one before it in the strip, was picked instead.")
         self._show_rating()
+
+    def toggle_loop(self) -> None:
+        """Loop the whole clip; again: no loop."""
+        if self.player.loop:
+            self.player.set_loop(None)
+        else:
+            self.player.set_loop(*self.player.range)
 
     def complete(self) -> bool:
         if self._clip is None:
@@ -577,16 +422,21 @@ class RatingDialog(QDialog):
 
     def _on_strip_current(self, current: QListWidgetItem | None, _previous=None) -> None:
         if current is not None:
-            self.player.seek_frame(current.data(Qt.ItemDataRole.UserRole))
+            self.player.pause()
+            self.player.seek(self._frames[current.data(Qt.ItemDataRole.UserRole)].frame_index)
 
-    def _on_player_position(self, frame_id: int) -> None:
-        for i in range(self.strip.count()):
-            if self.strip.item(i).data(Qt.ItemDataRole.UserRole) == frame_id:
-                self.strip.blockSignals(True)
-                self.strip.setCurrentRow(i)
-                self.strip.blockSignals(False)
-                self.strip.scrollToItem(self.strip.item(i))
-                return
+    def _strip_row_at(self, index: int) -> int | None:
+        """The strip row of the pickable frame at source index `index`, or the last before."""
+        row = bisect.bisect_right(self._strip_indices, index) - 1
+        return row if row >= 0 else None
+
+    def _on_player_position(self, index: int) -> None:
+        row = self._strip_row_at(index)
+        if row is not None and row != self.strip.currentRow():
+            self.strip.blockSignals(True)
+            self.strip.setCurrentRow(row)
+            self.strip.blockSignals(False)
+            self.strip.scrollToItem(self.strip.item(row))
 
     # -- keys --------------------------------------------------------------------------------
 

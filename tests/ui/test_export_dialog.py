@@ -140,9 +140,19 @@ def test_an_existing_folder_is_not_replaced_unless_ticked(qtbot, dialog, cjk_dir
     assert "already exists" in dialog.status_label.text()
     assert (out / "mine.txt").exists()
     dialog.force_check.setChecked(True)
+    # replacing may destroy only an earlier export: a folder of the user's own files is refused
+    assert not dialog.start_export()
+    assert "mine.txt" in dialog.status_label.text()
+    assert "not an earlier export" in dialog.status_label.text()
+    assert (out / "mine.txt").read_text(encoding="utf-8") == "keep"
+    (out / "mine.txt").unlink()  # an empty folder is replaced
     with qtbot.waitSignal(dialog.runner.finished, timeout=20000):
         assert dialog.start_export()
-    assert not (out / "mine.txt").exists() and verify(out) == []
+    assert verify(out) == []
+    stamp = (out / "manifest.json").stat().st_mtime_ns
+    with qtbot.waitSignal(dialog.runner.finished, timeout=20000):
+        assert dialog.start_export()  # and so is an earlier export
+    assert verify(out) == [] and (out / "manifest.json").stat().st_mtime_ns != stamp
 
 
 def test_closing_while_exporting_cancels(qtbot, dialog, cjk_dir, monkeypatch):

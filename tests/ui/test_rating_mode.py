@@ -11,13 +11,9 @@ from PySide6.QtCore import Qt
 from feasstm_gui.core.ingest.images import read_image, write_jpeg
 from feasstm_gui.core.store import Clip, Store
 from feasstm_gui.core.store import ratings as rdb
-from feasstm_gui.ui.rating_mode import (
-    ClipPlayer,
-    RatingDialog,
-    open_rating_groups,
-    open_rating_mode,
-    player_frames,
-)
+from feasstm_gui.ui.player import Player
+from feasstm_gui.ui.player_panel import stored_frames
+from feasstm_gui.ui.rating_mode import RatingDialog, open_rating_groups, open_rating_mode
 
 FACES = Path(__file__).resolve().parents[1] / "data" / "faces"
 A1, A2 = "片段 甲", "片段 乙"
@@ -168,35 +164,43 @@ def test_description_is_committed_when_switching_clips(qtbot, dialog, store):
 
 
 def test_player_plays_extracted_frames_at_the_source_rate(qtbot, store):
+    """A clip without a video: the player shows its stored frames at their source indices."""
     rows = store.frames(A1)
-    frames = player_frames(store, rows)
+    frames = stored_frames(store.folder, rows)
     assert frames[0].path.endswith("000000.jpg") and "frames" in frames[0].path
     assert "crops" in frames[-1].path  # no full frame: its crop
-    player = ClipPlayer()
+    player = Player()
     qtbot.addWidget(player)
-    player.set_frames(frames, 25.0)
-    assert player.interval_ms(0) == 120  # from the time stamps, not 1/fps
+    player.load(None, 25.0, frames)
+    assert player.mode == "frames" and player.index == 0
     seen = []
-    player.position_changed.connect(seen.append)
+    player.frame_shown.connect(seen.append)
     player.play()
     assert player.playing
     qtbot.waitUntil(lambda: not player.playing, timeout=5000)
-    assert seen == [r.id for r in rows[1:]]
-    assert player.screen.pixmap() is not None and not player.screen.pixmap().isNull()
+    assert seen == [r.frame_index for r in rows[1:]]
+    assert not player.view.image().isNull()
     player.step(-1)
-    assert player.position == len(rows) - 2
+    assert player.index == rows[-2].frame_index
 
 
 def test_space_plays_and_pauses_steps_with_comma_and_period(qtbot, dialog):
     qtbot.keyClick(dialog.strip, Qt.Key.Key_Period)
-    assert dialog.player.position == 1
+    assert dialog.player.index == 3  # the next stored frame (source indices 0, 3, 6...)
     assert dialog.strip.currentRow() == 1  # the strip follows the player
     qtbot.keyClick(dialog.strip, Qt.Key.Key_Comma)
-    assert dialog.player.position == 0
+    assert dialog.player.index == 0
     qtbot.keyClick(dialog.strip, Qt.Key.Key_Space)
     assert dialog.player.playing
     qtbot.keyClick(dialog.strip, Qt.Key.Key_Space)
     assert not dialog.player.playing
+    qtbot.keyClick(dialog.strip, Qt.Key.Key_L)  # faster, slower, loop: rating.* actions
+    assert dialog.player.rate == 1.25
+    qtbot.keyClick(dialog.strip, Qt.Key.Key_J)
+    qtbot.keyClick(dialog.strip, Qt.Key.Key_J)
+    assert dialog.player.rate == 0.75
+    qtbot.keyClick(dialog.strip, Qt.Key.Key_K)
+    assert dialog.player.loop == dialog.player.range
 
 
 def test_no_raters_says_what_to_do(qtbot, cjk_dir):
@@ -231,11 +235,11 @@ def test_groups_dialog_puts_clips_and_raters_in_groups(qtbot, store):
     dlg.close()
 
 
-def test_the_strip_faces_and_the_player_load_off_the_gui_thread(qtbot, dialog):
+def test_the_strip_faces_load_off_the_gui_thread_and_the_player_shows_a_frame(qtbot, dialog):
     assert dialog.strip.count()
     # decoded by the dialog's ImageLoader, set when ready
     qtbot.waitUntil(lambda: all(not dialog.strip.item(i).icon().isNull()
                                 for i in range(dialog.strip.count())), timeout=10_000)
-    qtbot.waitUntil(lambda: dialog.player.screen.pixmap() is not None
-                    and not dialog.player.screen.pixmap().isNull(), timeout=10_000)
+    # no video in this project: the player shows the stored frames (ui/player.py)
+    qtbot.waitUntil(lambda: not dialog.player.view.image().isNull(), timeout=10_000)
     assert len(dialog.crops) >= dialog.strip.count()

@@ -527,15 +527,16 @@ def _check_destination(out: Path, project: Path, force: bool) -> None:
 def _check_replaceable(out: Path) -> None:
     """--force replaces only an earlier export (a folder with an export's manifest.json) or an
     empty folder: never a home folder, another project, a plain file or a link."""
-    what = _not_an_export(out)
+    what = not_an_export(out)
     if what:
         raise FeasstmError(f"{what} is there, not an earlier export; --force replaces only an "
                            "earlier export (a folder with its manifest.json) or an empty folder. "
                            "Choose a new name, or move it away yourself", path=out)
 
 
-def _not_an_export(out: Path) -> str | None:
-    """What is at `out` when it is neither absent, an empty folder nor an earlier export."""
+def not_an_export(out: Path) -> str | None:
+    """What is at `out` when it is neither absent, an empty folder nor an earlier export (what
+    replacing it would destroy); None when it may be replaced."""
     if out.is_symlink():
         return f"a symbolic link (to {os.readlink(out)})"
     if not out.exists():
