@@ -778,6 +778,82 @@ def terminated_import(env: Env) -> None:
         assert not store.has_clip("人工 片段")
 
 
+def _proposal_count(project: Path) -> int:
+    con = sqlite3.connect(f"file:{project / 'project.sqlite'}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT COUNT(*) FROM proposals").fetchone()[0]
+    finally:
+        con.close()
+
+
+def _bad_model(env: Env, make: Callable[[Path], Path], words: str, where: str) -> None:
+    """`propose --model` with a model that does not fit: one line naming the file, exit 2,
+    nothing proposed."""
+    model = make(env.base / "我的 模型")
+    r = cli("propose", env.project, "--model", model)
+    assert r.status == 2 and words in r.err, r.err
+    assert r.err.count("\n") == 1 and str(env.base / "我的 模型" / where) in r.err
+    assert _proposal_count(env.project) == 0
+
+
+def model_not_onnx(env: Env) -> None:
+    def make(folder: Path) -> Path:
+        from proposal_helpers import tiny_onnx
+
+        path, _ = tiny_onnx(folder, name="模型")
+        path.write_bytes("这不是模型\n".encode() * 20)
+        return path
+
+    _bad_model(env, make, "not an ONNX model", "模型.onnx")
+
+
+def model_input_not_as_described(env: Env) -> None:
+    def make(folder: Path) -> Path:
+        from proposal_helpers import tiny_onnx
+
+        return tiny_onnx(folder, name="模型", size=32, dynamic=False,
+                         description={"input_size": [64, 64]})[0]
+
+    _bad_model(env, make, "input is 1x3x32x32 but its description says", "模型.json")
+
+
+def model_output_not_as_described(env: Env) -> None:
+    def make(folder: Path) -> Path:
+        from proposal_helpers import tiny_onnx
+
+        return tiny_onnx(folder, name="模型", codes=(4, 7, 1), n_out=2)[0]
+
+    _bad_model(env, make, "gives 2 scores per face but its description lists 3", "模型.json")
+
+
+def model_code_outside_1_7(env: Env) -> None:
+    def make(folder: Path) -> Path:
+        from proposal_helpers import tiny_onnx
+
+        return tiny_onnx(folder, name="模型", codes=(4, 9))[0]
+
+    _bad_model(env, make, "classes: 9 is not an expression code (1-7", "模型.json")
+
+
+def crop_that_cannot_be_read(env: Env) -> None:
+    clip = "提议 片段"
+    with Store.open(env.project) as store:
+        store.add_clip(Clip(clip, actor="演员", group="A"))
+        ids = store.add_frames(clip, [(i, i * 40.0, None, None) for i in range(3)])
+        (env.project / "crops" / clip).mkdir(parents=True)
+        for i, fid in enumerate(ids):
+            rel = f"crops/{clip}/{i:06d}.jpg"
+            data = photo_jpeg(env.data, "obama")
+            (env.project / rel).write_bytes(data[: len(data) // 2] if i == 1 else data)
+            store.add_face(fid, crop=rel)
+    r = cli("propose", env.project, "--clip", clip)
+    bad = env.project / "crops" / clip / "000001.jpg"
+    assert r.status == 1 and f"{bad}:0: crop is a truncated JPEG" in r.err, r.err
+    assert _proposal_count(env.project) == 2
+    r = cli("status", env.project, "--json")
+    assert '"proposed": 2' in r.out
+
+
 CASES: dict[str, Callable[[Env], None]] = {
     "corrupt video": corrupt_video,
     "truncated video": truncated_video,
@@ -811,6 +887,11 @@ CASES: dict[str, Callable[[Env], None]] = {
     "video with no decodable frame": video_without_decodable_frames,
     "Ctrl+C during export": interrupted_export,
     "SIGTERM during import-faf": terminated_import,
+    "proposal model that is not ONNX": model_not_onnx,
+    "ONNX model whose input does not match its JSON": model_input_not_as_described,
+    "ONNX model whose output does not match its JSON": model_output_not_as_described,
+    "model JSON naming a code outside 1-7": model_code_outside_1_7,
+    "crop that cannot be read while proposing": crop_that_cannot_be_read,
 }
 
 

@@ -19,7 +19,8 @@ from feasstm_gui.core.names import one_line, quote_name
 from feasstm_gui.core.problems import EXIT_FAILED
 
 #: Modules under feasstm_gui.cli that add commands (each has `register(subparsers)`).
-COMMAND_MODULES = ("project", "faces", "export", "ratings", "ratings_stats", "sample")
+COMMAND_MODULES = ("project", "faces", "export", "ratings", "ratings_stats", "sample",
+                   "propose")
 
 
 def build_parser() -> argparse.ArgumentParser:

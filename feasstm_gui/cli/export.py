@@ -47,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="emotion-fan: leave out runs shorter than N frames (default 1)")
     p.add_argument("--include-unlabelled", action="store_true",
                    help="also export kept frames without a final label (code 0, unlabelled.txt)")
+    p.add_argument("--label-distribution", action="store_true",
+                   help="also write label_distribution.csv: per image, the share of annotators "
+                   "who gave each code 1-7, and how many annotators labelled it")
     p.add_argument("--with-videos", action="store_true",
                    help="also write each clip's video, cut to its start and end (FEASSTM-V)")
     p.add_argument("--copy", action="store_true",
@@ -76,6 +79,7 @@ def options_from_args(args: argparse.Namespace) -> ExportOptions:
                          seed=args.seed, stratify=args.stratify, split_file=args.split_file,
                          format=args.format, include_unlabelled=args.include_unlabelled,
                          with_videos=args.with_videos, min_run=args.min_run,
+                         label_distribution=args.label_distribution,
                          link=not args.copy)
 
 

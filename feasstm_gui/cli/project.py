@@ -130,6 +130,8 @@ def cmd_check(args) -> int:
 def cmd_status(args) -> int:
     with open_store(args, read_only=True) as store:
         status = store.status()
+        from feasstm_gui.core.store.proposals import proposed_count
+        status["proposed"] = proposed_count(store)  # faces with a current proposal (issue 17)
     if args.json:
         print(json.dumps(status, ensure_ascii=False))
         return EXIT_OK

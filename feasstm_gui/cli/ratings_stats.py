@@ -35,9 +35,12 @@ def register(subparsers) -> None:
         description="Agreement statistics from a CSV with columns target,rater,value (any "
         "numbers), an exported asa/ratings.csv (clip -> target, score -> value, per group) or an "
         "exported labels_by_annotator.csv ((clip, image name) -> target, annotator -> rater, "
-        "code -> value).",
+        "code -> value). Given a project folder instead: its annotators' expression labels, "
+        "and the proposing model as one more annotator (confusion matrix against each "
+        "annotator and the final labels, Cohen's kappa).",
     )
-    parser.add_argument("ratings", type=Path, metavar="RATINGS.csv", help="the ratings CSV")
+    parser.add_argument("ratings", type=Path, metavar="RATINGS.csv",
+                        help="the ratings CSV, or a project folder")
     parser.add_argument(
         "--level", choices=LEVELS, default=None,
         help="ordinal: ICC(2,1), ICC(2,k), ICC(3,k), Kendall's W, ordinal alpha; nominal: "
@@ -51,6 +54,10 @@ def register(subparsers) -> None:
 
 def run_agreement(args: argparse.Namespace) -> int:
     """Compute, print, optionally write the report. 0: every line used; 1: lines reported."""
+    if args.ratings.is_dir():  # a project: its annotators' labels and the model (issue 17)
+        from feasstm_gui.cli.propose import project_agreement
+
+        return project_agreement(args)
     ratings, kind, problems = read_agreement_csv(args.ratings)
     for problem in problems:
         print(problem, file=sys.stderr)

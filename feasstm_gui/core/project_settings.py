@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "backup.keep": 10,
     "backup.min_interval_s": 600,
     "backup.every_edits": 1000,
+    "proposals.in_blind_pass": "hidden",  # a model's proposals anchor a blind pass
 }
 
 
@@ -226,6 +227,11 @@ def _registry() -> list[Setting]:
                 "clip's median", "float", 0.0, 1.0, faces=True),
         Setting("quality.thresholds.blur_absolute", "Blur: sharpness below", "float", 0.0, 1e6,
                 faces=True),
+        Setting("proposals.in_blind_pass", "Expression proposals in a blind pass", "choice",
+                choices=("hidden", "shown"), help="a model's proposals anchor annotators: "
+                "hidden while each annotator labels alone, unless the project decides otherwise"),
+        Setting("proposals.queue_min_p", "Disagreement queue: proposals at least this "
+                "probable", "float", 0.0, 1.0, none_means="0.6"),
         Setting("backup.keep", "Backups kept", "int", 1, 1000),
         Setting("backup.min_interval_s", "Seconds between automatic backups", "int", 0, 10**7),
         Setting("backup.every_edits", "Automatic backup after this many edits", "int", 1, 10**7),

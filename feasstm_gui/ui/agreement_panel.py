@@ -161,6 +161,10 @@ class AgreementPanel(QDialog):
         self.totals = QTableWidget()
         self.totals.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.tabs.addTab(self.totals, "Totals")
+        from feasstm_gui.ui.proposals import ModelAgreementTab  # issue 17: the model's tab
+
+        self.model_tab = ModelAgreementTab(store)
+        self.tabs.addTab(self.model_tab, "Model vs annotators")
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.problems)
@@ -203,6 +207,8 @@ class AgreementPanel(QDialog):
     def refresh(self) -> None:
         """Read the ratings and labels now; compute on a worker thread."""
         self._scores = asa.score_rows(self.store)
+        if hasattr(self, "model_tab"):
+            self.model_tab.refresh()
         labels = rdb.label_rows(self.store)
         self._labels = labels if len({who for _, who, _ in labels}) >= 2 else []
         self._fill_totals(asa.totals(self.store))

@@ -113,7 +113,10 @@ class ExportDialog(QDialog):
         self.unlabelled_check = QCheckBox("Include unlabelled frames (code 0, unlabelled.txt)")
         self.videos_check = QCheckBox("Include the clip videos (videos/)")
         self.force_check = QCheckBox("Replace the export folder if it exists")
-        for box in (self.unlabelled_check, self.videos_check, self.force_check):
+        self.distribution_check = QCheckBox(  # issue 17
+            "Write each image's label distribution (label_distribution.csv)")
+        for box in (self.unlabelled_check, self.videos_check, self.distribution_check,
+                    self.force_check):
             form.addRow("", box)
 
         self.table = QTableWidget(len(CODES) + 1, len(SPLITS) + 1)
@@ -199,6 +202,7 @@ class ExportDialog(QDialog):
             include_unlabelled=self.unlabelled_check.isChecked(),
             with_videos=self.videos_check.isChecked(),
             min_run=self.min_run_spin.value(),
+            label_distribution=self.distribution_check.isChecked(),
         )
 
     def _schedule_replan(self) -> None:

@@ -54,6 +54,8 @@ def _predicate(key: str, disputed: Collection[int] = ()) -> Callable[[FrameRow],
         return lambda r: value in r.reasons
     if kind == "suggested":
         return lambda r: value in r.suggested
+    if kind in EXTRA_FILTERS:
+        return EXTRA_FILTERS[kind](value)
     raise ValueError(f"unknown frame filter {key!r}")
 
 
@@ -71,6 +73,12 @@ FILTERS: list[FrameFilter] = [
     FrameFilter("irrelevant", "Irrelevant"),
     *[FrameFilter(f"code:{c}", f"Code {c} {n}") for c, n in CODES.items()],
 ]
+
+
+#: Filters and sorts over data that FrameRow does not carry, added by other modules (the
+#: expression proposals: ui/proposals.py): key kind -> predicate maker, sort key -> a row's value.
+EXTRA_FILTERS: dict[str, Callable[[str], Callable[[FrameRow], bool]]] = {}
+EXTRA_SORTS: dict[str, Callable[[FrameRow], float | None]] = {}
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,8 @@ def visible_rows(rows: Sequence[FrameRow], flt: FrameFilter, sort: FrameSort,
     if sort.key == "frame":
         return picked[::-1] if sort.descending else picked
     attr = sort.key
-    missing = [i for i in picked if getattr(rows[i], attr) is None]
-    scored = [i for i in picked if getattr(rows[i], attr) is not None]
-    scored.sort(key=lambda i: getattr(rows[i], attr), reverse=sort.descending)
+    value = EXTRA_SORTS.get(attr) or (lambda r: getattr(r, attr))
+    missing = [i for i in picked if value(rows[i]) is None]
+    scored = [i for i in picked if value(rows[i]) is not None]
+    scored.sort(key=lambda i: value(rows[i]), reverse=sort.descending)
     return scored + missing

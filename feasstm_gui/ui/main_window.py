@@ -43,6 +43,7 @@ from feasstm_gui.ui.navigation import THUMB_SIZES, NavigationController
 from feasstm_gui.ui.panels import FilterBar, LegendBar, ReviewBar
 from feasstm_gui.ui.preview import PreviewWidget
 from feasstm_gui.ui.project_control import ProjectController
+from feasstm_gui.ui.proposals import ProposalController
 from feasstm_gui.ui.status_bar import StatusController
 from feasstm_gui.ui.strip import FrameStripModel, FrameStripView
 from feasstm_gui.ui.style import action_icon
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
         # key or labelling a run does not decode and scale every frame on the way).
         self._preview_timer.setInterval(40)
         self._preview_timer.timeout.connect(self._update_preview)
+        self.proposals = ProposalController(self)  # expression proposals (issue 17)
         self._restore_geometry()
         self._update_enabled()
         label_state.install(self)  # disagreements, scene cuts, read-only notice, last position

@@ -28,7 +28,8 @@ from feasstm_gui.core.store import Store
 
 GROUPS = (("extract.", "Frame extraction"), ("align.detector.", "Face detection"),
           ("align.tracker.", "Following the actor"), ("align.", "Alignment (the crops)"),
-          ("quality.", "Suggested deletion reasons"), ("backup.", "Backups"))
+          ("quality.", "Suggested deletion reasons"), ("proposals.", "Expression proposals"),
+          ("backup.", "Backups"))
 
 
 def _group_of(key: str) -> str:

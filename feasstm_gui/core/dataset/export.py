@@ -51,6 +51,7 @@ from feasstm_gui.core.store.export_queries import (
     labels_by_frame,
     read_snapshot,
 )
+from feasstm_gui.core.store.proposals import proposals_for_export
 from feasstm_gui.core.vocab import CODES
 
 FORMAT_VERSION = 1
@@ -62,7 +63,11 @@ CLIPS_HEADER = ("clip", "video", "work", "actor", "role", "group", "start_s", "e
 LABELS_HEADER = ("clip", "image name", "annotator", "code")
 PROVENANCE_HEADER = ("clip", "image name", "source video", "source frame index", "time (ms)",
                      "detection probability", "sharpness score", "annotator",
-                     "labelled at (UTC)")
+                     "labelled at (UTC)", "proposed code", "proposal probability",
+                     "accepted proposal")
+#: --label-distribution: per image, the share of annotators who gave each code, and how many.
+DISTRIBUTION_HEADER = ("clip", "image name", *(f"{c} {n}" for c, n in CODES.items()),
+                       "annotators")
 RUNS_HEADER = ("folder", "clip", "run", "code", "class", "frames", "first source frame index",
                "last source frame index", "split")
 
@@ -89,6 +94,7 @@ class ExportOptions:
     with_videos: bool = False  # videos/<clip>.<ext> (FEASSTM-V)
     min_run: int = 1  # emotion-fan: shortest run of equal codes exported as a folder
     link: bool = True  # hard-link crops when on the same file system (else copy)
+    label_distribution: bool = False  # label_distribution.csv: the annotators' codes per image
 
 
 @dataclass
@@ -132,6 +138,9 @@ class ExportPlan:
     split_method: str = "fraction"
     labels: dict[int, list[LabelRow]] = field(default_factory=dict)  # every annotator's own
     adjudications: dict[int, LabelRow] = field(default_factory=dict)
+    #: frame id -> (proposed code, its probability), and -> {annotator: accepted code}
+    proposals: dict[int, tuple[int, float]] = field(default_factory=dict)
+    accepted: dict[int, dict[str, int]] = field(default_factory=dict)
 
     @property
     def labelled(self) -> list[PlannedImage]:
@@ -195,6 +204,8 @@ class ProjectSnapshot:
     labels: dict[int, list[LabelRow]]
     adjudications: dict[int, LabelRow]
     params: dict[str, Any]
+    proposals: dict[int, tuple[int, float]] = field(default_factory=dict)
+    accepted: dict[int, dict[str, int]] = field(default_factory=dict)
 
 
 def read_project(store: Store) -> ProjectSnapshot:
@@ -202,7 +213,7 @@ def read_project(store: Store) -> ProjectSnapshot:
         params = store.params()
         return ProjectSnapshot(store.folder, params.get("project.name") or store.folder.name,
                                store.clips(), export_frames(store), labels_by_frame(store),
-                               adjudications(store), params)
+                               adjudications(store), params, *proposals_for_export(store))
 
 
 def plan_export(store: Store, options: ExportOptions | None = None, *,
@@ -241,7 +252,8 @@ def plan_export(store: Store, options: ExportOptions | None = None, *,
                            + hint, path=snap.folder)
     alignment = {k.split(".", 1)[1]: v for k, v in snap.params.items() if k.startswith("align.")}
     return ExportPlan(options, snap.name, snap.folder, clips, split, images, runs, problems,
-                      alignment, method, snap.labels, snap.adjudications)
+                      alignment, method, snap.labels, snap.adjudications, snap.proposals,
+                      snap.accepted)
 
 
 def _effective_margin(alignment: dict) -> float | None:
@@ -745,14 +757,40 @@ def _write_tables(writer: _Writer, plan: ExportPlan) -> None:
             label_rows.append((f.clip, image.name, row.annotator, row.code))
         who, when = _final_author(f.code, labels.get(f.id, ()), decided.get(f.id))
         provenance.append((f.clip, image.name, videos[f.clip], f.frame_index, _num(f.time_ms),
-                           _num(f.prob), _num(f.sharpness), who, when))
+                           _num(f.prob), _num(f.sharpness), who, when,
+                           *_proposal_cells(plan, f.id, f.code, decided.get(f.id))))
     writer.bytes("labels_by_annotator.csv", csv_bytes(LABELS_HEADER, label_rows))
     writer.bytes("provenance.csv", csv_bytes(PROVENANCE_HEADER, provenance))
+    if plan.options.label_distribution:
+        writer.bytes("label_distribution.csv", csv_bytes(DISTRIBUTION_HEADER, (
+            (i.frame.clip, i.name, *_distribution(labels.get(i.frame.id, ())))
+            for i in plan.images)))
     if plan.options.format == "emotion-fan":
         writer.bytes("runs.csv", csv_bytes(RUNS_HEADER, (
             (r.folder, r.clip, r.number, r.code, ef.AFEW_CLASSES[r.code], len(r.images),
              r.images[0].frame.frame_index, r.images[-1].frame.frame_index, r.split)
             for r in plan.runs)))
+
+
+def _proposal_cells(plan: ExportPlan, frame_id: int, code: int | None,
+                    adjudication: LabelRow | None) -> tuple:
+    """The model's proposal for an image (code, probability) and whether its final label was an
+    accepted proposal ("yes": an annotator who gave the final label accepted it; an adjudicated
+    label is the adjudicator's own). Empty where there is no proposal, or no final label."""
+    proposed = plan.proposals.get(frame_id)
+    cells: tuple = (proposed[0], round(proposed[1], 6)) if proposed else ("", "")
+    if not code:
+        return (*cells, "")
+    accepted = plan.accepted.get(frame_id, {})
+    yes = adjudication is None and any(c == code for c in accepted.values())
+    return (*cells, "yes" if yes else "no")
+
+
+def _distribution(labels) -> tuple:
+    """Seven proportions (codes 1-7) and the number of annotators."""
+    counts = Counter(r.code for r in labels)
+    n = sum(counts.values())
+    return (*(_num(round(counts[c] / n, 6)) if n else 0 for c in CODES), n)
 
 
 def _final_author(code: int | None, labels, adjudication: LabelRow | None) -> tuple[str, str]:
@@ -865,6 +903,7 @@ def _write_manifest(writer: _Writer, plan: ExportPlan) -> None:
             "test_fraction_reached": round(plan.test_fraction_reached(), 6),
         },
         "options": {"include_unlabelled": o.include_unlabelled, "with_videos": o.with_videos,
+                    "label_distribution": o.label_distribution,
                     **({"min_run": o.min_run} if o.format == "emotion-fan" else {})},
         "csv_text_prefix": "a text cell starting with = + - @ tab or CR has a ' prepended",
         "counts": plan.counts(),

@@ -42,7 +42,7 @@ def disputes(store, *, clip_id: str | None = None, frame_ids: Iterable[int] | No
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             sql = _DISPUTES.format(join="", where=f"l.frame_id IN ({','.join('?' * len(chunk))})")
-            out.update((r[0], _dispute(r)) for r in store._query(sql, (annotator, *chunk)))
+            out.update((r[0], _dispute(r)) for r in store.db.query(sql, (annotator, *chunk)))
         return out
     if clip_id is not None:
         sql = _DISPUTES.format(join="JOIN frames f ON f.id=l.frame_id", where="f.clip=?")
@@ -50,12 +50,12 @@ def disputes(store, *, clip_id: str | None = None, frame_ids: Iterable[int] | No
     else:
         sql = _DISPUTES.format(join="", where="1")
         args = (annotator,)
-    return {r[0]: _dispute(r) for r in store._query(sql, args)}
+    return {r[0]: _dispute(r) for r in store.db.query(sql, args)}
 
 
 def dispute_counts(store) -> dict[str, int]:
     """Frames in disagreement per clip (clips without any are left out)."""
-    return dict(store._query(
+    return dict(store.db.query(
         "SELECT f.clip, COUNT(*) FROM frames f WHERE f.irrelevant=0 "
         "AND NOT EXISTS (SELECT 1 FROM deletions d WHERE d.frame_id=f.id) "
         "AND NOT EXISTS (SELECT 1 FROM adjudications a WHERE a.frame_id=f.id) "
@@ -69,7 +69,7 @@ def cut_marks(store, clip_id: str) -> dict[int, dict]:
     JSON is parsed: every face's scores hold the key. The tracker's saved state (frames.track,
     a few kB a frame) is not read here: views.track_marks reads it for the frames a fill
     forward crosses."""
-    rows = store._query(
+    rows = store.db.query(
         "SELECT fa.frame_id FROM faces fa "
         "WHERE (instr(fa.scores, '\"cut\":true') OR instr(fa.scores, '\"cut\": true')) "
         "AND fa.frame_id IN (SELECT id FROM frames WHERE clip=?) "

@@ -144,7 +144,30 @@ SELECT f.id AS frame_id,
 FROM frames f LEFT JOIN adjudications a ON a.frame_id = f.id;
 """
 
+# Expression proposals (issue 17): a model's guess per aligned face, apart from the labels, and
+# which annotators' labels were accepted proposals (written with the label, undone with it).
+PROPOSALS = """
+CREATE TABLE proposals (
+    frame_id     INTEGER PRIMARY KEY REFERENCES frames(id) ON DELETE CASCADE,
+    face_version INTEGER NOT NULL,       -- the face (crop) it was proposed from
+    model        TEXT NOT NULL,          -- the model's name and the start of its SHA-256
+    code         INTEGER NOT NULL CHECK (code BETWEEN 1 AND 7),
+    p            REAL NOT NULL,          -- the proposed code's probability
+    probs        TEXT NOT NULL,          -- JSON: seven probabilities, codes 1-7 in order
+    proposed_at  TEXT NOT NULL
+);
+CREATE INDEX proposals_p ON proposals (p);
+CREATE TABLE proposal_accepts (
+    frame_id    INTEGER NOT NULL REFERENCES frames(id) ON DELETE CASCADE,
+    annotator   TEXT NOT NULL,
+    code        INTEGER NOT NULL CHECK (code BETWEEN 1 AND 7),
+    accepted_at TEXT NOT NULL,
+    PRIMARY KEY (frame_id, annotator)
+);
+"""
+
 #: MIGRATIONS[n] takes the database from version n to n + 1.
 MIGRATIONS: list[str] = [SCHEMA_V1]
+MIGRATIONS.append(PROPOSALS)
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -154,7 +154,8 @@ def test_provenance_and_labels_by_annotator(built, cjk_dir):
     prov = [r for r in read_csv(out / "provenance.csv") if r["clip"] == C]
     assert list(prov[0]) == ["clip", "image name", "source video", "source frame index",
                              "time (ms)", "detection probability", "sharpness score",
-                             "annotator", "labelled at (UTC)"]
+                             "annotator", "labelled at (UTC)", "proposed code",
+                             "proposal probability", "accepted proposal"]
     assert [r["source frame index"] for r in prov] == ["0", "10", "20", "30", "40", "50"]
     assert prov[2]["time (ms)"] == "800" and prov[2]["detection probability"] == "0.99"
     assert prov[0]["annotator"] == "bob;tester" and prov[1]["annotator"] == "tester"
