@@ -567,6 +567,21 @@ class ScopedKeys:
         return True
 
 
+class ScopedKeysMixin:
+    """For a tool dialog (listed before QDialog in its bases) whose `keys` is a ScopedKeys: a
+    key press runs the bound action, else goes on to the dialog as usual."""
+
+    keys: ScopedKeys
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
+        if not self.handle_key(event):
+            super().keyPressEvent(event)  # type: ignore[misc]
+
+    def handle_key(self, event: QKeyEvent) -> bool:
+        """The key's action in the dialog's scope of the keymap, if it has one."""
+        return self.keys.handle(self, event)
+
+
 _MODIFIER_KEYS = {Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_Meta,
                   Qt.Key.Key_AltGr}
 

@@ -13,7 +13,7 @@ own labels while it is on: store.set_blind).
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt
-from PySide6.QtGui import QBrush, QColor, QIcon, QKeyEvent, QPixmap
+from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -39,7 +39,7 @@ RESOLVED_COLOR = QColor("#d5f5e3")
 _FIXED_COLUMNS = ("face", "clip", "frame")
 
 
-class AdjudicationDialog(QDialog):
+class AdjudicationDialog(act.ScopedKeysMixin, QDialog):
     """Lists the disagreements and resolves them with keys."""
 
     def __init__(self, store: Store, parent: QWidget | None = None,
@@ -220,13 +220,6 @@ class AdjudicationDialog(QDialog):
             return True
         return super().eventFilter(obj, event)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
-        if not self.handle_key(event):
-            super().keyPressEvent(event)
-
-    def handle_key(self, event: QKeyEvent) -> bool:
-        """The key's action in the ADJUDICATION scope of the keymap, if it has one."""
-        return self.keys.handle(self, event)
 
 
 def open_adjudication(parent: QWidget | None, store: Store,

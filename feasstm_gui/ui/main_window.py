@@ -117,34 +117,27 @@ class MainWindow(QMainWindow):
 
     # -- layout -------------------------------------------------------------------------------
 
+    def _frame_view(self, name: str) -> tuple[FrameStripModel, FrameStripView]:
+        """A frame strip (the clip's, or the review grid) over its own model."""
+        model = FrameStripModel(self.thumbs, self)
+        view = FrameStripView()
+        view.setObjectName(name)
+        view.setModel(model)
+        view.current_frame_changed.connect(self._on_current_frame)
+        return model, view
+
     def _build_central(self) -> None:
-        self.strip_model = FrameStripModel(self.thumbs, self)
-        self.strip = FrameStripView()
-        self.strip.setObjectName("frame-strip")
-        self.strip.setModel(self.strip_model)
-        self.strip.current_frame_changed.connect(self._on_current_frame)
+        self.strip_model, self.strip = self._frame_view("frame-strip")
         self.filter_bar = FilterBar()
         self.filter_bar.changed.connect(self._filter_changed)
-        clip_page = QWidget()
-        lay = QVBoxLayout(clip_page)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.filter_bar)
-        lay.addWidget(self.strip, 1)
+        clip_page = _page(self.filter_bar, self.strip)
 
-        self.review_model = FrameStripModel(self.thumbs, self)
+        self.review_model, self.review = self._frame_view("review-grid")
         self.review_model.show_clip = True
-        self.review = FrameStripView()
-        self.review.setObjectName("review-grid")
-        self.review.setModel(self.review_model)
-        self.review.current_frame_changed.connect(self._on_current_frame)
         self.review.activated_frame.connect(self._open_in_clip)
         self.review_bar = ReviewBar()
         self.review_bar.changed.connect(self.load_review)
-        review_page = QWidget()
-        lay = QVBoxLayout(review_page)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.review_bar)
-        lay.addWidget(self.review, 1)
+        review_page = _page(self.review_bar, self.review)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(clip_page, "Clip")
@@ -526,3 +519,13 @@ class MainWindow(QMainWindow):
             self.store.close()
             self.store = None
         super().closeEvent(event)
+
+
+def _page(bar: QWidget, view: QWidget) -> QWidget:
+    """A tab's page: its bar above its frame view."""
+    page = QWidget()
+    lay = QVBoxLayout(page)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(bar)
+    lay.addWidget(view, 1)
+    return page

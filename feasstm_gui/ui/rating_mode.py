@@ -22,7 +22,7 @@ from __future__ import annotations
 import bisect
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QIcon, QKeyEvent
+from PySide6.QtGui import QBrush, QColor, QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -87,7 +87,7 @@ def keys_help(keymap: act.Keymap) -> str:
     return "Keys: " + " · ".join(parts)
 
 
-class RatingDialog(QDialog):
+class RatingDialog(act.ScopedKeysMixin, QDialog):
     """Rating mode for one rater. `rater`: fixed rater (blind: the combo is locked); None lets
     the person choose among the registered raters."""
 
@@ -542,13 +542,6 @@ class RatingDialog(QDialog):
                 return True
         return super().eventFilter(obj, event)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
-        if not self.handle_key(event):
-            super().keyPressEvent(event)
-
-    def handle_key(self, event: QKeyEvent) -> bool:
-        """The key's action in the RATING scope of the keymap, if it has one."""
-        return self.keys.handle(self, event)
 
     def focus_description(self) -> None:
         """D: into the description box (Tab or Esc leaves it)."""

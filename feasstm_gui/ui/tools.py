@@ -18,34 +18,31 @@ class ToolsController(Controller):
         #: the dialog each tool opened last, by tool name (export, rating, ...)
         self.opened: dict[str, object] = {}
 
+    def _open(self, name: str, opener, **options) -> None:
+        """Open a tool's dialog on the project (remembered as the tool's last dialog)."""
+        if self.store is not None:
+            self.opened[name] = opener(self.window, self.store, **options)
+
     @guarded
     def open_export(self) -> None:
         from feasstm_gui.ui.export_dialog import open_export_dialog
 
-        if self.store is not None:
-            self.opened["export"] = open_export_dialog(self.window, self.store,
-                                                       runner=self.window.runner)
+        self._open("export", open_export_dialog, runner=self.window.runner)
 
     @guarded
     def open_rating(self) -> None:
         from feasstm_gui.ui.rating_mode import open_rating_mode
 
-        if self.store is not None:
-            self.opened["rating"] = open_rating_mode(self.window, self.store,
-                                                     keymap=self.window.keymap)
+        self._open("rating", open_rating_mode, keymap=self.window.keymap)
 
     @guarded
     def open_adjudication(self) -> None:
         from feasstm_gui.ui.adjudication import open_adjudication
 
-        if self.store is not None:
-            self.opened["adjudication"] = open_adjudication(self.window, self.store,
-                                                            keymap=self.window.keymap)
+        self._open("adjudication", open_adjudication, keymap=self.window.keymap)
 
     @guarded
     def open_agreement(self) -> None:
         from feasstm_gui.ui.agreement_panel import open_agreement_panel
 
-        if self.store is not None:
-            self.opened["agreement"] = open_agreement_panel(self.window, self.store,
-                                                            runner=self.window.runner)
+        self._open("agreement", open_agreement_panel, runner=self.window.runner)

@@ -27,10 +27,11 @@ import shutil
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -267,7 +268,28 @@ def _rate_bucket(index: int, first: int, src_fps: float, target_fps: float | Non
 # --- decoding ----------------------------------------------------------------------------------
 
 
-class FrameReader(Iterator[DecodedFrame]):
+T = TypeVar("T")
+
+
+class _Stream(Iterator[T]):
+    """Frames from a generator (`self._frames`), in a `with` block that closes it early."""
+
+    _frames: Generator[T, None, None]
+
+    def __next__(self) -> T:
+        return next(self._frames)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        raise NotImplementedError  # pragma: no cover - each stream says what it releases
+
+
+class FrameReader(_Stream[DecodedFrame]):
     """Decoded frames of one video, front to back, in index order.
 
     Frames outside [start_s, end_s), frames dropped by the target rate and indices in `skip` are
@@ -309,15 +331,6 @@ class FrameReader(Iterator[DecodedFrame]):
         self._prev_pts: float | None = None
         self._last_bucket: int | None = None
         self._frames = self._generate()
-
-    def __next__(self) -> DecodedFrame:
-        return next(self._frames)
-
-    def __enter__(self) -> FrameReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Stop early and release the decoder (done anyway when iteration ends)."""
@@ -508,7 +521,7 @@ class Prefetch(Iterator[DecodedFrame]):
 # --- extraction --------------------------------------------------------------------------------
 
 
-class Extraction(Iterator[ExtractedFrame]):
+class Extraction(_Stream[ExtractedFrame]):
     """Writes the selected frames of one video to `out_dir/<index:06d>.jpg`, yielding each once
     its file is complete, in index order. `result` is set when iteration ends normally.
 
@@ -544,15 +557,6 @@ class Extraction(Iterator[ExtractedFrame]):
         self.result: ExtractionResult | None = None
         self.written = 0
         self._frames = self._generate()
-
-    def __next__(self) -> ExtractedFrame:
-        return next(self._frames)
-
-    def __enter__(self) -> Extraction:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Stop early: wait for files in flight, release the decoder."""
