@@ -6,18 +6,8 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from feasstm_gui.core.vocab import CODES, REASONS, SUGGESTED_REASONS
+from feasstm_gui.ui import style
 from feasstm_gui.ui.filters import FILTERS, SORTS, FrameFilter, FrameSort
-from feasstm_gui.ui.style import (
-    CODE_COLORS,
-    CUT_COLOR,
-    DELETED_COLOR,
-    DISPUTE_COLOR,
-    IRRELEVANT_COLOR,
-    REASON_LETTERS,
-    REASON_WORDS,
-    SUGGESTED_COLOR,
-    text_color_on,
-)
 
 
 class _PopupKeys(QObject):
@@ -118,9 +108,9 @@ class ReviewBar(QWidget):
         for c, n in CODES.items():
             self.box.addItem(f"Code {c} {n}", {"code": c})
         for r in REASONS:
-            self.box.addItem(f"Deleted: {REASON_WORDS.get(r, r)}", {"reason": r})
+            self.box.addItem(f"Deleted: {style.REASON_WORDS.get(r, r)}", {"reason": r})
         for r in SUGGESTED_REASONS:
-            self.box.addItem(f"Suggested: {REASON_WORDS.get(r, r)}", {"suggested": r})
+            self.box.addItem(f"Suggested: {style.REASON_WORDS.get(r, r)}", {"suggested": r})
         self.count = QLabel()
         self.refresh_button = QPushButton("Refresh")
         self.box.setToolTip("What the review grid shows (Ctrl+F opens this list here)")
@@ -154,18 +144,18 @@ class LegendBar(QLabel):
         super().__init__(parent)
         chips = []
         for c, n in CODES.items():
-            bg = CODE_COLORS[c]
-            chips.append(f"<span style='background:{bg.name()}; color:{text_color_on(bg).name()}'"
+            bg = style.CODE_COLORS[c]
+            chips.append(f"<span style='background:{bg.name()}; color:{style.text_color_on(bg).name()}'"
                          f">&nbsp;<b>{c}</b> {n}&nbsp;</span>")
         flags = " ".join(f"<b>{letter}</b> {LEGEND_WORDS.get(reason, reason)}"
-                         for reason, letter in REASON_LETTERS.items())
+                         for reason, letter in style.REASON_LETTERS.items())
         self.setText(
             "&nbsp;".join(chips)
-            + f"&nbsp;&nbsp; <span style='color:{DELETED_COLOR.name()}'>deleted:</span> {flags}"
-            + f" &nbsp;<span style='color:{SUGGESTED_COLOR.name()}'>?X suggested</span>"
-            + f" &nbsp;<span style='color:{IRRELEVANT_COLOR.name()}'>irrelevant</span>"
-            + f" &nbsp;<span style='color:{DISPUTE_COLOR.name()}'>≠ disagreement</span>"
-            + f" &nbsp;<span style='color:{CUT_COLOR.name()}'>▌cut</span>")
+            + f"&nbsp;&nbsp; <span style='color:{style.DELETED_COLOR.name()}'>deleted:</span> {flags}"
+            + f" &nbsp;<span style='color:{style.SUGGESTED_COLOR.name()}'>?X suggested</span>"
+            + f" &nbsp;<span style='color:{style.IRRELEVANT_COLOR.name()}'>irrelevant</span>"
+            + f" &nbsp;<span style='color:{style.DISPUTE_COLOR.name()}'>≠ disagreement</span>"
+            + f" &nbsp;<span style='color:{style.CUT_COLOR.name()}'>▌cut</span>")
         # one line: too narrow a window cuts the end off rather than wrapping the strip up
         self.setWordWrap(False)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)

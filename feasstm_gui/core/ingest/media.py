@@ -31,7 +31,7 @@ from collections.abc import Collection, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -612,35 +612,15 @@ class Extraction(_Stream[ExtractedFrame]):
         return ExtractedFrame(frame.index, frame.time_ms, dest, width, height, frame.image)
 
 
-def extract_frames(
-    path: str | Path,
-    out_dir: str | Path,
-    *,
-    fps: float | None = None,
-    start_s: float | None = None,
-    end_s: float | None = None,
-    existing: Collection[int] = frozenset(),
-    quality: int = 95,
-    workers: int = 2,
-    decode_ahead: int = 0,
-) -> Extraction:
-    """Extract frames of `path` into `out_dir` as `<index:06d>.jpg` (see `Extraction`).
+def extract_frames(path: str | Path, out_dir: str | Path, **options: Any) -> Extraction:
+    """Extract frames of `path` into `out_dir` as `<index:06d>.jpg` (see `Extraction` for the
+    options: fps, start_s, end_s, existing, quality, workers, decode_ahead).
 
     The caller commits each yielded frame; after the loop `extraction.result` says how many frames
     were written and whether the video stopped early (`result.damage`). A write failure (a full
     disk) raises FeasstmError naming the file; the frames yielded before it are complete on disk.
     """
-    return Extraction(
-        path,
-        out_dir,
-        fps=fps,
-        start_s=start_s,
-        end_s=end_s,
-        existing=existing,
-        quality=quality,
-        workers=workers,
-        decode_ahead=decode_ahead,
-    )
+    return Extraction(path, out_dir, **options)
 
 
 def _done(future: Future | None) -> bool:
