@@ -117,6 +117,14 @@ class MainWindow(QMainWindow):
 
     # -- layout -------------------------------------------------------------------------------
 
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        """A dock (its object name keeps its place in the saved window state)."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{title.lower()}-dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
     def _frame_view(self, name: str) -> tuple[FrameStripModel, FrameStripView]:
         """A frame strip (the clip's, or the review grid) over its own model."""
         model = FrameStripModel(self.thumbs, self)
@@ -158,30 +166,20 @@ class MainWindow(QMainWindow):
         self.clip_view.setModel(self.clip_model)
         self.clip_view.selectionModel().currentChanged.connect(
             lambda cur, _prev: self.set_clip(cur.data(ClipRole).id) if cur.isValid() else None)
-        dock = QDockWidget("Clips", self)
-        dock.setObjectName("clips-dock")
-        dock.setWidget(self.clip_view)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.clips_dock = dock
+        self.clips_dock = self._dock("Clips", self.clip_view, Qt.DockWidgetArea.LeftDockWidgetArea)
 
         self.preview = PreviewWidget(self.frame_images, self.frame_images)
         self.preview.fix_applied.connect(self.jobs.fix_applied)
-        dock = QDockWidget("Preview", self)
-        dock.setObjectName("preview-dock")
-        dock.setWidget(self.preview)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.preview_dock = dock
+        self.preview_dock = self._dock("Preview", self.preview,
+                                       Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.history = HistoryPanel()
         self.history.jump.connect(self._history_jump)
         self.history.undo_requested.connect(self.edits.undo)
         self.history.redo_requested.connect(self.edits.redo)
         self.history.undo_to_requested.connect(self.edits.undo_to)
-        dock = QDockWidget("History", self)
-        dock.setObjectName("history-dock")
-        dock.setWidget(self.history)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.history_dock = dock
+        self.history_dock = self._dock("History", self.history,
+                                       Qt.DockWidgetArea.LeftDockWidgetArea)
         self.resizeDocks([self.clips_dock, self.preview_dock], [280, 520],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.clips_dock, self.history_dock], [520, 260],
