@@ -16,7 +16,8 @@ from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.problems import EXIT_FAILED
 
 #: Modules under feasstm_gui.cli that add commands (each has `register(subparsers)`).
-COMMAND_MODULES = ("project", "faces", "export", "ratings", "ratings_stats", "sample")
+COMMAND_MODULES = ("project", "faces", "export", "ratings", "ratings_stats", "sample",
+                   "identity")
 
 
 def build_parser() -> argparse.ArgumentParser:

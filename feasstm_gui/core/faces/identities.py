@@ -196,9 +196,9 @@ def set_identity_actor(store: Store, clip_id: str, number: int, is_actor: bool =
     rows = [r for r in idstore.clip_faces(store, clip_id) if r.identity is not None]
     numbers = sorted({r.identity for r in rows})
     if number not in numbers:
-        raise FeasstmError(f"clip '{clip_id}' has no identity {number} (identities: "
-                           f"{', '.join(map(str, numbers)) or 'none: run `feasstm identities` "
-                           'first'})", path=store.folder)
+        known = ", ".join(map(str, numbers)) or "none: run `feasstm identities` first"
+        raise FeasstmError(f"clip '{clip_id}' has no identity {number} (identities: {known})",
+                           path=store.folder)
     align, _, _, _ = face_settings(store, device)
     mine: dict[int, Any] = {}
     others: dict[int, list] = {}
