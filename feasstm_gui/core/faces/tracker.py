@@ -78,6 +78,9 @@ class TrackerSettings:
     identity_every: int = 25
     #: identity: at most this many faces of a frame (largest first) are compared
     identity_max_faces: int = 4
+    #: False: no face descriptors at all; each shot takes its largest face (what a plain
+    #: "first face found" script does; the identity benchmark's baseline)
+    identity: bool = True
     #: appearance: a tracked face less similar than this to the last frame's is someone else
     #: (a cut the histograms missed)
     switch_similarity: float = 0.5
@@ -230,7 +233,7 @@ class ActorTracker:
             if similarity < s.switch_similarity:  # someone else in the actor's place
                 actor, status, cut = None, "absent", True
                 st["vote"], st["others"] = None, []
-        refs = self._refs()
+        refs = self._refs() if s.identity else []
         if actor is not None and refs:
             # the followed face votes again now and then; a shot whose votes say "someone
             # else" drops it (one odd sample does not: the mean decides)
@@ -244,6 +247,8 @@ class ActorTracker:
                 actor = self._match_identity(image, faces, idx, refs, bgr)
                 if actor is not None:
                     status = "reacquired"
+            elif not s.identity:
+                actor, status = order_faces(faces, "size")[0], "acquired"
             elif st["auto"]:
                 from feasstm_gui.core.faces import identity
 
