@@ -117,3 +117,32 @@ def add_frame_reference(store: Store, clip_id: str, frame_index: int, face: int 
 def references_for(store: Store, clip_id: str) -> list[str]:
     """The reference descriptors the tracker of a clip compares faces with."""
     return [r.embedding for r in idstore.actor_refs(store, idstore.actor_key(store.clip(clip_id)))]
+
+
+def import_actor_photos(store: Store, items: list[tuple[str, Path, Path, int]], *,
+                        device: str | None = None) -> list:
+    """The clip table's actor photos ((clip, photo, table, line)): each actor's new photos are
+    added together (all checked first); a photo already held is not added again. Returns a
+    Problem for each actor whose photos could not be added (nothing added for that actor)."""
+    from feasstm_gui.core.problems import Problem
+
+    by_actor: dict[str, list[tuple[Path, Path, int]]] = {}
+    for clip_id, photo, table, line in items:
+        actor = idstore.actor_key(store.clip(clip_id))
+        by_actor.setdefault(actor, []).append((Path(photo), table, line))
+    problems = []
+    for actor, photos in by_actor.items():
+        held = {r.photo for r in idstore.actor_refs(store, actor) if r.photo}
+        new = list(dict.fromkeys(p for p, _, _ in photos if str(p.resolve()) not in held))
+        if not new:
+            continue
+        try:
+            add_photo_references(store, actor, new, device=device)
+        except FeasstmError as exc:
+            bad = Path(exc.path) if exc.path else photos[0][0]
+            table, line = next(((t, ln) for p, t, ln in photos if p == bad), photos[0][1:])
+            reason = str(exc)
+            if exc.path and reason.startswith(f"{exc.path}: "):
+                reason = reason[len(exc.path) + 2:]
+            problems.append(Problem.at(table, line, f"actor photo {bad}: {reason}"))
+    return problems

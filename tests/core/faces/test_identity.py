@@ -171,14 +171,38 @@ def test_identities_cli_lists_json(processed, capsys, tmp_path):
     assert "no identity 9" in capsys.readouterr().err
 
 
-def test_reference_photo_picks_the_actor_when_the_clip_starts_with_someone_else(tmp_path):
-    store, truth, clip = _project(tmp_path / "参考 照片", SHOTS_B_FIRST, "先 拜登", actor="A 演员")
+def test_reference_photo_picks_the_actor_when_the_clip_starts_with_someone_else(tmp_path,
+                                                                              face_images):
+    """The photo comes with the clip table (column actor_photo); a second clip of the same actor
+    with a photo of someone else is reported naming the photo, and nothing is added for it."""
+    from feasstm_gui.core.ingest.importer import import_clip_table
+
+    folder = tmp_path / "参考 照片"
+    path, truth = clipmaker.make_clip(folder / "视频" / "先 拜登.avi", SHOTS_B_FIRST)
+    table = folder / "片段 表.csv"
+    table.write_text("clip,video,work,actor,role,group,actor_photo\n"
+                     f"先 拜登,视频/先 拜登.avi,作品,A 演员,角色,1,{face_images['obama']}\n",
+                     encoding="utf-8")
+    store = Store.create(folder / "项目", annotator="alice")
     try:
-        assert add_photo_references(store, "A 演员", [DATA / "obama.jpg"]) == 1
+        assert drive(import_clip_table(store, table)).exit_status == 0
+        assert [r.source for r in idstore.actor_refs(store, "A 演员")] == ["photo"]
+        clip = "先 拜登"
         assert drive(process_clip(store, clip)).exit_status == 0
         kept = _kept(store, clip, truth)
         for i, t in enumerate(truth):
             assert kept[i] == ("obama" if t["shot"] == "a2" else None), (i, kept[i])
+        # another clip of the same actor whose photo shows someone else
+        bad = folder / "片段 表 二.csv"
+        bad.write_text("clip,video,work,actor,role,group,actor_photo\n"
+                       f"二,视频/先 拜登.avi,作品,A 演员,角色,1,{face_images['biden']}\n",
+                       encoding="utf-8")
+        result = drive(import_clip_table(store, bad))
+        assert result.exit_status == 1 and store.has_clip("二")
+        text = " ".join(str(p) for p in result.problems)
+        assert str(face_images["biden"]) in text and "does not match" in text
+        assert f"{bad}:2:" in text
+        assert len(idstore.actor_refs(store, "A 演员")) == 1
     finally:
         store.close()
 
