@@ -67,6 +67,9 @@ TOOLS: list[tuple[str, str, str, str]] = [
      "open_adjudication"),
     ("tools.agreement", "A&greement statistics…", "feasstm_gui.ui.agreement_panel",
      "open_agreement_panel"),
+    # issue 15: the people found in the clip, "this is (not) the actor" per identity
+    ("tools.identities", "&Identities of this clip…", "feasstm_gui.ui.identities",
+     "open_identities"),
 ]
 
 
