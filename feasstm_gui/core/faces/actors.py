@@ -114,9 +114,55 @@ def add_frame_reference(store: Store, clip_id: str, frame_index: int, face: int 
     return actor
 
 
+#: Labelled frames that become references of their actor (spread over the labelled frames).
+LABEL_REFERENCES = 4
+
+
+def add_label_references(store: Store, actor: str, limit: int = LABEL_REFERENCES) -> int:
+    """Frames an annotator has labelled show the actor: up to `limit` of them (spread over the
+    actor's labelled frames, in clip and frame order) become references, once."""
+    from feasstm_gui.core.faces import identity
+    from feasstm_gui.core.faces.detector import Detection
+    from feasstm_gui.core.ingest.images import read_image
+
+    held = idstore.actor_refs(store, actor)
+    want = limit - sum(1 for r in held if r.source == "label")
+    if want <= 0 or store.read_only:
+        return 0
+    used = {r.frame_id for r in held if r.frame_id is not None}
+    candidates = []
+    for clip in store.clips():
+        if idstore.actor_key(clip) != actor:
+            continue
+        faces = {f.frame_id: f for f in store.current_faces(clip.id)}
+        for row in store.frames(clip.id):
+            face = faces.get(row.id)
+            if (row.code and not row.irrelevant and not row.deleted and row.image
+                    and row.id not in used and face is not None and face.landmarks
+                    and face.box):
+                candidates.append((row, face))
+    if not candidates:
+        return 0
+    step = max(1, len(candidates) // want)
+    new = []
+    for row, face in candidates[::step][:want]:
+        image = read_image(store.folder / row.image)
+        if image is None:
+            continue
+        det = Detection(box=face.box, prob=face.prob or 1.0, landmarks=face.landmarks)
+        new.append(dict(actor=actor, source="label", frame_id=row.id, box=list(face.box),
+                        embedding=identity.encode(identity.embed(image, det))))
+    if new:
+        idstore.add_actor_refs(store, new)
+    return len(new)
+
+
 def references_for(store: Store, clip_id: str) -> list[str]:
-    """The reference descriptors the tracker of a clip compares faces with."""
-    return [r.embedding for r in idstore.actor_refs(store, idstore.actor_key(store.clip(clip_id)))]
+    """The reference descriptors the tracker of a clip compares faces with: the actor's
+    references, completed with labelled frames of the actor when there are some."""
+    actor = idstore.actor_key(store.clip(clip_id))
+    add_label_references(store, actor)
+    return [r.embedding for r in idstore.actor_refs(store, actor)]
 
 
 def import_actor_photos(store: Store, items: list[tuple[str, Path, Path, int]], *,

@@ -281,3 +281,20 @@ def test_kill_during_identity_work_resumes_to_the_uninterrupted_result(processed
         assert progress is not None and progress[0] < len(truth) - 1
         drive(identities_clip(copy, clip))
         assert _identity_rows(copy, clip) == want
+
+
+def test_labelled_frames_become_references_of_their_actor(processed):
+    from feasstm_gui.core.faces.actors import add_label_references, references_for
+
+    store, truth, clip = processed
+    rows = [r for r in store.frames(clip) if not r.irrelevant]
+    store.set_labels([r.id for r in rows[:6]], 4)
+    before = len(idstore.actor_refs(store, "奥巴马"))
+    refs = references_for(store, clip)
+    labelled = [r for r in idstore.actor_refs(store, "奥巴马") if r.source == "label"]
+    assert len(labelled) == 4 and len(refs) == before + 4
+    assert {r.frame_id for r in labelled} <= {r.id for r in rows[:6]}
+    # each is the actor's face: close to a photo of the actor
+    photo = identity.encode(_descriptor("obama2"))
+    assert all(identity.distance(r.embedding, photo) < 0.55 for r in labelled)
+    assert add_label_references(store, "奥巴马") == 0  # once
