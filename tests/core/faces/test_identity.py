@@ -23,9 +23,7 @@ import pytest
 from clipmaker import Shot
 
 from feasstm_gui.cli import main as cli_main
-from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.faces import identity
-from feasstm_gui.core.faces.actors import add_photo_references
 from feasstm_gui.core.faces.detector import DetectorSettings, FaceDetector
 from feasstm_gui.core.faces.identities import (
     clip_identities,
