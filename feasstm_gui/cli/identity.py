@@ -66,8 +66,9 @@ def cmd_actor(args) -> int:
         elif args.frame is not None:
             actor = add_frame_reference(store, args.clip, args.frame, args.face)
             print(f"'{actor}': face on frame {args.frame} of clip '{args.clip}' added; "
-                  f"{len(idstore.actor_refs(store, actor))} reference(s). Align the actor's "
-                  "clips again to apply it.")
+                  f"{len(idstore.actor_refs(store, actor))} reference(s). Clips aligned from "
+                  "now on use it; in a clip already aligned, `feasstm identities PROJECT --clip "
+                  "ID --actor K` switches the frames to the actor's identity.")
         elif not args.clear:
             refs = idstore.all_actor_refs(store)
             if args.name:
