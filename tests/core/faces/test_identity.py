@@ -296,3 +296,23 @@ def test_labelled_frames_become_references_of_their_actor(processed):
     photo = identity.encode(_descriptor("obama2"))
     assert all(identity.distance(r.embedding, photo) < 0.55 for r in labelled)
     assert add_label_references(store, "奥巴马") == 0  # once
+
+
+def test_actor_command_takes_a_face_on_a_frame(processed, tmp_path, capsys):
+    store, truth, clip = processed
+    folder = _copy(store, tmp_path / "副本")
+    two = next(t["index"] for t in truth if t["shot"] == "two")
+    assert cli_main(["actor", str(folder), "--clip", clip, "--frame", str(two), "--face",
+                     "5"]) == 2
+    assert "has 2 face(s); --face 5 is not one of them" in capsys.readouterr().err
+    with Store.open(folder, read_only=True) as s:
+        before = len(idstore.actor_refs(s, "奥巴马"))
+    assert cli_main(["actor", str(folder), "--clip", clip, "--frame", str(two)]) == 0
+    assert "'奥巴马': face on frame" in capsys.readouterr().out
+    with Store.open(folder, read_only=True) as s:
+        refs = idstore.actor_refs(s, "奥巴马")
+    assert len(refs) == before + 1 and refs[-1].source == "frame"
+    # the frame's current face is the actor's (obama2 on the left): close to the actor's photo
+    assert identity.distance(refs[-1].embedding, _descriptor("obama2")) < 0.55
+    assert cli_main(["actor", str(folder), "--name", "奥巴马"]) == 0
+    assert f"奥巴马: {before + 1} reference(s)" in capsys.readouterr().out
