@@ -73,6 +73,13 @@ class TrackerSettings:
     #: shot) to the nearest of the actor's references is at most this. Measured: the same person
     #: in other light and framing 0.27-0.57, other people 0.56-0.91 (identity.py)
     identity_distance: float = 0.55
+    #: identity: a face up to this much further than `identity_distance` is still the actor when
+    #: it also looks like the actor's last frame (aligned grey thumbnails, similarity at least
+    #: `min_similarity`: same light and framing); beyond it, never
+    identity_margin: float = 0.15
+    #: appearance: smallest thumbnail similarity (0-1) for that second chance (another person
+    #: measured 0.23-0.25, the same face in the same shot 0.92-1.0)
+    min_similarity: float = 0.75
     #: identity: a face followed within a shot is compared with the references again every this
     #: many frames (its samples vote); at a cut and for a face new to the shot, at once
     identity_every: int = 25
@@ -239,7 +246,8 @@ class ActorTracker:
             # else" drops it (one odd sample does not: the mean decides)
             vote = self._sample(st.get("vote"), idx, image, actor, refs, bgr)
             st["vote"] = vote
-            if vote["n"] >= 2 and vote["sum"] / vote["n"] > s.identity_distance:
+            limit = s.identity_distance + (s.identity_margin if vote.get("look") else 0.0)
+            if vote["n"] >= 2 and vote["sum"] / vote["n"] > limit:
                 st["others"] = [{**_track_dict(actor), **vote}]
                 actor, status, st["vote"] = None, "absent", None
         if actor is None and faces:
@@ -318,10 +326,17 @@ class ActorTracker:
             vote = None
             linked = self._match_geometry_pairs(f, previous)
             if linked is not None:
-                vote = {k: linked[k] for k in ("n", "sum", "at")}
+                vote = {k: linked[k] for k in ("n", "sum", "at", "look") if k in linked}
             vote = self._sample(vote, idx, image, f, refs, bgr)
             mean = vote["sum"] / vote["n"]
-            if mean <= s.identity_distance and mean < best_mean:
+            if (s.identity_distance < mean <= s.identity_distance + s.identity_margin
+                    and self._state.get("recent") is not None and "look" not in vote):
+                # not sure by identity: does it look like the actor's last frame?
+                sim = descriptor_similarity(appearance(image, f, bgr=bgr), self._state["recent"])
+                vote["look"] = sim >= s.min_similarity
+            ok = mean <= s.identity_distance or (
+                vote.get("look") and mean <= s.identity_distance + s.identity_margin)
+            if ok and mean < best_mean:
                 if best is not None:
                     others.append({**_track_dict(best[0]), **best[1]})
                 best, best_mean = (f, vote), mean
