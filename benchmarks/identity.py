@@ -8,7 +8,7 @@ The clip (rendered in memory from the test photographs, 640 x 480, 25 fps, 250 f
 closer). One designation: a reference photo of the actor (obama.jpg's face, given as the project's
 reference) -- `--auto` instead takes the largest face of the first frame, no designation at all.
 
-Both runs in the same process, alternating: the tracker with identity (the default settings) and
+Both runs in the same process, alternating (each goes first every other round): the tracker with identity (the default settings) and
 without (identity=False: every shot takes its largest face, no descriptors). Prints frames per
 second, recall (actor's frames kept / actor's frames) and precision (kept frames that show the
 actor's face / kept frames) of each; the last line is JSON with actor_recall, actor_precision,
@@ -92,9 +92,9 @@ def main() -> None:
     identity.embed(frames[0], detector.detect(frames[0])[0])
     times = {"with": [], "without": []}
     last = {}
-    for _ in range(args.rounds):
-        for name, settings in (("with", TrackerSettings()),
-                               ("without", TrackerSettings(identity=False))):
+    runs = [("with", TrackerSettings()), ("without", TrackerSettings(identity=False))]
+    for k in range(args.rounds):
+        for name, settings in (runs if k % 2 == 0 else runs[::-1]):  # each goes first in turn
             dt, results = run(detector, frames, settings, refs if name == "with" else [])
             times[name].append(dt)
             last[name] = results
