@@ -786,6 +786,14 @@ def _proposal_count(project: Path) -> int:
         con.close()
 
 
+def _actor_refs(env: Env) -> list:
+    con = sqlite3.connect(f"file:{env.project / 'project.sqlite'}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT actor, photo FROM actor_refs ORDER BY id").fetchall()
+    finally:
+        con.close()
+
+
 def _bad_model(env: Env, make: Callable[[Path], Path], words: str, where: str) -> None:
     """`propose --model` with a model that does not fit: one line naming the file, exit 2,
     nothing proposed."""
@@ -854,6 +862,32 @@ def crop_that_cannot_be_read(env: Env) -> None:
     assert '"proposed": 2' in r.out
 
 
+def bad_actor_photos(env: Env) -> None:
+    """Reference photos (issue 15): no face, several faces, unreadable, two that do not match."""
+    faces = env.data / "faces"
+    no_face = env.base / "没有 脸.png"
+    shutil.copyfile(env.data / "nonface" / "coffee.png", no_face)
+    two = env.base / "两 个 人.jpg"
+    left = cv2.resize(cv2.imread(str(faces / "obama.jpg")), (400, 500))
+    right = cv2.resize(cv2.imread(str(faces / "biden.jpg")), (300, 680))[90:590]
+    cv2.imwrite(str(two), cv2.hconcat([left, right]))
+    broken = env.base / "坏 照片.jpg"
+    broken.write_bytes((faces / "obama.jpg").read_bytes()[:2000])
+    for photo, message in ((no_face, "no face found in the actor's reference photo"),
+                           (two, "2 faces in the actor's reference photo"),
+                           (broken, "the actor's reference photo truncated JPEG"),
+                           (env.base / "不存在.jpg", "the actor's reference photo cannot be read")):
+        r = cli("actor", env.project, "--name", "演员", "--photo", photo)
+        assert r.status == 2, r.err
+        assert f"feasstm: {photo}: {message}" in r.err, r.err
+    r = cli("actor", env.project, "--name", "演员", "--photo", faces / "obama.jpg", "--photo",
+            faces / "biden.jpg")
+    assert r.status == 2
+    assert f"feasstm: {faces / 'biden.jpg'}: this face does not match" in r.err
+    assert "actor '演员'" in r.err and "nothing was changed" in r.err
+    assert _actor_refs(env) == []
+
+
 CASES: dict[str, Callable[[Env], None]] = {
     "corrupt video": corrupt_video,
     "truncated video": truncated_video,
@@ -892,6 +926,7 @@ CASES: dict[str, Callable[[Env], None]] = {
     "ONNX model whose output does not match its JSON": model_output_not_as_described,
     "model JSON naming a code outside 1-7": model_code_outside_1_7,
     "crop that cannot be read while proposing": crop_that_cannot_be_read,
+    "bad actor reference photos": bad_actor_photos,
 }
 
 

@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_project_arg(p)
     p.add_argument("out", type=Path, metavar="OUT", help="the export folder (must not exist)")
     p.add_argument("--split-by", choices=SPLIT_BY, default="clip",
-                   help="keep each clip (default) or each actor in one split")
+                   help="keep each clip (default), each actor, or each identity (actor names "
+                   "and clips showing the same face) in one split")
     p.add_argument("--test-fraction", type=float, default=0.2, metavar="F",
                    help="fraction of images in the test split, reached with whole clips "
                    "(default 0.2)")

@@ -211,8 +211,13 @@ def _registry() -> list[Setting]:
                 "the search looks for faces of the actor's last size (1: all sizes always)"),
         Setting("align.tracker.cut_threshold", "Scene cut threshold", "float", 0.01, 1.0,
                 faces=True, help="colour-histogram distance between frames that counts as a cut"),
-        Setting("align.tracker.min_similarity", "Actor similarity after a cut", "float",
-                0.0, 1.0, faces=True),
+        Setting("align.tracker.identity_distance", "Actor identity: largest face-descriptor "
+                "distance", "float", 0.1, 1.5, faces=True, help="mean distance of a shot's "
+                "faces to the actor's references; same person 0.27-0.57, others 0.56-0.91 "
+                "measured (docs/ALIGNMENT.md)"),
+        Setting("align.tracker.identity_every", "Actor identity: compare a followed face again "
+                "every N frames", "int", 1, 100000, faces=True, help="its samples vote; each "
+                "costs about 0.1 s"),
         Setting("quality.thresholds.min_prob", "Alignment failure: probability below", "float",
                 0.0, 1.0, faces=True),
         Setting("quality.thresholds.max_yaw", "Alignment failure: yaw above (degrees)", "float",

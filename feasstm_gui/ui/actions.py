@@ -31,8 +31,10 @@ STRIP = "strip"
 #: A tool's own keys: they work in that tool's dialog only (the dialog owns a ScopedKeys).
 RATING = "rating"
 ADJUDICATION = "adjudication"
+IDENTITIES = "identities"
 #: The section of the key overlay and the keymap editor that lists a tool scope's keys.
-TOOL_SCOPES = {RATING: "Rating mode", ADJUDICATION: "Adjudication"}
+TOOL_SCOPES = {RATING: "Rating mode", ADJUDICATION: "Adjudication",
+               IDENTITIES: "Identities"}
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,9 @@ def _specs() -> list[ActionSpec]:
                    lambda w: w.tools.open_adjudication()),
         ActionSpec("tools.agreement", "A&greement statistics…", "Tools",
                    lambda w: w.tools.open_agreement()),
+        ActionSpec("tools.identities", "&Identities of this clip…", "Tools",
+                   lambda w: w.tools.open_identities(),
+                   tip="The people found in the clip: say which one is the actor"),
         ActionSpec("help.keys", "&Keys", "Help", lambda w: w.overlay.toggle(),
                    needs_project=False, toolbar=True, tip="Show every key"),
         ActionSpec("help.about", "&About", "Help", lambda w: w.project.about(),
@@ -299,6 +304,22 @@ def _tool_specs() -> list[ActionSpec]:
                    scope=ADJUDICATION),
         ActionSpec("adjudication.redo", "Redo", adjudication, lambda d: d.undo(redo=True),
                    scope=ADJUDICATION),
+    ]
+    identities = TOOL_SCOPES[IDENTITIES]
+    s += [
+        ActionSpec("identities.actor", "This identity is the actor", identities,
+                   lambda d: d.set_actor(True), scope=IDENTITIES),
+        ActionSpec("identities.not_actor", "This identity is not the actor", identities,
+                   lambda d: d.set_actor(False), scope=IDENTITIES),
+        ActionSpec("identities.next", "Next identity", identities, lambda d: d.move(1),
+                   scope=IDENTITIES),
+        ActionSpec("identities.prev", "Previous identity", identities, lambda d: d.move(-1),
+                   scope=IDENTITIES),
+        ActionSpec("identities.find", "Find the clip's identities", identities,
+                   lambda d: d.find(), scope=IDENTITIES),
+        ActionSpec("identities.reload", "Reload", identities, lambda d: d.refresh(),
+                   scope=IDENTITIES),
+        ActionSpec("identities.undo", "Undo", identities, lambda d: d.undo(), scope=IDENTITIES),
     ]
     return s
 
@@ -389,6 +410,13 @@ DEFAULT_KEYMAP: dict[str, list[str]] = {
     "adjudication.prev": ["Up", "Left", "K"],
     "adjudication.undo": ["Ctrl+Z"],
     "adjudication.redo": ["Ctrl+Shift+Z"],
+    "identities.actor": ["A", "Return", "Enter"],
+    "identities.not_actor": ["N", "Del"],
+    "identities.next": ["Down", "J"],
+    "identities.prev": ["Up", "K"],
+    "identities.find": ["F"],
+    "identities.reload": ["R"],
+    "identities.undo": ["Ctrl+Z"],
 }
 
 

@@ -46,3 +46,9 @@ class ToolsController(Controller):
         from feasstm_gui.ui.agreement_panel import open_agreement_panel
 
         self._open("agreement", open_agreement_panel, runner=self.window.runner)
+
+    @guarded
+    def open_identities(self) -> None:
+        from feasstm_gui.ui.identities import open_identities
+
+        self._open("identities", open_identities, keymap=self.window.keymap)

@@ -56,7 +56,7 @@ from feasstm_gui.core.vocab import CODES
 
 FORMAT_VERSION = 1
 FORMATS = ("faf", "emotion-fan")
-SPLIT_BY = ("clip", "actor")
+SPLIT_BY = ("clip", "actor", "identity")
 MANIFEST = "manifest.json"
 
 CLIPS_HEADER = ("clip", "video", "work", "actor", "role", "group", "start_s", "end_s", "split")
@@ -141,6 +141,8 @@ class ExportPlan:
     #: frame id -> (proposed code, its probability), and -> {annotator: accepted code}
     proposals: dict[int, tuple[int, float]] = field(default_factory=dict)
     accepted: dict[int, dict[str, int]] = field(default_factory=dict)
+    #: the actors' face descriptors per clip and the distance that means the same person
+    identity: dict[str, Any] = field(default_factory=dict)
 
     @property
     def labelled(self) -> list[PlannedImage]:
@@ -237,7 +239,17 @@ def plan_export(store: Store, options: ExportOptions | None = None, *,
                                         options, problems)
     weights = {cid: Counter(f.code for f, src in rows if src is not None and f.code)
                for cid, rows in exported.items()}
-    split, method = _split(snap.folder, clips, weights, options, problems)
+    from feasstm_gui.core.dataset import identity_leaks as leaks
+    from feasstm_gui.core.faces.tracker import TrackerSettings
+
+    centroids = leaks.clip_centroids(store)
+    threshold = TrackerSettings.from_dict(snap.params.get("align.tracker") or {}).identity_distance
+    groups = leaks.identity_groups(clips, centroids, threshold) \
+        if options.split_by == "identity" else None
+    split, method = _split(snap.folder, clips, weights, options, problems, groups)
+    problems.extend(leaks.leak_problems(
+        snap.folder, centroids, threshold, split, {c.id: c.actor.strip() for c in clips},
+        {c.id: c.work.strip() for c in clips}))
     if options.format == "emotion-fan":
         images, runs = _emotion_fan_images(exported, split, options)
     else:
@@ -253,7 +265,8 @@ def plan_export(store: Store, options: ExportOptions | None = None, *,
     alignment = {k.split(".", 1)[1]: v for k, v in snap.params.items() if k.startswith("align.")}
     return ExportPlan(options, snap.name, snap.folder, clips, split, images, runs, problems,
                       alignment, method, snap.labels, snap.adjudications, snap.proposals,
-                      snap.accepted)
+                      snap.accepted,
+                      {"distance": threshold, "clips": centroids} if centroids else {})
 
 
 def _effective_margin(alignment: dict) -> float | None:
@@ -271,7 +284,8 @@ def _check_options(options: ExportOptions) -> None:
     if options.format not in FORMATS:
         raise FeasstmError(f"unknown export format {options.format!r} (one of {', '.join(FORMATS)})")
     if options.split_by not in SPLIT_BY:
-        raise FeasstmError(f"--split-by must be clip or actor, not {options.split_by!r}")
+        raise FeasstmError(f"--split-by must be clip, actor or identity, not "
+                           f"{options.split_by!r}")
     if not 0.0 <= float(options.test_fraction) <= 1.0:
         raise FeasstmError(f"--test-fraction must be between 0 and 1, not {options.test_fraction}")
     if int(options.min_run) < 1:
@@ -398,10 +412,16 @@ def _emotion_fan_images(exported, split, options) -> tuple[list[PlannedImage], l
 
 
 def _split(folder: Path, clips: list[Clip], weights: dict[str, Counter],
-           options: ExportOptions, problems: list[Problem]) -> tuple[dict[str, str], str]:
+           options: ExportOptions, problems: list[Problem],
+           identity_groups: dict[str, str] | None = None) -> tuple[dict[str, str], str]:
     if options.split_file is not None:
         return _split_from_file(clips, weights, options, problems), "file"
-    if options.split_by == "actor":
+    if identity_groups is not None:  # --split-by identity: one actor name, one person, one group
+        key_of = identity_groups
+        groups = defaultdict(Counter)
+        for clip in clips:
+            groups[key_of[clip.id]].update(weights[clip.id])
+    elif options.split_by == "actor":
         groups: dict[str, Counter] = defaultdict(Counter)
         key_of = {}
         for clip in clips:
@@ -905,6 +925,7 @@ def _write_manifest(writer: _Writer, plan: ExportPlan) -> None:
         "options": {"include_unlabelled": o.include_unlabelled, "with_videos": o.with_videos,
                     "label_distribution": o.label_distribution,
                     **({"min_run": o.min_run} if o.format == "emotion-fan" else {})},
+        **({"identity": plan.identity} if plan.identity else {}),
         "csv_text_prefix": "a text cell starting with = + - @ tab or CR has a ' prepended",
         "counts": plan.counts(),
         "files": {rel: {"sha256": h, "bytes": n} for rel, (h, n) in sorted(writer.hashes.items())},

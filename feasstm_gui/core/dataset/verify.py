@@ -372,6 +372,18 @@ def _leaks(folder: Path, manifest: dict, clip_splits: dict[str, set[str]]) -> li
             out.append(Problem.at(clips_csv, 0, f"clip '{clip}' has split "
                                   f"{row.get('split')!r}, but its images are in "
                                   f"{next(iter(splits))}.txt"))
+    ident = manifest.get("identity") or {}
+    if ident.get("clips"):
+        from feasstm_gui.core.dataset.identity_leaks import leak_problems
+
+        try:
+            split = {c: next(iter(s)) for c, s in clip_splits.items() if len(s) == 1}
+            out += leak_problems(clips_csv, dict(ident["clips"]), float(ident["distance"]), split,
+                                 {c: (r.get("actor") or "").strip() for c, r in table.items()},
+                                 {c: (r.get("work") or "").strip() for c, r in table.items()})
+        except (TypeError, ValueError, KeyError):
+            out.append(Problem.at(folder / "manifest.json", 0, "its identity section cannot be "
+                                  "read"))
     if (manifest.get("split") or {}).get("by") == "actor":
         actors: dict[str, set[str]] = defaultdict(set)
         for clip, splits in clip_splits.items():

@@ -2,20 +2,25 @@
 
 Frames often show other people. Within a shot the actor is followed by geometry: the face whose
 box overlaps the last one and whose landmarks continue the last ones. Across a scene cut (found
-from colour histograms of downscaled frames) geometry means nothing, so the tracker compares the
-new shot's faces with what the actor looks like: the faces the user pointed at ("this face is the
-actor", `set_actor`) and the actor's look in the last tracked frame. There is no face-recognition
-network available offline, so this appearance test is a plain one (normalised grey thumbnails of
-the aligned faces): it tells the actor from another person under the same lighting, not across
-very different shots. When no face is similar enough the actor is reported absent, and the user
-seeds the actor once in that shot; propagation does the rest.
+from colour histograms of downscaled frames) geometry means nothing, so the tracker asks who the
+new shot's faces are: each face's 128-D descriptor (`identity.py`, dlib's face-recognition
+network) is compared with the actor's references, and the nearest face within
+`identity_distance` is the actor. The references are, in this order: the ones the project holds
+for the clip's actor (a reference photo, "this face is the actor", labelled frames: shared by
+every clip of that actor), the faces the user pointed at in this run (`set_actor`), else the face
+taken automatically (the largest face of the first frame with a face).
+
+The faces of a shot vote: every face is followed by geometry inside the shot, and compared again
+only every `identity_every` frames; the mean of its distances decides. So one odd frame does not
+flip the identity, and descriptors are computed only where they are needed (at cuts, for a face
+new to the shot, and sampled along the shot): about a tenth of a second each on one core.
 
 Determinism and resuming: everything the tracker remembers is `state`, a small JSON-serialisable
 dict, saved with each committed frame. A tracker rebuilt from the state saved with frame k gives
 for frame k+1 onwards exactly what an uninterrupted run gives: the state is the tracker's only
 memory (it goes through JSON after every step, so nothing rides along in memory), full-frame
-detections are scheduled by frame index (every `full_every`-th index), and torch's thread count
-is fixed by the detector.
+detections and identity samples are scheduled by frame index and by what the state holds, and
+torch's thread count is fixed by the detector.
 """
 
 from __future__ import annotations
@@ -65,12 +70,29 @@ class TrackerSettings(StoredSettings):
     min_iou: float = 0.3
     #: geometry: largest mean landmark move, in inter-ocular distances, for the same face
     max_landmark_move: float = 1.0
-    #: appearance: smallest similarity (0-1) for a face to be taken for the actor after a cut
+    #: identity: a face is the actor when the mean distance of its descriptors (sampled along the
+    #: shot) to the nearest of the actor's references is at most this. Measured: the same person
+    #: in other light and framing 0.27-0.57, other people 0.56-0.91 (identity.py)
+    identity_distance: float = 0.55
+    #: identity: a face up to this much further than `identity_distance` is still the actor when
+    #: it also looks like the actor's last frame (aligned grey thumbnails, similarity at least
+    #: `min_similarity`: same light and framing); beyond it, never
+    identity_margin: float = 0.15
+    #: appearance: smallest thumbnail similarity (0-1) for that second chance (another person
+    #: measured 0.23-0.25, the same face in the same shot 0.92-1.0)
     min_similarity: float = 0.75
+    #: identity: a face followed within a shot is compared with the references again every this
+    #: many frames (its samples vote); at a cut and for a face new to the shot, at once
+    identity_every: int = 25
+    #: identity: at most this many faces of a frame (largest first) are compared
+    identity_max_faces: int = 4
+    #: False: no face descriptors at all; each shot takes its largest face (what a plain
+    #: "first face found" script does; the identity benchmark's baseline)
+    identity: bool = True
     #: appearance: a tracked face less similar than this to the last frame's is someone else
     #: (a cut the histograms missed)
     switch_similarity: float = 0.5
-    #: at most this many seeds (faces the user pointed at) are remembered
+    #: at most this many seeds (faces the user pointed at in this run) are remembered
     max_exemplars: int = 4
 
 
@@ -84,34 +106,48 @@ class TrackResult:
     mode: str
     cut: bool  # a scene cut between the previous frame and this one
     faces: list[Detection] = field(default_factory=list)  # every face found this frame
-    similarity: float | None = None  # appearance similarity of the actor's face, when tested
+    #: the actor's mean identity distance to its references in this shot, when known
+    distance: float | None = None
     state: dict[str, Any] = field(default_factory=dict)  # save with the committed frame
+    #: descriptors computed for this frame (the cost of identity work)
+    embedded: int = 0
 
 
 def new_state() -> dict[str, Any]:
     return {"v": STATE_VERSION, "last": None, "hist": None, "track": None,
-            "exemplars": [], "recent": None, "auto": True}
+            "exemplars": [], "recent": None, "auto": True, "vote": None, "others": []}
 
 
 class ActorTracker:
-    """Follows one actor; `step` each frame in order (forward or backward)."""
+    """Follows one actor; `step` each frame in order (forward or backward).
+
+    `references`: the actor's reference descriptors held by the project (encoded, see
+    identity.encode); with none, the tracker uses the faces seeded in this run, else takes the
+    largest face of the first frame with a face."""
 
     def __init__(
         self,
         detector: FaceDetector,
         settings: TrackerSettings | None = None,
         state: dict[str, Any] | None = None,
+        references: list[str] | None = None,
     ) -> None:
         self.detector = detector
         self.settings = settings or TrackerSettings()
+        self.references = list(references or [])
         self._state = _roundtrip(state) if state is not None else new_state()
         if self._state.get("v") != STATE_VERSION:
             self._state = new_state()
+        self._state.setdefault("vote", None)
+        self._state.setdefault("others", [])
 
     @property
     def state(self) -> dict[str, Any]:
         """The tracker's whole memory (a copy): save it with each committed frame."""
         return _roundtrip(self._state)
+
+    def _refs(self) -> list[str]:
+        return self.references or list(self._state["exemplars"])
 
     # -- the user says "this face is the actor"
 
@@ -119,19 +155,25 @@ class ActorTracker:
         self, detection: Detection, image: np.ndarray, frame_index: int, *, bgr: bool = True
     ) -> TrackResult:
         """Seed the track with a face the user chose on one frame; later steps propagate it."""
+        from feasstm_gui.core.faces import identity
+
         st = self._state
-        desc = appearance(image, detection, bgr=bgr)
+        desc = identity.encode(identity.embed(image, detection, bgr=bgr))
         if st.get("auto"):
             st["exemplars"] = []
         st["auto"] = False
         st["exemplars"] = (st["exemplars"] + [desc])[-self.settings.max_exemplars :]
-        st["recent"] = desc
+        if self.references:  # the user's choice wins over the project's references here
+            self.references = []
+        st["recent"] = appearance(image, detection, bgr=bgr)
         st["track"] = _track_dict(detection)
+        st["vote"] = {"n": 1, "sum": 0.0, "at": int(frame_index)}
+        st["others"] = []
         st["last"] = int(frame_index)
         st["hist"] = signature(image)
         self._state = _roundtrip(st)
         return TrackResult(int(frame_index), detection, "seeded", "manual", False, [detection],
-                           1.0, self.state)
+                           0.0, self.state, 1)
 
     # -- one frame
 
@@ -145,13 +187,12 @@ class ActorTracker:
         fresh = last is None or abs(idx - last) > s.max_gap
         cut = (not fresh) and st["hist"] is not None and hist_distance(sig, st["hist"]) > s.cut_threshold
         track = None if (fresh or cut or st["track"] is None) else _track_det(st["track"])
+        self._embedded = 0
 
         actor: Detection | None = None
         status = "absent"
         mode = "full"
         faces: list[Detection] = []
-        similarity: float | None = None
-        desc: str | None = None
 
         stages: list[tuple[str, dict[str, Any]]] = []
         if track is not None:
@@ -181,34 +222,55 @@ class ActorTracker:
                 if actor is not None:
                     status = "tracked"
                     break
+        if fresh or cut:
+            st["others"] = []  # geometry means nothing across a cut: every face is new
         if actor is not None and st["recent"] is not None:
-            desc = appearance(image, actor, bgr=bgr)
-            similarity = descriptor_similarity(desc, st["recent"])
+            similarity = descriptor_similarity(appearance(image, actor, bgr=bgr), st["recent"])
             if similarity < s.switch_similarity:  # someone else in the actor's place
                 actor, status, cut = None, "absent", True
+                st["vote"], st["others"] = None, []
+        refs = self._refs() if s.identity else []
+        if actor is not None and refs:
+            # the followed face votes again now and then; a shot whose votes say "someone
+            # else" drops it (one odd sample does not: the mean decides)
+            vote = self._sample(st.get("vote"), idx, image, actor, refs, bgr)
+            st["vote"] = vote
+            limit = s.identity_distance + (s.identity_margin if vote.get("look") else 0.0)
+            if vote["n"] >= 2 and vote["sum"] / vote["n"] > limit:
+                st["others"] = [{**_track_dict(actor), **vote}]
+                actor, status, st["vote"] = None, "absent", None
         if actor is None and faces:
-            actor, similarity, desc = self._match_appearance(image, faces, bgr)
-            if actor is not None:
-                status = "reacquired"
-            elif st["auto"] and not st["exemplars"]:
+            if refs:
+                actor = self._match_identity(image, faces, idx, refs, bgr)
+                if actor is not None:
+                    status = "reacquired"
+            elif not s.identity:
+                actor, status = order_faces(faces, "size")[0], "acquired"
+            elif st["auto"]:
+                from feasstm_gui.core.faces import identity
+
                 actor = order_faces(faces, "size")[0]
-                desc = appearance(image, actor, bgr=bgr)
-                st["exemplars"] = [desc]
-                status, similarity = "acquired", None
-        if actor is not None and desc is None:
-            desc = appearance(image, actor, bgr=bgr)
+                st["exemplars"] = [identity.encode(identity.embed(image, actor, bgr=bgr))]
+                self._embedded += 1
+                st["vote"] = {"n": 1, "sum": 0.0, "at": idx}
+                status = "acquired"
+        if actor is None:
+            st["vote"] = None
+        distance = None
+        if actor is not None and st.get("vote"):
+            distance = round(st["vote"]["sum"] / max(1, st["vote"]["n"]), 4)
 
         st["last"] = idx
         st["hist"] = sig
         st["track"] = _track_dict(actor) if actor is not None else None
         if actor is not None:
             st["scale"] = round(actor.size, 3)  # the actor's size, for searches while absent
+            st["recent"] = appearance(image, actor, bgr=bgr)
         elif fresh:
             st["scale"] = None  # nothing known: search all sizes until the actor is found
-        if desc is not None:
-            st["recent"] = desc
         self._state = _roundtrip(st)
-        return TrackResult(idx, actor, status, mode, bool(cut), faces, similarity, self.state)
+        return TrackResult(idx, actor, status, mode, bool(cut), faces, distance, self.state,
+                           self._embedded)
 
     # -- matching
 
@@ -226,21 +288,63 @@ class ActorTracker:
                 best, best_score = f, score
         return best
 
-    def _match_appearance(self, image, faces, bgr):
-        refs = list(self._state["exemplars"])
-        if self._state["recent"] is not None:
-            refs.append(self._state["recent"])
-        if not refs:
-            return None, None, None
-        best = (None, -1.0, None)
-        for f in faces:
-            d = appearance(image, f, bgr=bgr)
-            sim = max(descriptor_similarity(d, r) for r in refs)
-            if sim > best[1]:
-                best = (f, sim, d)
-        if best[0] is not None and best[1] >= self.settings.min_similarity:
-            return best
-        return None, (best[1] if best[0] is not None else None), None
+    def _sample(self, vote, idx, image, face, refs, bgr) -> dict[str, Any]:
+        """A face's vote, with one more sample when it is due (new, or `identity_every` frames
+        since its last one)."""
+        from feasstm_gui.core.faces import identity
+
+        if vote is not None and abs(idx - vote["at"]) < self.settings.identity_every:
+            return vote
+        d = identity.nearest(identity.embed(image, face, bgr=bgr), refs)
+        self._embedded += 1
+        vote = dict(vote or {"n": 0, "sum": 0.0})
+        vote["n"] += 1
+        vote["sum"] = round(vote["sum"] + d, 4)
+        vote["at"] = idx
+        return vote
+
+    def _match_identity(self, image, faces, idx, refs, bgr) -> Detection | None:
+        """The face (of the largest `identity_max_faces`) whose votes put it nearest the actor's
+        references, within `identity_distance`; the others are remembered with their votes, so
+        they are compared again only when a sample is due."""
+        s = self.settings
+        previous = [(_track_det(o), o) for o in self._state["others"]]
+        others: list[dict[str, Any]] = []
+        best, best_mean = None, float("inf")
+        for f in order_faces(faces, "size")[: s.identity_max_faces]:
+            vote = None
+            linked = self._match_geometry_pairs(f, previous)
+            if linked is not None:
+                vote = {k: linked[k] for k in ("n", "sum", "at", "look") if k in linked}
+            vote = self._sample(vote, idx, image, f, refs, bgr)
+            mean = vote["sum"] / vote["n"]
+            if (s.identity_distance < mean <= s.identity_distance + s.identity_margin
+                    and self._state.get("recent") is not None and "look" not in vote):
+                # not sure by identity: does it look like the actor's last frame?
+                sim = descriptor_similarity(appearance(image, f, bgr=bgr), self._state["recent"])
+                vote["look"] = sim >= s.min_similarity
+            ok = mean <= s.identity_distance or (
+                vote.get("look") and mean <= s.identity_distance + s.identity_margin)
+            if ok and mean < best_mean:
+                if best is not None:
+                    others.append({**_track_dict(best[0]), **best[1]})
+                best, best_mean = (f, vote), mean
+            else:
+                others.append({**_track_dict(f), **vote})
+        self._state["others"] = others
+        if best is None:
+            return None
+        self._state["vote"] = best[1]
+        return best[0]
+
+    def _match_geometry_pairs(self, face: Detection, previous) -> dict[str, Any] | None:
+        match = self._match_geometry(face, [p for p, _ in previous])
+        if match is None:
+            return None
+        for p, o in previous:
+            if p is match:
+                return o
+        return None
 
 
 # --------------------------------------------------------------------------- state helpers

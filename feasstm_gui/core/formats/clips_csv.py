@@ -26,6 +26,8 @@ REQUIRED_COLUMNS = ("clip", "video", "work", "actor", "role", "group")
 OPTIONAL_COLUMNS = ("start_s", "end_s")
 #: Columns of an exported clips.csv that a clip table does not use; read back without complaint.
 IGNORED_COLUMNS = ("split",)
+#: Optional: a photo of the clip's actor (issue 15), added to the actor's references at import.
+PHOTO_COLUMN = "actor_photo"
 
 _HEADER_HELP = (
     "the header must name clip, video, work, actor, role, group (start_s, end_s optional)"
@@ -45,6 +47,7 @@ class ClipRow:
     start_s: float | None
     end_s: float | None
     line: int
+    actor_photo: Path | None = None  # absolute; checked when the references are added
 
 
 def read_clip_table(path: str | Path) -> tuple[list[ClipRow], list[Problem]]:
@@ -83,7 +86,7 @@ def _delimiter(text: str) -> str:
 
 def _header(fields: list[str], path: Path, line: int, problems: list[Problem]) -> list[str]:
     names = [f.strip().lstrip("\ufeff").lower() for f in fields]
-    known = set(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+    known = set(REQUIRED_COLUMNS + OPTIONAL_COLUMNS + (PHOTO_COLUMN,))
     for name in dict.fromkeys(names):
         if name and names.count(name) > 1 and name in known:
             raise FeasstmError(f"column {name!r} appears twice in the header", path=path, line=line)
@@ -142,6 +145,8 @@ def _row(
         start,
         end,
         line,
+        Path(os.path.normpath(path.parent.absolute() / cells[PHOTO_COLUMN]))
+        if cells.get(PHOTO_COLUMN) else None,
     )
 
 

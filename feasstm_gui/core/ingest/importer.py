@@ -132,8 +132,18 @@ def import_clip_table(store: Store, table: str | Path, *, replace: bool = False)
     end_s]). Frames are extracted later (`feasstm extract`)."""
     rows, problems = read_clip_table(table)
     yield Progress(0, len(rows), "read", list(problems))
-    return (yield from _add_video_clips(store, [(row, Path(table)) for row in rows], replace,
-                                        problems))
+    result = yield from _add_video_clips(store, [(row, Path(table)) for row in rows], replace,
+                                         problems)
+    added = [r for r in rows if r.actor_photo is not None and store.has_clip(r.clip)]
+    if added:
+        from feasstm_gui.core.faces.actors import import_actor_photos
+
+        found = import_actor_photos(store, [(r.clip, r.actor_photo, Path(table), r.line)
+                                            for r in added])
+        if found:
+            result.problems.extend(found)
+            yield Progress(len(rows), len(rows), "actor photos", found)
+    return result
 
 
 def import_videos(store: Store, videos: Sequence[str | Path], *, work: str = "",

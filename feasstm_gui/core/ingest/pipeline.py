@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.faces.actors import references_for
 from feasstm_gui.core.jobs import Job, JobResult, Progress, steps
 from feasstm_gui.core.problems import Problem
 from feasstm_gui.core.store import FRAMES_DIR, Store
@@ -325,7 +326,8 @@ def align_clip(store: Store, clip_id: str, *, device: str | None = None) -> Job:
         store.update_clip(clip_id, align_status="partial")
         resume = store.last_track_state(clip_id, before_index=todo[0][1])
         tracker = ActorTracker(FaceDetector(det_settings), trk_settings,
-                               state=resume[1] if resume else None)
+                               state=resume[1] if resume else None,
+                               references=references_for(store, clip_id))
         previous = _previous_crop(store, clip_id, todo[0][1])
         done = total - len(todo)
         batch: list = []  # frames worked out, written to the store together
@@ -520,7 +522,8 @@ def process_clip(store: Store, clip_id: str, *, fps: float | None = None,
     first_new = max(existing) + 1 if existing else 0
     resume = store.last_track_state(clip_id, before_index=first_new)
     tracker = ActorTracker(FaceDetector(det_settings), trk_settings,
-                           state=resume[1] if resume else None)
+                           state=resume[1] if resume else None,
+                           references=references_for(store, clip_id))
     previous = _previous_crop(store, clip_id, first_new)
     done = len(existing)
     total = max(_expected_frames(extraction.info, clip, rate), done)
@@ -701,6 +704,12 @@ def set_actor(store: Store, frame_id: int, box: Sequence[float] | None = None, *
     for n, row in enumerate(frames, 1):
         if n == 1:
             image, result = first, tracker.set_actor(seed, first, start_index)
+            # the face is the actor's for every clip of this actor: a reference (issue 15)
+            from feasstm_gui.core.store import identity as idstore
+
+            idstore.add_actor_refs(store, [dict(
+                actor=idstore.actor_key(store.clip(clip_id)), source="frame", frame_id=frame_id,
+                box=list(seed.box), embedding=tracker.state["exemplars"][-1])])
         else:
             image = read_image(store.folder / row.image) if row.image else None
             if image is None:

@@ -171,3 +171,35 @@ MIGRATIONS: list[str] = [SCHEMA_V1]
 MIGRATIONS.append(PROPOSALS)
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# Identity (issue 15): the actor's reference face descriptors, shared by all clips of an actor,
+# and every face found in a clip with its face track and identity cluster.
+MIGRATIONS.append("""
+CREATE TABLE actor_refs (
+    id         INTEGER PRIMARY KEY,
+    actor      TEXT NOT NULL,           -- the clips' actor name (clip:<id> for a clip without one)
+    source     TEXT NOT NULL,           -- photo | frame | label
+    photo      TEXT,                    -- the reference photo's path (source photo)
+    frame_id   INTEGER REFERENCES frames(id) ON DELETE CASCADE,
+    box        TEXT,                    -- JSON [x1, y1, x2, y2] of the face used
+    embedding  TEXT NOT NULL,           -- base64 of 128 float32 (core/faces/identity.py)
+    created_at TEXT NOT NULL
+);
+CREATE INDEX actor_refs_actor ON actor_refs (actor);
+CREATE TABLE clip_faces (
+    frame_id  INTEGER NOT NULL REFERENCES frames(id) ON DELETE CASCADE,
+    k         INTEGER NOT NULL,         -- the face's number in its frame (largest first)
+    box       TEXT NOT NULL,            -- JSON, frame pixels
+    landmarks TEXT NOT NULL,            -- JSON [[x, y] * 5]
+    prob      REAL,
+    track     INTEGER NOT NULL,         -- face track in the clip (geometry within a shot)
+    embedding TEXT,                     -- descriptor, on the sampled faces of a track only
+    identity  INTEGER,                  -- identity cluster (0: the most frames), after grouping
+    PRIMARY KEY (frame_id, k)
+);
+CREATE TABLE identity_frames (
+    frame_id INTEGER PRIMARY KEY REFERENCES frames(id) ON DELETE CASCADE,
+    state    TEXT NOT NULL              -- JSON state of the identity job after this frame (resume)
+)
+""")
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -113,7 +113,7 @@ def test_user_says_this_face_is_the_actor_and_it_propagates(auto_run, clip, dete
             assert who(r.actor, t) == "obama2", (i, r.status)
         if t["shot"] == "two":  # obama2 left, biden right, same size: the actor is the left one
             assert len(r.faces) == 2 or r.mode == "roi"
-            assert who(r.actor, t) == "obama2", (i, r.status, r.similarity)
+            assert who(r.actor, t) == "obama2", (i, r.status, r.distance)
         if t["shot"] == "nonface":
             assert r.actor is None
 
