@@ -278,8 +278,13 @@ class Store:
     # -- opening and closing -----------------------------------------------------------------
 
     @classmethod
-    def create(cls, folder: str | Path, annotator: str = "", name: str | None = None) -> Store:
-        """Make a new project folder (it must not exist or be empty) and open it."""
+    def create(cls, folder: str | Path, annotator: str = "", name: str | None = None, *,
+               server: str | None = None) -> Store:
+        """Make a new project folder (it must not exist or be empty) and open it. `server`: a
+        PostgreSQL URL; the database lives there (core/store/server.py)."""
+        if server is not None:
+            from feasstm_gui.core.store.server import ServerStore
+            return ServerStore.create(folder, annotator, name, server=server)
         folder = Path(folder)
         if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
             raise FeasstmError(
@@ -308,6 +313,9 @@ class Store:
         db = folder / DB_NAME
         if not folder.is_dir():
             raise FeasstmError("no such project folder", path=folder)
+        if (folder / "server.json").is_file():  # a team's project on a PostgreSQL server
+            from feasstm_gui.core.store.server import ServerStore
+            return ServerStore.open(folder, annotator, read_only=read_only, check=check)
         if not db.exists() and not create and any(folder.iterdir()):
             if not (folder / FRAMES_DIR).is_dir():
                 raise FeasstmError(f"not a FEASSTM project (no {DB_NAME})", path=folder)
@@ -948,7 +956,7 @@ class Store:
             """
             SELECT (SELECT COUNT(*) FROM clips),
                    COUNT(*),
-                   COALESCE(SUM(face_version IS NOT NULL), 0),
+                   COUNT(face_version),
                    COALESCE(SUM(irrelevant), 0),
                    (SELECT COUNT(DISTINCT frame_id) FROM deletions)
             FROM frames
@@ -977,7 +985,7 @@ class Store:
                LEFT JOIN adjudications a ON a.frame_id=l.frame_id
                WHERE a.frame_id IS NULL
                  AND NOT EXISTS (SELECT 1 FROM deletions d WHERE d.frame_id=l.frame_id)
-               GROUP BY l.frame_id HAVING COUNT(DISTINCT l.code) > 1)""")[0]
+               GROUP BY l.frame_id HAVING COUNT(DISTINCT l.code) > 1) AS d""")[0]
         return {
             "project": self.name,
             "clips": c[0],
