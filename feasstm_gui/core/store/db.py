@@ -46,6 +46,11 @@ class Database:
     def snapshot(self):  # -> context manager
         raise NotImplementedError  # pragma: no cover - interface
 
+    def serialise_edits(self) -> None:
+        """Inside a transaction: wait until no other connection is writing edit-log steps, so
+        the next step number (MAX(batch) + 1) is this transaction's alone. SQLite's write
+        transaction (BEGIN IMMEDIATE) already has the database to itself."""
+
 
 class SqliteDatabase(Database):
     """One SQLite connection (autocommit mode: transactions are explicit) used under a lock."""

@@ -21,6 +21,8 @@ from feasstm_gui.core.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 #: Any number: the advisory lock two workstations take so only one migrates at a time.
 _MIGRATION_LOCK = 0x46454153  # "FEAS"
+#: The advisory lock that gives each edit-log step its own number (serialise_edits).
+_EDITS_LOCK = 0x45444954  # "EDIT"
 
 
 def _psycopg():
@@ -95,6 +97,10 @@ class PostgresDatabase(Database):
         with self.mutex:
             with self.conn.cursor() as cur:
                 cur.executemany(to_postgres(sql), [tuple(r) for r in rows])
+
+    def serialise_edits(self) -> None:
+        # Several workstations write at once: an advisory lock held until the commit.
+        self.execute("SELECT pg_advisory_xact_lock(?)", (_EDITS_LOCK,))
 
     def script(self, sql: str) -> None:
         """Several statements of the server's own SQL (no translation, no arguments)."""

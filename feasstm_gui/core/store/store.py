@@ -814,6 +814,7 @@ class Store:
         at = utc_now()
         try:
             with self._tx() as conn:
+                conn.serialise_edits()  # the old values read and the step number are ours
                 self._ensure_annotator(who)
                 batch = None
                 changed = 0
@@ -914,6 +915,7 @@ class Store:
             return None
         at = utc_now()
         with self._tx() as conn:
+            conn.serialise_edits()
             log_batch = conn.one("SELECT COALESCE(MAX(batch), 0) + 1 FROM edits")[0]
             changes = reversed(step.changes) if undo else step.changes
             for op_name, target, old, new in changes:

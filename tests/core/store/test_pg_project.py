@@ -118,3 +118,38 @@ def test_missing_images_are_named_by_the_check(cjk_dir, pg_url):
     assert any("image of clip 'c1' frame 0 is missing" in p for p in problems)
     with pytest.raises(FeasstmError, match="damaged"):
         Store.open(cjk_dir / "a", check=True)
+
+
+def test_two_workstations_labelling_at_once_keep_their_steps_apart(cjk_dir, pg_url):
+    """Each edit-log step is one annotator's: concurrent commits never share a step number,
+    so undo takes back only the annotator's own change."""
+    import threading
+    store = Store.create(cjk_dir / "a", annotator="alice", server=pg_url)
+    store.add_clip(Clip("c1"))
+    f = store.add_frames("c1", [(i, None, None, None) for i in range(60)])
+    store.close()
+    errors: list[BaseException] = []
+
+    def annotate(who: str, frames: list[int]) -> None:
+        try:
+            with Store.open(cjk_dir / "a", annotator=who) as s:
+                for i in frames:
+                    s.set_labels([i], 1 + i % 7)
+        except BaseException as exc:  # pragma: no cover - shown by the assert
+            errors.append(exc)
+
+    threads = [threading.Thread(target=annotate, args=(who, f[k::3]))
+               for k, who in enumerate(("alice", "bob", "carol"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with Store.open(cjk_dir / "a", annotator="bob") as s:
+        shared = s.db.query("SELECT batch FROM edits GROUP BY batch "
+                            "HAVING COUNT(DISTINCT annotator) > 1 OR COUNT(*) > 1")
+        assert shared == []
+        assert s.db.one("SELECT COUNT(*) FROM labels") == (60,)
+        step = s.undo()
+        assert step.annotator == "bob" and len(step.changes) == 1
+        assert s.db.one("SELECT COUNT(*) FROM labels") == (59,)
