@@ -14,6 +14,7 @@ Rewrites (outside string literals and comments):
 - `json_each(X)` -> `jsonb_array_elements_text((X)::jsonb)` (its column is `value`, as in
   SQLite; the values are text: compare them with text columns);
 - `json_valid(X)` -> the server function `json_valid(text)` that `PG_PRELUDE` creates;
+- `SUM(condition)` -> the aggregate `sum(boolean)` that `PG_PRELUDE` creates (true counts 1);
 - `group_concat(X)` -> `string_agg((X)::text, ',')`;
 - `INSERT OR IGNORE INTO ...` -> `INSERT INTO ... ON CONFLICT DO NOTHING`.
 `INSERT OR REPLACE` is refused: write `ON CONFLICT (...) DO UPDATE` (both back ends read it).
@@ -44,6 +45,13 @@ BEGIN
 EXCEPTION WHEN others THEN
     RETURN false;
 END $$;
+
+-- SUM over a condition, as SQLite counts true as 1 (NULLs skipped; no rows: NULL).
+CREATE OR REPLACE FUNCTION feasstm_sum_bool(acc bigint, v boolean) RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN v IS NULL THEN acc ELSE COALESCE(acc, 0) + v::int END
+$$;
+CREATE OR REPLACE AGGREGATE sum(boolean) (SFUNC = feasstm_sum_bool, STYPE = bigint);
 """
 
 # A string literal, a quoted identifier, a comment, or anything else one character at a time.

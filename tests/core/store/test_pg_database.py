@@ -224,3 +224,18 @@ def test_a_password_in_a_url_is_not_repeated_in_messages():
     assert redact("postgresql://ann:s3cret@db.example/team") == (
         "postgresql://ann:***@db.example/team")
     assert "s3cret" not in redact("postgresql://ann:s3cret@db.example:5433/team?x=1")
+
+
+def test_sum_of_a_condition_counts_as_sqlite_does(db):
+    import sqlite3
+    ids = _clip_with_frames(db, n=4)
+    with db.transaction():
+        db.execute("UPDATE frames SET face_version=1 WHERE id IN (?, ?)", (ids[0], ids[1]))
+    sql = "SELECT SUM(face_version IS NOT NULL), SUM(face_version IS NULL) FROM frames"
+    assert db.one(sql) == (2, 2)
+    # no rows: NULL, as in SQLite
+    empty = "SELECT SUM(face_version IS NOT NULL) FROM frames WHERE id < 0"
+    assert db.one(empty) == (None,)
+    lite = sqlite3.connect(":memory:")
+    lite.execute("CREATE TABLE frames (id INTEGER PRIMARY KEY, face_version INTEGER)")
+    assert lite.execute(empty).fetchone() == (None,)
