@@ -23,7 +23,11 @@ SEARCH = ("/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin", "/usr/pgsql-*/bin
 
 
 def find_bindir() -> Path | None:
-    """The folder holding initdb and pg_ctl (the newest version found), or None."""
+    """The folder holding initdb and pg_ctl (the newest version found), or None.
+    $FEASSTM_PG_BINDIR, where set, is the only place looked at."""
+    if os.environ.get("FEASSTM_PG_BINDIR"):
+        d = Path(os.environ["FEASSTM_PG_BINDIR"])
+        return d if (d / "initdb").exists() and (d / "pg_ctl").exists() else None
     found = shutil.which("initdb")
     if found and shutil.which("pg_ctl"):
         return Path(found).parent

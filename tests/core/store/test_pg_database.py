@@ -239,3 +239,20 @@ def test_sum_of_a_condition_counts_as_sqlite_does(db):
     lite = sqlite3.connect(":memory:")
     lite.execute("CREATE TABLE frames (id INTEGER PRIMARY KEY, face_version INTEGER)")
     assert lite.execute(empty).fetchone() == (None,)
+
+
+@pytest.mark.parametrize("ci, outcome", [("", "skipped"), ("true", "error")])
+def test_without_postgresql_the_server_tests_skip_except_in_ci(tmp_path, ci, outcome):
+    """Where initdb is missing a server test is skipped with the reason, but in CI (which
+    installs PostgreSQL) it fails, so a missing server is never mistaken for passing tests."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, FEASSTM_PG_BINDIR=str(tmp_path / "none"), CI=ci)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+         f"{__file__}::test_a_database_from_a_newer_schema_is_refused"],
+        capture_output=True, text=True, env=env, cwd=os.path.dirname(os.path.dirname(
+            os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+    assert f"1 {outcome}" in proc.stdout, proc.stdout[-2000:]
+    assert "PostgreSQL binaries (initdb, pg_ctl) not found" in proc.stdout
