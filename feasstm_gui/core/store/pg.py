@@ -68,33 +68,48 @@ class PostgresDatabase(Database):
 
     dialect = "postgresql"
 
-    def __init__(self, conn):
+    def __init__(self, conn, where: str = "the database server"):
         self.conn = conn
+        self.where = where  # for messages: the server's URL without a password
         self.mutex = threading.RLock()
         self._depth = 0  # open transaction() / snapshot() levels
 
     @classmethod
     def open(cls, url: str) -> PostgresDatabase:
-        return cls(connect(url))
+        return cls(connect(url), redact(url))
+
+    @contextmanager
+    def _lost(self) -> Iterator[None]:
+        """A lost server is one clear message (the transaction it interrupted is not done).
+        Reconnecting and keeping edits made meanwhile are issue 16's fault handling, not here."""
+        psycopg = _psycopg()
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            if not self.conn.closed and not self.conn.broken:
+                raise
+            raise FeasstmError(f"lost the connection to the database server {self.where} "
+                               f"({str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
+                               "); the last change was not saved") from exc
 
     @property
     def in_transaction(self) -> bool:
         return self._depth > 0
 
     def query(self, sql: str, args: Sequence = ()) -> list[tuple]:
-        with self.mutex:
+        with self.mutex, self._lost():
             return self.conn.execute(to_postgres(sql), tuple(args)).fetchall()
 
     def one(self, sql: str, args: Sequence = ()) -> tuple | None:
-        with self.mutex:
+        with self.mutex, self._lost():
             return self.conn.execute(to_postgres(sql), tuple(args)).fetchone()
 
     def execute(self, sql: str, args: Sequence = ()) -> None:
-        with self.mutex:
+        with self.mutex, self._lost():
             self.conn.execute(to_postgres(sql), tuple(args))
 
     def executemany(self, sql: str, rows: Iterable[Sequence]) -> None:
-        with self.mutex:
+        with self.mutex, self._lost():
             with self.conn.cursor() as cur:
                 cur.executemany(to_postgres(sql), [tuple(r) for r in rows])
 
@@ -117,7 +132,8 @@ class PostgresDatabase(Database):
                 finally:
                     self._depth -= 1
                 return
-            self.conn.execute(begin)
+            with self._lost():
+                self.conn.execute(begin)
             self._depth = 1
             try:
                 yield self
@@ -126,7 +142,8 @@ class PostgresDatabase(Database):
                 self._end("ROLLBACK")
                 raise
             self._depth = 0
-            self._end("COMMIT")
+            with self._lost():
+                self._end("COMMIT")
 
     def _end(self, how: str) -> None:
         psycopg = _psycopg()

@@ -256,3 +256,23 @@ def test_without_postgresql_the_server_tests_skip_except_in_ci(tmp_path, ci, out
             os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
     assert f"1 {outcome}" in proc.stdout, proc.stdout[-2000:]
     assert "PostgreSQL binaries (initdb, pg_ctl) not found" in proc.stdout
+
+
+def test_a_lost_server_connection_is_one_message_and_the_change_is_not_claimed(db, pg_url):
+    from feasstm_gui.core.store.pg import PostgresDatabase
+    ids = _clip_with_frames(db)
+    pid = db.one("SELECT pg_backend_pid()")[0]
+    admin = PostgresDatabase.open(pg_url)
+    try:
+        admin.execute("SELECT pg_terminate_backend(?)", (pid,))
+    finally:
+        admin.close()
+    with pytest.raises(FeasstmError, match="lost the connection to the database server") as err:
+        with db.transaction():
+            OPS["label"].set(db, {"frame": ids[0], "annotator": "alice"}, 4, "alice", "t")
+    assert "not saved" in str(err.value)
+    check = PostgresDatabase.open(pg_url)
+    try:
+        assert check.one("SELECT COUNT(*) FROM labels") == (0,)
+    finally:
+        check.close()
