@@ -56,7 +56,8 @@ def connect(url: str, *, connect_timeout: int = 10):
         return psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout,
                                application_name="feasstm")
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+        reason = "; ".join(lines[:2]) if lines else type(exc).__name__
         raise FeasstmError(f"cannot connect to the database server {redact(url)} ({reason})"
                            ) from exc
     except ValueError as exc:  # a malformed URL / conninfo  # pragma: no cover

@@ -1104,6 +1104,9 @@ def restore_backup(folder: str | Path, backup: str | Path | None = None) -> Path
     """Replace the project database by a backup (the newest by default). The current database
     is kept as a backup first. The project must not be open."""
     folder = Path(folder)
+    if (folder / "server.json").is_file():
+        raise FeasstmError("this project's database is on a server: restore it there (the "
+                           "server's own backups); nothing was changed", path=folder)
     lock = ProjectLock(folder)
     lock.acquire()
     try:

@@ -153,3 +153,13 @@ def test_two_workstations_labelling_at_once_keep_their_steps_apart(cjk_dir, pg_u
         step = s.undo()
         assert step.annotator == "bob" and len(step.changes) == 1
         assert s.db.one("SELECT COUNT(*) FROM labels") == (59,)
+
+
+def test_file_backups_and_restore_are_refused_on_a_server_project(cjk_dir, pg_url):
+    folder = cjk_dir / "a"
+    Store.create(folder, annotator="alice", server=pg_url).close()
+    for args in (("backup", folder), ("restore", folder)):
+        proc = feasstm(*args)
+        assert proc.returncode == 2 and "server" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["crops", "frames", "server.json"]
