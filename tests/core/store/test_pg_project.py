@@ -163,3 +163,17 @@ def test_file_backups_and_restore_are_refused_on_a_server_project(cjk_dir, pg_ur
         assert proc.returncode == 2 and "server" in proc.stderr, proc.stderr
         assert "Traceback" not in proc.stderr
     assert sorted(p.name for p in folder.iterdir()) == ["crops", "frames", "server.json"]
+
+
+def test_a_login_the_server_refuses_is_named(cjk_dir, pg_url):
+    url = pg_url.replace("postgres@", "nobody@")
+    proc = feasstm("new", cjk_dir / "p", "--server", url)
+    assert proc.returncode == 2
+    assert "cannot connect to the database server" in proc.stderr
+    assert 'role "nobody" does not exist' in proc.stderr and "Traceback" not in proc.stderr
+    assert not (cjk_dir / "p").exists()
+    # a project folder whose server.json names a role the server refuses: the same message
+    Store.create(cjk_dir / "a", annotator="alice", server=pg_url).close()
+    (cjk_dir / "a" / "server.json").write_text(json.dumps({"url": url}), encoding="utf-8")
+    proc = feasstm("status", cjk_dir / "a")
+    assert proc.returncode == 2 and 'role "nobody" does not exist' in proc.stderr
