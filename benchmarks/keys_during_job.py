@@ -57,6 +57,7 @@ def main() -> None:
     from feasstm_gui.core.settings import Settings
     from feasstm_gui.core.store import Clip, Store
     from feasstm_gui.ui import pipeline_adapter
+    from feasstm_gui.ui.job_control import JobTarget
     from feasstm_gui.ui.main_window import MainWindow
 
     tmp = Path(tempfile.mkdtemp(prefix="feasstm 键 "))
@@ -120,7 +121,7 @@ def main() -> None:
             marks["job_start"] = time.perf_counter()
             window.start_job("Extract and align",
                              lambda: pipeline_adapter.process_job(store, ["长 片段"]),
-                             kind="clips")
+                             JobTarget.new_clips())
 
     timer = QTimer()
     timer.timeout.connect(one_press)

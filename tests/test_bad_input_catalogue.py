@@ -17,7 +17,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -261,7 +262,8 @@ def disk_full_during_extraction(env: Env) -> None:
     env.monkeypatch.setattr(media, "open", _full_after(40, open, counter, "frames"),
                             raising=False)
     r = cli_here(env, "extract", env.project, "--clip", "满 盘 视频")
-    assert r.status == 2
+    assert r.status == 1  # frames were committed: not "nothing done" (issue 13)
+    assert "frames of clip '满 盘 视频' committed before it stopped are kept" in r.err
     assert "the disk is full" in r.err and str(env.project / "frames" / "满 盘 视频") in r.err
     with Store.open(env.project, read_only=True) as store:
         kept = store.frames("满 盘 视频")
@@ -293,7 +295,7 @@ def disk_full_while_writing_crops(env: Env) -> None:
 
     env.monkeypatch.setattr(files, "_create_temp_beside", create)
     r = cli_here(env, "process", env.project, "--clip", clip)
-    assert r.status == 2
+    assert r.status == 1  # frames were committed: not "nothing done" (issue 13)
     assert "disk full while writing" in r.err and str(env.project / "crops" / clip) in r.err
     with Store.open(env.project, read_only=True) as store:
         kept = store.frames(clip)
@@ -431,6 +433,351 @@ def path_traversal_clip_names(env: Env) -> None:
     assert src.is_file()
 
 
+def export_force_over_other_things(env: Env) -> None:
+    """--force replaces an earlier export or an empty folder, nothing else."""
+    home = env.base / "主目录"
+    (home / "Documents").mkdir(parents=True)
+    (home / "Documents" / "thesis.docx").write_bytes(b"my thesis")
+    other = Store.create(env.base / "别的 项目", annotator="乙")
+    other.close()
+    plain = env.base / "文件.txt"
+    plain.write_bytes(b"plain")
+    for out, what in ((home, "a folder with 1 entry (Documents) and no manifest.json"),
+                      (env.base / "别的 项目", "a FEASSTM project (project.sqlite)"),
+                      (plain, "a file of 5 bytes")):
+        r = cli("export", env.project, out, "--force", "-q")
+        assert r.status == 2, r.err
+        assert f"{out}: {what} is there, not an earlier export" in r.err
+    assert (home / "Documents" / "thesis.docx").read_bytes() == b"my thesis"
+    assert (env.base / "别的 项目" / "project.sqlite").is_file() and plain.read_bytes() == b"plain"
+    empty = env.base / "空 文件夹"
+    empty.mkdir()
+    for _ in range(2):  # an empty folder, then the earlier export (exit 1: one clip, no test)
+        r = cli("export", env.project, empty, "--force", "-q")
+        assert r.status in (0, 1) and f"exported to {empty}" in r.out, r.err
+    assert (empty / "manifest.json").is_file()
+
+
+def _db(env: Env) -> Path:
+    return env.project / "project.sqlite"
+
+
+def _no_wal(env: Env) -> None:
+    for side in ("-wal", "-shm"):
+        Path(f"{_db(env)}{side}").unlink(missing_ok=True)
+
+
+@contextmanager
+def small_tmpfs(env: Env, size: str = "4M") -> Iterator[Path]:
+    """A real small file system (a tmpfs), for a full disk or read-only media as SQLite meets
+    them (its -shm cannot be made): needs root and mount, else the case is skipped."""
+    where = env.base / "小 盘"
+    where.mkdir()
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("needs root to mount a tmpfs")
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                          capture_output=True, text=True)
+    if made.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def _fill(folder: Path) -> Path:
+    filler = folder / "填满.bin"
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    return filler
+
+
+def full_disk_opening(env: Env) -> None:
+    """The project's disk is full (a real tmpfs): every writing command says so with the room
+    needed, never 'damaged, restore a backup'; reading still works; once space is freed, the
+    same command works."""
+    with small_tmpfs(env) as disk:
+        project = disk / "项目"
+        shutil.copytree(env.project, project)
+        db = project / "project.sqlite"
+        before = db.read_bytes()
+        filler = _fill(disk)
+        for args in (("params", project, "backup.keep=5"), ("backup", project),
+                     ("import", project, video(env, "视频.avi")), ("undo", project)):
+            r = cli(*args)
+            assert r.status == 2, r.err
+            assert f"{project}" in r.err and "the disk is full (0 kB free): " in r.err
+            assert "needs about" in r.err and "Free some space and try again" in r.err
+            assert "damaged" not in r.err and "restore" not in r.err
+        r = cli("status", project, "--json")  # read-only: still readable
+        assert r.status == 0 and '"labelled": 6' in r.out
+        assert db.read_bytes() == before and snapshot(project)[1:] == snapshot(env.project)[1:]
+        filler.unlink()
+        r = cli("params", project, "backup.keep=5")
+        assert r.status == 0, r.err
+
+
+def full_disk_restoring(env: Env) -> None:
+    """restore needs room for a checked copy of the backup and a copy of the current
+    database; without it nothing moves, and a copy that fails half way changes nothing."""
+    from feasstm_gui.core.store import backup as backup_mod
+    from feasstm_gui.core.store import dbfile
+
+    assert cli("backup", env.project).status == 0
+    env.monkeypatch.setattr(dbfile, "free_bytes", lambda path: 300 * 1024)
+    r = cli_here(env, "restore", env.project)
+    assert r.status == 2
+    assert f"{_db(env)}: the disk is full (300 kB free): restoring project-" in r.err
+    assert "needs about" in r.err and "nothing was changed" in r.err
+    env.monkeypatch.undo()
+    real, calls = backup_mod._copy_database, [0]
+
+    def fills_up(source, dest, **kw):  # the copy of the current database hits a full disk
+        calls[0] += 1
+        if calls[0] == 2:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real(source, dest, **kw)
+
+    env.monkeypatch.setattr(backup_mod, "_copy_database", fills_up)
+    r = cli_here(env, "restore", env.project)
+    assert r.status == 2 and "the disk is full" in r.err and "nothing was changed" in r.err
+    left = [p.name for p in env.project.iterdir() if "restoring" in p.name]
+    left += [p.name for p in (env.project / "backups").iterdir() if not p.name.endswith(".sqlite")]
+    assert left == []
+    assert not any(p.name.endswith("-before-restore.sqlite")
+                   for p in (env.project / "backups").iterdir())
+
+
+def zero_byte_database(env: Env) -> None:
+    """A 0-byte database beside the project's crops and backups: refused with the way out,
+    never given an empty schema; the way out works."""
+    assert cli("backup", env.project).status == 0
+    _no_wal(env)
+    _db(env).write_bytes(b"")
+    for args in (("status", env.project), ("extract", env.project),
+                 ("import", env.project, video(env, "视频.avi"))):
+        r = cli(*args)
+        assert r.status == 2
+        assert f"{_db(env)}: the project database is empty (0 bytes); the folder holds " \
+               "crops/, backups/. Restore the newest backup with `feasstm restore" in r.err
+    assert _db(env).read_bytes() == b""
+    r = cli("restore", env.project)
+    assert r.status == 0, r.err
+    assert [p.stat().st_size for p in (env.project / "backups").glob("damaged-*")] == [0]
+
+
+def foreign_database(env: Env) -> None:
+    """An SQLite file that is not a project's: refused as the project database and as a
+    backup to restore (restore checked what it restores only for soundness)."""
+    other = env.base / "别的 数据库.sqlite"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE contacts (name TEXT)")
+    con.commit()
+    con.close()
+    r = cli("restore", env.project, other)
+    assert r.status == 2
+    assert f"{other}: not a FEASSTM project database (its tables are not a project's)" in r.err
+    empty = env.base / "空.sqlite"
+    empty.write_bytes(b"")
+    r = cli("restore", env.project, empty)
+    assert r.status == 2 and f"{empty}: the backup is empty" in r.err
+    project = env.base / "外来 项目"
+    (project / "frames").mkdir(parents=True)
+    shutil.copyfile(other, project / "project.sqlite")
+    r = cli("status", project)
+    assert r.status == 2
+    assert "is an SQLite database but not a FEASSTM project's" in r.err and "restore" in r.err
+    assert sqlite3.connect(project / "project.sqlite").execute(
+        "SELECT name FROM sqlite_master").fetchall() == [("contacts",)]
+
+
+def another_program_writing(env: Env) -> None:
+    """Another program holds a write transaction: every writing command waits 5 s, then says
+    who has the database open; undo with nothing to undo still works."""
+    clip_video = video(env, "等待 视频.avi")
+    assert cli("import", env.project, clip_video).status == 0
+    ratings_csv = env.base / "评分.csv"
+    ratings_csv.write_text("clip,rater,score,description\n", encoding="utf-8")
+    holder = sqlite3.connect(_db(env), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("UPDATE params SET value=value")
+    try:
+        for args in (("import", env.project, video(env, "另 一个.avi")),
+                     ("params", env.project, "backup.keep=5"),
+                     ("extract", env.project, "--clip", "等待 视频"),
+                     ("raters", env.project, "add", "乙", "--group", "A")):
+            r = cli(*args)
+            assert r.status == 2, (args, r.err)
+            assert f"{_db(env)}" in r.err and "the database is busy: another program" in r.err
+            assert f"(process {os.getpid()})" in r.err and "within 5 s" in r.err
+        r = cli("undo", env.project, "--annotator", "无 编辑")
+        assert r.status == 0 and "nothing to undo" in r.out, r.err
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with Store.open(env.project, read_only=True) as store:
+        assert store.frames("等待 视频") == [] and not store.has_clip("另 一个")
+
+
+def full_disk_importing_a_clip_table(env: Env) -> None:
+    """SQLite's own 'database or disk is full' while adding the clips of a table."""
+    from feasstm_gui.core.store import dbfile
+    from feasstm_gui.core.store import store as store_mod
+
+    video(env, "视频.avi")
+    table = env.base / "片段 表.csv"
+    table.write_text("clip,video,work,actor,role,group\n"
+                     + "".join(f"甲{i},视频.avi,{'作品' * 1500},a,r,A\n" for i in range(4)),
+                     encoding="utf-8")  # long cells: the rows need new pages
+    real = store_mod.Store._connect
+
+    def no_room(db, read_only):  # the database may not grow by one page: SQLITE_FULL
+        conn = real(db, read_only)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count={pages}")
+        return conn
+
+    env.monkeypatch.setattr(store_mod.Store, "_connect", staticmethod(no_room))
+    env.monkeypatch.setattr(dbfile, "free_bytes", lambda path: 20 * 1024)
+    r = cli_here(env, "import", env.project, "--clips", table)
+    assert r.status == 2
+    assert f"{_db(env)}: the disk is full (20 kB free): saving this change needs about " in r.err
+    assert "the last change was not saved, all earlier ones are" in r.err
+
+
+def read_only_media(env: Env) -> None:
+    """A project on read-only media (a tmpfs remounted read-only) after a write command closed
+    it (no -wal, no -shm): it opens read-only; a write says to open it read-only, which works.
+    With changes still in its -wal (a writer killed) it says what to do instead."""
+    with small_tmpfs(env, "16M") as disk:
+        project = disk / "项目"
+        shutil.copytree(env.project, project)
+        db = project / "project.sqlite"
+        assert cli("params", project, "backup.keep=5").status == 0
+        assert not Path(f"{db}-wal").exists() and not Path(f"{db}-shm").exists()
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        for command in ("status", "check"):
+            r = cli(command, project)
+            assert r.status == 0, r.err
+        r = cli("export", project, env.base / "导出", "-q")
+        assert r.status in (0, 1) and "exported to" in r.out, r.err
+        r = cli("undo", project)
+        assert r.status == 2 and "cannot create the lock file (Read-only file system); open " \
+                                  "the project read-only" in r.err
+        subprocess.run(["mount", "-o", "remount,rw", str(disk)], check=True)
+        subprocess.run([sys.executable, "-c", "import os, sqlite3, sys; c = sqlite3.connect("
+                        "sys.argv[1], isolation_level=None); c.execute('PRAGMA journal_mode=WAL')"
+                        "; c.execute(\"UPDATE params SET value='7' WHERE key='backup.keep'\"); "
+                        "os._exit(0)", str(db)], check=True)
+        Path(f"{db}-shm").unlink()  # copied without it, or lost
+        assert Path(f"{db}-wal").stat().st_size > 0
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        r = cli("status", project)
+        assert r.status == 2
+        assert f"{db}: cannot be read read-only: its last changes are still in " \
+               "project.sqlite-wal" in r.err and "copy the project folder to a writable disk" \
+               in r.err
+        r = cli("undo", project)
+        assert r.status == 2 and "and the project cannot be read either" in r.err
+
+
+def lock_taken_mid_run(env: Env) -> None:
+    """Another connection takes the write lock after two batches of an extraction: the clip
+    stops, the frames committed are counted in the summary, exit 1 (not 'nothing done')."""
+    from feasstm_gui.core.store import store as store_mod
+
+    assert cli("import", env.project, video(env, "中途 视频.avi")).status == 0
+    real, calls, holder = store_mod.Store.add_frames, [0], []
+
+    def add_frames(self, clip_id, frames):
+        calls[0] += 1
+        if calls[0] == 3:
+            con = sqlite3.connect(self.db_path, isolation_level=None, check_same_thread=False)
+            con.execute("BEGIN IMMEDIATE")
+            holder.append(con)
+        return real(self, clip_id, frames)
+
+    env.monkeypatch.setattr(store_mod.Store, "add_frames", add_frames)
+    try:
+        r = cli_here(env, "extract", env.project, "--clip", "中途 视频")
+    finally:
+        for con in holder:
+            con.execute("ROLLBACK")
+            con.close()
+    assert r.status == 1
+    assert "the database is busy" in r.err
+    assert "(50 frames of clip '中途 视频' committed before it stopped are kept" in r.err
+    assert "extract: 0 of 1 clips, 50 frames (50 of them in clips that stopped half way)" in r.out
+    with Store.open(env.project, read_only=True) as store:
+        assert len(store.frames("中途 视频")) == 50
+
+
+def video_without_decodable_frames(env: Env) -> None:
+    """A video whose header is sound and whose frames are all zeros: reported, and not
+    counted as a clip done (it was '1 of 1 clips, 0 frames', exit 1)."""
+    data = bytearray(video(env, "无 帧 视频.avi").read_bytes())
+    start, end = data.find(b"movi") + 4, data.find(b"idx1")
+    data[start:end] = bytes(end - start)
+    (env.base / "无 帧 视频.avi").write_bytes(bytes(data))
+    assert cli("import", env.project, env.base / "无 帧 视频.avi").status == 0
+    r = cli("extract", env.project, "--clip", "无 帧 视频")
+    assert r.status == 2
+    assert f"{env.base / '无 帧 视频.avi'}:0:" in r.err and "no frame could be decoded" in r.err
+    assert "extract: 0 of 1 clips, 0 frames" in r.out
+
+
+def interrupted_export(env: Env) -> None:
+    """Ctrl+C while an export writes its files: nothing exported, and it says so."""
+    from feasstm_gui.core.dataset import export as export_mod
+
+    out = env.base / "中断 导出"
+    real, calls = export_mod._copy_file, [0]
+
+    def copy(src, dst, link):
+        calls[0] += 1
+        if calls[0] == 3:
+            raise KeyboardInterrupt
+        return real(src, dst, link)
+
+    env.monkeypatch.setattr(export_mod, "_copy_file", copy)
+    r = cli_here(env, "export", env.project, out, "-q")
+    assert r.status == 130
+    assert r.err.strip().splitlines()[-1] == "feasstm: interrupted; nothing was exported (the " \
+                                             "partial export was removed; OUT is as it was)"
+    assert not out.exists() and [p for p in env.base.iterdir() if out.name in p.name] == []
+
+
+def terminated_import(env: Env) -> None:
+    """SIGTERM in the middle of import-faf: handled like Ctrl+C (message, exit 130) and the
+    half-copied crops/<clip>/import-* folder removed."""
+    import signal
+
+    from feasstm_gui.core.ingest import importer
+
+    root, _ = faf_folder(env, "终止 导入", b"000001.jpg 4\n000002.jpg 5\n000003.jpg 6\n",
+                         good_images(env, 3))
+    real, calls = importer._copy_file, [0]
+
+    def copy(src, dst):
+        calls[0] += 1
+        if calls[0] == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(src, dst)
+
+    env.monkeypatch.setattr(importer, "_copy_file", copy)
+    r = cli_here(env, "import-faf", env.project, root)
+    assert r.status == 130
+    assert r.err.strip() == "feasstm: terminated; everything done so far is saved"
+    assert list((env.project / "crops").glob("人工 片段/import-*")) == []
+    with Store.open(env.project, read_only=True) as store:
+        assert not store.has_clip("人工 片段")
+
+
 CASES: dict[str, Callable[[Env], None]] = {
     "corrupt video": corrupt_video,
     "truncated video": truncated_video,
@@ -452,6 +799,18 @@ CASES: dict[str, Callable[[Env], None]] = {
     "database from a newer version": newer_database,
     "database file that is not SQLite": database_not_sqlite,
     "clip names that try path traversal": path_traversal_clip_names,
+    "export --force over a home folder, a project, a file": export_force_over_other_things,
+    "full disk opening a project": full_disk_opening,
+    "full disk restoring a backup": full_disk_restoring,
+    "0-byte project database": zero_byte_database,
+    "foreign SQLite database": foreign_database,
+    "another program writing the database": another_program_writing,
+    "full disk importing a clip table": full_disk_importing_a_clip_table,
+    "read-only media": read_only_media,
+    "write lock taken mid-extraction": lock_taken_mid_run,
+    "video with no decodable frame": video_without_decodable_frames,
+    "Ctrl+C during export": interrupted_export,
+    "SIGTERM during import-faf": terminated_import,
 }
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
 
 from feasstm_gui import __version__
 from feasstm_gui.core.errors import FeasstmError
@@ -47,13 +49,18 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = _terminate_as_interrupt()
     try:
         return int(args.func(args) or 0)
     except FeasstmError as exc:
         print(f"feasstm: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("feasstm: interrupted; everything done so far is saved", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        # A command whose work is all or nothing (export) says so with `interrupted=` in its
+        # parser defaults; the others commit as they go.
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        said = getattr(args, "interrupted", None) or "everything done so far is saved"
+        print(f"feasstm: {what}; {said}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
@@ -61,6 +68,27 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"feasstm: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl+C: the job stops at once, its cleanups run, exit 130."""
+
+
+def _on_terminate(signum, frame) -> None:
+    raise Terminated
+
+
+def _terminate_as_interrupt():
+    """SIGTERM (kill, a logout, a batch system) raises like Ctrl+C; returns the old handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        return signal.signal(signal.SIGTERM, _on_terminate)
+    except (ValueError, OSError):
+        return None
 
 
 def _utf8_streams() -> None:

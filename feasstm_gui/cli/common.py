@@ -44,6 +44,9 @@ def run_job(job: Job, description: str, *, quiet: bool = False) -> JobResult:
 
     try:
         result = drive(job, on_progress)
+    except BaseException:
+        job.close()  # Ctrl+C or SIGTERM between two units: the job's own cleanup runs now
+        raise
     finally:
         bar.close()
     print_problems(p for p in result.problems if p not in printed)

@@ -57,7 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="print the counts per split and code, write nothing")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_export)
+    p.set_defaults(func=cmd_export, interrupted="nothing was exported (the partial export was "
+                   "removed; OUT is as it was)")
 
     p = sub.add_parser(
         "verify", help="check an export: hashes, names, TXT lines, codes, splits",

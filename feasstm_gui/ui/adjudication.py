@@ -1,9 +1,10 @@
 """Adjudication: the frames several annotators labelled differently, resolved with keys.
 
 Each row is one disagreement (not deleted, not irrelevant frames): the crop, the clip and frame,
-every annotator's code. Keys: 1-7 choose the final code and move to the next row, 0 / Delete
-clears an adjudication, arrows (and j / k) move, Ctrl+Z / Ctrl+Shift+Z undo / redo. The final
-label is then the adjudicated code (DATASET.md, "Frame states").
+every annotator's code. Keys (by default; they are actions of the ADJUDICATION scope in
+ui/actions.py, remappable in the keymap editor): 1-7 choose the final code and move to the next
+row, 0 / Delete clears an adjudication, arrows (and j / k) move, Ctrl+Z / Ctrl+Shift+Z undo /
+redo. The final label is then the adjudicated code (DATASET.md, "Frame states").
 
 The dialog also switches the blind labelling pass on and off (each annotator sees only their
 own labels while it is on: store.set_blind).
@@ -31,6 +32,8 @@ from feasstm_gui.core.store import Store
 from feasstm_gui.core.store import ratings as rdb
 from feasstm_gui.core.store.ratings import Disagreement
 from feasstm_gui.core.vocab import CODES, code_name
+from feasstm_gui.ui import actions as act
+from feasstm_gui.ui.thumbs import Failed, ImageLoader
 
 RESOLVED_COLOR = QColor("#d5f5e3")
 _FIXED_COLUMNS = ("face", "clip", "frame")
@@ -39,9 +42,13 @@ _FIXED_COLUMNS = ("face", "clip", "frame")
 class AdjudicationDialog(QDialog):
     """Lists the disagreements and resolves them with keys."""
 
-    def __init__(self, store: Store, parent: QWidget | None = None):
+    def __init__(self, store: Store, parent: QWidget | None = None,
+                 keymap: act.Keymap | None = None):
         super().__init__(parent)
         self.store = store
+        self.keys = act.ScopedKeys(keymap or act.Keymap(None), act.ADJUDICATION)
+        self.images = ImageLoader(max_bytes=16 << 20, max_side=220, threads=1, parent=self)
+        self.images.ready.connect(self._on_image)
         self.setWindowTitle("Adjudication of label disagreements")
         self.resize(1000, 700)
         self.rows: list[Disagreement] = []
@@ -72,8 +79,10 @@ class AdjudicationDialog(QDialog):
         side = QVBoxLayout()
         side.addWidget(self.preview)
         side.addWidget(self.detail)
-        side.addWidget(QLabel("Keys: " + ", ".join(f"{k} {v}" for k, v in CODES.items())
-                              + "; 0 clear; arrows move; Ctrl+Z undo", wordWrap=True))
+        side.addWidget(QLabel("Keys: " + "; ".join(
+            f"{' / '.join(act.display_keys(self.keys.keymap.keys(spec.id)))} "
+            f"{spec.title.replace('Final label ', '').lower()}" for spec in self.keys.specs
+            if self.keys.keymap.keys(spec.id)), wordWrap=True))
         side.addStretch(1)
         middle = QHBoxLayout()
         middle.addWidget(self.table, 1)
@@ -140,16 +149,32 @@ class AdjudicationDialog(QDialog):
             self.preview.clear()
             self.detail.setText("No disagreements." if not self.rows else "")
             return
-        pixmap = QPixmap(str(self.store.folder / d.crop)) if d.crop else QPixmap()
-        if pixmap.isNull():
-            self.preview.setText("no face crop")
-        else:
-            self.preview.setPixmap(pixmap.scaled(self.preview.size(),
-                                                 Qt.AspectRatioMode.KeepAspectRatio))
+        self._paint_preview(d)
         labels = "; ".join(f"{who}: {code} {code_name(code)}" for who, code in d.labels.items())
         final = f"final: {d.adjudicated} {code_name(d.adjudicated)}" if d.adjudicated else \
             "not resolved"
         self.detail.setText(f"{d.clip}, frame {d.frame_index}\n{labels}\n{final}")
+
+    def _crop_path(self, d: Disagreement) -> str:
+        return str(self.store.folder / d.crop) if d.crop else ""
+
+    def _paint_preview(self, d: Disagreement) -> None:
+        """The crop, decoded off the GUI thread (until then the previous one stays up)."""
+        path = self._crop_path(d)
+        loaded = self.images.get(path) if path else Failed("no crop")
+        if loaded is None:
+            return
+        if isinstance(loaded, Failed):
+            self.preview.setPixmap(QPixmap())
+            self.preview.setText("no face crop")
+        else:
+            self.preview.setPixmap(loaded.pixmap.scaled(self.preview.size(),
+                                                        Qt.AspectRatioMode.KeepAspectRatio))
+
+    def _on_image(self, path: str) -> None:
+        d = self.current()
+        if d is not None and self._crop_path(d) == path:
+            self._paint_preview(d)
 
     # -- edits -------------------------------------------------------------------------------
 
@@ -200,28 +225,14 @@ class AdjudicationDialog(QDialog):
             super().keyPressEvent(event)
 
     def handle_key(self, event: QKeyEvent) -> bool:
-        key, mods = event.key(), event.modifiers()
-        if mods & Qt.KeyboardModifier.ControlModifier:
-            if key == Qt.Key.Key_Z:
-                self.undo(redo=bool(mods & Qt.KeyboardModifier.ShiftModifier))
-                return True
-            return False
-        if Qt.Key.Key_1 <= key <= Qt.Key.Key_7:
-            self.adjudicate(key - Qt.Key.Key_0)
-        elif key in (Qt.Key.Key_0, Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
-            self.adjudicate(None)
-        elif key in (Qt.Key.Key_Down, Qt.Key.Key_Right, Qt.Key.Key_J):
-            self.move(1)
-        elif key in (Qt.Key.Key_Up, Qt.Key.Key_Left, Qt.Key.Key_K):
-            self.move(-1)
-        else:
-            return False
-        return True
+        """The key's action in the ADJUDICATION scope of the keymap, if it has one."""
+        return self.keys.handle(self, event)
 
 
-def open_adjudication(parent: QWidget | None, store: Store) -> AdjudicationDialog:
+def open_adjudication(parent: QWidget | None, store: Store,
+                      keymap: act.Keymap | None = None) -> AdjudicationDialog:
     """Open the adjudication view (non-modal) over `parent`; returns the dialog."""
-    dialog = AdjudicationDialog(store, parent)
+    dialog = AdjudicationDialog(store, parent, keymap)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.show()
     return dialog

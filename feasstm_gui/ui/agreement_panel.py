@@ -5,7 +5,8 @@ each group, where the raters are the same for every clip; across groups the one-
 null with the reason) and the figures from core/ratings/report.py, rendered with matplotlib's Agg canvas
 to PNG and shown as images. A value that cannot be computed shows "—" and the reason (the
 statistics' notes), never NaN. pingouin and matplotlib take seconds to import, so the numbers are
-computed on a worker thread; the panel stays usable meanwhile.
+computed as a job on the JobRunner (the window's one runner when the panel is opened from it);
+the panel stays usable meanwhile.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
@@ -32,9 +33,11 @@ from PySide6.QtWidgets import (
 )
 
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.jobs import JobResult, Progress
 from feasstm_gui.core.ratings import asa
 from feasstm_gui.core.store import Store
 from feasstm_gui.core.store import ratings as rdb
+from feasstm_gui.ui.workers import JobOutcome, JobRunner
 
 #: (column title, key in the statistics) of the two tables.
 SCORE_COLUMNS = (("ICC(2,1)", "icc2_1"), ("ICC(2,k)", "icc2_k"), ("ICC(3,k)", "icc3_k"),
@@ -77,23 +80,16 @@ def compute(scores: list[tuple], labels: list[tuple]) -> dict:
     return out
 
 
-class _Signals(QObject):
-    done = Signal(object)  # dict from compute(), or {"error": message}
-
-
-class _Job(QRunnable):
-    def __init__(self, scores: list, labels: list, signals: _Signals):
-        super().__init__()
-        self.scores, self.labels, self.signals = scores, labels, signals
-
-    def run(self) -> None:
-        try:
-            result = compute(self.scores, self.labels)
-        except FeasstmError as exc:
-            result = {"error": str(exc)}
-        except Exception as exc:  # noqa: BLE001 - shown to the user in the panel, not swallowed
-            result = {"error": f"the statistics could not be computed: {exc!r}"}
-        self.signals.done.emit(result)
+def compute_job(scores: list[tuple], labels: list[tuple], out: dict):
+    """`compute` as a job for the JobRunner: the statistics land in `out` (or out["error"])."""
+    yield Progress(0, 1, "computing the agreement statistics")
+    try:
+        out.update(compute(scores, labels))
+    except FeasstmError as exc:
+        out["error"] = str(exc)
+    except Exception as exc:  # noqa: BLE001 - shown to the user in the panel, not swallowed
+        out["error"] = f"the statistics could not be computed: {exc!r}"
+    return JobResult(done=1)
 
 
 def format_value(result: dict, key: str) -> str:
@@ -120,14 +116,16 @@ class AgreementPanel(QDialog):
 
     computed = Signal()
 
-    def __init__(self, store: Store, parent: QWidget | None = None):
+    def __init__(self, store: Store, parent: QWidget | None = None,
+                 runner: JobRunner | None = None):
         super().__init__(parent)
         self.store = store
         self.setWindowTitle("Rater agreement")
         self.resize(1000, 750)
         self.result: dict | None = None
-        self._signals = _Signals()  # no parent: a job may finish after the panel is gone
-        self._signals.done.connect(self._on_done)
+        self.runner = runner or JobRunner(self)
+        self._out: dict | None = None  # what the running computation fills in
+        self.runner.finished.connect(self._on_finished)
         self._scores: list[tuple] = []
         self._labels: list[tuple] = []
 
@@ -196,9 +194,25 @@ class AgreementPanel(QDialog):
                                 "rater, and no frame labelled by two or more annotators.")
             self.computed.emit()
             return
+        out: dict = {}
+        scores, labels = self._scores, self._labels
+        if not self.runner.start("Agreement statistics",
+                                 lambda: compute_job(scores, labels, out)):
+            self.status.setText(f"Wait for '{self.runner.title}' to finish, then Refresh.")
+            return
+        self._out = out
         self.status.setText("Computing the statistics…")
         self.refresh_button.setEnabled(False)
-        QThreadPool.globalInstance().start(_Job(self._scores, self._labels, self._signals))
+
+    def _on_finished(self, outcome: JobOutcome) -> None:
+        out, self._out = self._out, None
+        if out is None:  # another job on the shared runner
+            return
+        if outcome.error is not None:
+            out = {"error": f"the statistics could not be computed: {outcome.error!r}"}
+        elif outcome.cancelled:
+            out = {"error": "Cancelled: Refresh computes the statistics again."}
+        self._on_done(out)
 
     def _on_done(self, result: dict) -> None:
         self.refresh_button.setEnabled(True)
@@ -302,9 +316,10 @@ class AgreementPanel(QDialog):
         return path
 
 
-def open_agreement_panel(parent: QWidget | None, store: Store) -> AgreementPanel:
+def open_agreement_panel(parent: QWidget | None, store: Store,
+                         runner: JobRunner | None = None) -> AgreementPanel:
     """Open the agreement panel (non-modal) over `parent`; returns it."""
-    panel = AgreementPanel(store, parent)
+    panel = AgreementPanel(store, parent, runner)
     panel.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     panel.show()
     return panel

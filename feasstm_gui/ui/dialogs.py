@@ -3,6 +3,7 @@ videos, the keymap editor and the F1 overlay of every key."""
 
 from __future__ import annotations
 
+import re
 import traceback
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from feasstm_gui.core.settings import login_name
 from feasstm_gui.ui.actions import (
     ACTIONS,
     DEFAULT_KEYMAP,
-    MENUS,
+    SECTIONS,
     SPECS,
     Keymap,
     conflicts,
@@ -191,6 +192,19 @@ class ImportVideosDialog(QDialog):
 # -- keymap editor ---------------------------------------------------------------------------
 
 
+def split_keys(text: str) -> list[str]:
+    """The keys of an editor cell: separated by commas ("4, Num+4"); the comma key itself
+    ("," or "Ctrl+,") is a key, not a separator."""
+    out: list[str] = []
+    for part in re.split(r",\s+", text.strip()):
+        part = part.strip()
+        if part == "," or part.endswith("+,"):
+            out.append(part)
+        else:
+            out += [k.strip() for k in part.split(",") if k.strip()]
+    return out
+
+
 class KeymapEditor(QDialog):
     """Change the keys of any action. Keys are saved in the preferences and win over the
     defaults; a key given to two actions is refused."""
@@ -249,8 +263,7 @@ class KeymapEditor(QDialog):
         layout.addWidget(buttons)
 
     def _row_keys(self, r: int) -> list[str]:
-        text = self.table.item(r, 1).text()
-        return [k.strip() for k in text.split(",") if k.strip()]
+        return split_keys(self.table.item(r, 1).text())
 
     def current_mapping(self) -> dict[str, list[str]]:
         return {self.table.item(r, 0).data(Qt.ItemDataRole.UserRole): self._row_keys(r)
@@ -305,7 +318,8 @@ class KeymapEditor(QDialog):
 
 
 class KeyOverlay(QWidget):
-    """Every key of every action, over the main window (F1, Esc or a click closes it)."""
+    """Every key of every action, the tools' keys too, over the main window (F1, Esc or a click
+    closes it)."""
 
     def __init__(self, keymap: Keymap, parent: QWidget):
         super().__init__(parent)
@@ -336,14 +350,15 @@ class KeyOverlay(QWidget):
             self._outer.removeWidget(old)
             old.setParent(None)
             old.deleteLater()
-        menus = [m for m in MENUS if any(a.menu == m and self.keymap.keys(a.id)
+        menus = [m for m in SECTIONS if any(a.menu == m and self.keymap.keys(a.id)
                                          for a in ACTIONS)]
         sizes = {m: 2 + sum(1 for a in ACTIONS if a.menu == m and self.keymap.keys(a.id))
                  for m in menus}
-        columns, col_menus = 3, [[], [], []]
-        per_column = sum(sizes.values()) / 3
+        columns = 4  # the window's menus and the tools' keys
+        col_menus: list[list[str]] = [[] for _ in range(columns)]
+        per_column = sum(sizes.values()) / columns
         col, filled = 0, 0
-        for menu in menus:  # fill columns in menu order, about a third of the lines each
+        for menu in menus:  # fill columns in menu order, about a quarter of the lines each
             if filled >= per_column and col < columns - 1:
                 col, filled = col + 1, 0
             col_menus[col].append(menu)

@@ -53,13 +53,16 @@ SPLIT_CHOICES = (("whole clips", "clip"), ("whole actors", "actor"))
 class ExportDialog(QDialog):
     """Export the project; shows the plan before writing anything."""
 
-    def __init__(self, store: Store, parent: QWidget | None = None):
+    def __init__(self, store: Store, parent: QWidget | None = None,
+                 runner: JobRunner | None = None):
         super().__init__(parent)
         self.store = store
         self.plan: ExportPlan | None = None
         self.plan_error = ""
         self._snapshot: ProjectSnapshot | None = None
-        self.runner = JobRunner(self)
+        # the window's one runner (one job at a time), or the dialog's own without a window
+        self.runner = runner or JobRunner(self)
+        self._exporting = False
         self._close_when_done = False
         self.setWindowTitle(f"Export {store.name}")
         self._build()
@@ -265,14 +268,18 @@ class ExportDialog(QDialog):
         started = self.runner.start(f"Exporting to {out.name}",
                                     lambda: export_dataset(store, out, plan.options, force=force,
                                                            plan=plan))
-        if started:
+        if not started:
+            self._set_status(f"Wait for '{self.runner.title}' to finish, or cancel it",
+                             error=True)
+        else:
+            self._exporting = True
             self._set_running(True)
             self.progress.setRange(0, 0)
             self._set_status(f"Exporting to {out} …")
         return started
 
     def cancel_export(self) -> None:
-        if self.runner.busy:
+        if self._exporting and self.runner.busy:
             self.cancel_button.setEnabled(False)
             self._set_status("Cancelling…")
             self.runner.cancel()
@@ -289,6 +296,8 @@ class ExportDialog(QDialog):
             self._update_enabled()
 
     def _on_progress(self, progress) -> None:
+        if not self._exporting:  # another job on the shared runner
+            return
         if progress.total:
             self.progress.setRange(0, progress.total)
             self.progress.setValue(min(progress.done, progress.total))
@@ -296,6 +305,10 @@ class ExportDialog(QDialog):
             self.problems_view.appendPlainText("\n".join(str(p) for p in progress.problems))
 
     def _on_finished(self, outcome: JobOutcome) -> None:
+        if not self._exporting:  # another job on the shared runner ended: the way is free
+            self.export_button.setEnabled(self.plan is not None)
+            return
+        self._exporting = False
         self._set_running(False)
         self.last_outcome = outcome
         if outcome.error is not None:
@@ -314,7 +327,7 @@ class ExportDialog(QDialog):
 
     def _cancel_then_close(self) -> bool:
         """While exporting, closing the dialog cancels the export and closes once it stops."""
-        if not self.runner.busy:
+        if not self._exporting:
             return False
         self._close_when_done = True
         self.cancel_export()
@@ -346,9 +359,11 @@ def _cell(n: int) -> QTableWidgetItem:
     return item
 
 
-def open_export_dialog(parent: QWidget | None, store: Store) -> ExportDialog:
-    """Show the export dialog for `store` (the main window's File > Export… calls this)."""
-    dialog = ExportDialog(store, parent)
+def open_export_dialog(parent: QWidget | None, store: Store,
+                       runner: JobRunner | None = None) -> ExportDialog:
+    """Show the export dialog for `store` (the main window's Tools > Export… calls this with
+    its runner)."""
+    dialog = ExportDialog(store, parent, runner)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.show()
     dialog.raise_()

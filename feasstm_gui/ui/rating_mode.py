@@ -6,21 +6,22 @@ pick exactly 5 frames from, a free-text description and the score (keys 1-5, anc
 shown). Every change is committed at once and is an undo step of the rater, so a rater can stop
 at any moment and resume later. Blind: the dialog reads and shows only this rater's rating.
 
-Keys (while the description does not have the focus): 1-5 score, Space play/pause, , and .
-step one frame, P pick/unpick the strip's current frame, Ctrl+Return complete the rating,
-Ctrl+Z / Ctrl+Shift+Z undo / redo the rater's last step, PgDown/PgUp next/previous clip.
+Keys (while the description does not have the focus; by default, as they are actions of the
+RATING scope in ui/actions.py, remappable in the keymap editor): 1-5 score, Space play/pause,
+, and . step one frame, P pick/unpick the strip's current frame, Ctrl+Return complete the
+rating, Ctrl+Z / Ctrl+Shift+Z undo / redo the rater's last step, PgDown/PgUp next/previous clip.
+The player's frames are decoded off the GUI thread (ui/thumbs.ImageLoader).
 
 RatingGroupsDialog sets the rating up: clips in groups, raters in groups.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QKeyEvent, QPixmap
+from PySide6.QtGui import QBrush, QColor, QIcon, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -51,6 +52,8 @@ from feasstm_gui.core.ratings import asa
 from feasstm_gui.core.store import FrameRow, Store
 from feasstm_gui.core.store import ratings as rdb
 from feasstm_gui.core.vocab import SCORES
+from feasstm_gui.ui import actions as act
+from feasstm_gui.ui.thumbs import Failed, ImageLoader, Loaded
 
 #: Milliseconds the description waits after the last key before it is committed.
 DESCRIPTION_COMMIT_MS = 1500
@@ -58,25 +61,6 @@ PICKED_COLOR = QColor("#f1c40f")
 #: Raters per group in the published FEASSTM-ASA (a hint only: any number is allowed).
 DEFAULT_RATERS_PER_GROUP = 4
 _DONE, _STARTED, _TODO = "✓", "…", "·"
-
-
-class ImageCache:
-    """A small LRU of decoded images by path (the player revisits frames when stepping)."""
-
-    def __init__(self, size: int = 120):
-        self._items: OrderedDict[str, QImage] = OrderedDict()
-        self._size = size
-
-    def get(self, path: str) -> QImage:
-        image = self._items.get(path)
-        if image is None:
-            image = QImage(path)
-            self._items[path] = image
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        else:
-            self._items.move_to_end(path)
-        return image
 
 
 @dataclass
@@ -99,16 +83,21 @@ def player_frames(store: Store, rows: list[FrameRow]) -> list[PlayerFrame]:
 
 class ClipPlayer(QWidget):
     """Plays a clip's frames at the source rate: each frame stays up until the next one's time
-    stamp (or 1/fps when frames have none). Play, pause, step, seek."""
+    stamp (or 1/fps when frames have none). Play, pause, step, seek. Frames are decoded by
+    `loader` off the GUI thread; until a frame is ready the previous one stays up."""
 
     position_changed = Signal(int)  # frame id shown
+    #: frames decoded ahead of the one shown, so playing does not wait for the decoder
+    READ_AHEAD = 3
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, loader: ImageLoader | None = None):
         super().__init__(parent)
         self._frames: list[PlayerFrame] = []
         self._pos = 0
         self._fps = 25.0
-        self._cache = ImageCache()
+        self.loader = loader or ImageLoader(max_bytes=64 << 20, max_side=1600, threads=1,
+                                            max_pending=8, parent=self)
+        self.loader.ready.connect(self._on_ready)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._advance)
@@ -225,28 +214,46 @@ class ClipPlayer(QWidget):
             self.screen.setText("no frames to play")
             self.time_label.setText("")
             return
-        image = self._cache.get(frame.path)
-        if image.isNull():
-            self.screen.setPixmap(QPixmap())
-            self.screen.setText(f"cannot read {Path(frame.path).name}")
-        else:
-            size = self.screen.size()
-            self.screen.setPixmap(QPixmap.fromImage(image).scaled(
-                size, Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation))
+        self._paint(frame)
+        for ahead in self._frames[self._pos + 1:self._pos + 1 + self.READ_AHEAD]:
+            if self.loader.peek(ahead.path) is None:
+                self.loader.request(ahead.path)
         t = f"{frame.time_ms / 1000:.2f} s  " if frame.time_ms is not None else ""
         self.time_label.setText(f"{t}frame {frame.frame_index} "
                                 f"({self._pos + 1}/{len(self._frames)})")
         self.position_changed.emit(frame.frame_id)
+
+    def _paint(self, frame: PlayerFrame) -> None:
+        loaded = self.loader.get(frame.path)
+        if loaded is None:
+            return  # decoding: the previous frame stays up until _on_ready
+        if isinstance(loaded, Failed):
+            self.screen.setPixmap(QPixmap())
+            self.screen.setText(f"cannot read {Path(frame.path).name}")
+        else:
+            self.screen.setPixmap(loaded.pixmap.scaled(
+                self.screen.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation))
+
+    def _on_ready(self, path: str) -> None:
+        frame = self.current_frame()
+        if frame is not None and frame.path == path:
+            self._paint(frame)
 
 
 class RatingDialog(QDialog):
     """Rating mode for one rater. `rater`: fixed rater (blind: the combo is locked); None lets
     the person choose among the registered raters."""
 
-    def __init__(self, store: Store, parent: QWidget | None = None, rater: str | None = None):
+    def __init__(self, store: Store, parent: QWidget | None = None, rater: str | None = None,
+                 keymap: act.Keymap | None = None):
         super().__init__(parent)
         self.store = store
+        self.keys = act.ScopedKeys(keymap or act.Keymap(None), act.RATING)
+        self.crops = ImageLoader(max_bytes=32 << 20, max_side=100, threads=1,
+                                 max_pending=100_000, parent=self)
+        self.crops.ready.connect(self._on_crop)
+        self._crop_items: dict[str, list[QListWidgetItem]] = {}
         self.setWindowTitle("Acting-skill rating")
         self.resize(1200, 800)
         self._clip: str | None = None
@@ -331,17 +338,21 @@ class RatingDialog(QDialog):
         self.score_group.idClicked.connect(self.set_score)
         self.picks_label = QLabel()
         grid.addWidget(self.picks_label, 8, 0)
-        self.complete_button = QPushButton("Complete rating (Ctrl+Return)")
+        self.complete_button = QPushButton("Complete rating" + self._hint("rating.complete"))
         self.complete_button.clicked.connect(self.complete)
         self.reopen_button = QPushButton("Reopen")
         self.reopen_button.clicked.connect(self.reopen)
-        self.next_button = QPushButton("Next clip (PgDown)")
+        self.next_button = QPushButton("Next clip" + self._hint("rating.next_clip"))
         self.next_button.clicked.connect(lambda: self.move_clip(1))
         grid.addWidget(self.complete_button, 9, 0)
         grid.addWidget(self.reopen_button, 10, 0)
         grid.addWidget(self.next_button, 11, 0)
         grid.setRowStretch(1, 1)
         return box
+
+    def _hint(self, action_id: str) -> str:
+        keys = act.display_keys(self.keys.keymap.keys(action_id))
+        return f" ({keys[0]})" if keys else ""
 
     def _install_keys(self, widget: QWidget) -> None:
         """The dialog's keys reach it from every child except the text editors."""
@@ -407,6 +418,7 @@ class RatingDialog(QDialog):
         self._clip = clip
         self._frames = {}
         self.strip.clear()
+        self._crop_items = {}  # the items waiting for a face are gone
         if clip is None:
             self.player.set_frames([], None)
             self._show_rating()
@@ -416,12 +428,27 @@ class RatingDialog(QDialog):
         self.player.set_frames(player_frames(self.store, rows), self.store.clip(clip).fps)
         for f in rows:
             if asa.pickable(f):
-                item = QListWidgetItem(QIcon(str(self.store.folder / f.crop)), str(f.frame_index))
+                item = QListWidgetItem(str(f.frame_index))
+                self._set_crop(item, str(self.store.folder / f.crop))
                 item.setData(Qt.ItemDataRole.UserRole, f.id)
                 item.setToolTip(f"frame {f.frame_index}")
                 self.strip.addItem(item)
         self._show_message("")
         self._show_rating()
+
+    def _set_crop(self, item: QListWidgetItem, path: str) -> None:
+        """The item's face, decoded off the GUI thread (set when ready)."""
+        loaded = self.crops.get(path)
+        if isinstance(loaded, Loaded):
+            item.setIcon(QIcon(loaded.pixmap))
+        elif loaded is None:
+            self._crop_items.setdefault(path, []).append(item)
+
+    def _on_crop(self, path: str) -> None:
+        loaded = self.crops.peek(path)
+        for item in self._crop_items.pop(path, []):
+            if isinstance(loaded, Loaded):
+                item.setIcon(QIcon(loaded.pixmap))
 
     def _show_rating(self) -> None:
         """Show the store's rating of the current clip by this rater (and nothing else)."""
@@ -576,32 +603,8 @@ class RatingDialog(QDialog):
             super().keyPressEvent(event)
 
     def handle_key(self, event: QKeyEvent) -> bool:
-        key, mods = event.key(), event.modifiers()
-        ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
-        shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
-        if ctrl and key == Qt.Key.Key_Z:
-            self.undo(redo=shift)
-        elif ctrl and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self.complete()
-        elif ctrl or mods & Qt.KeyboardModifier.AltModifier:
-            return False
-        elif Qt.Key.Key_1 <= key <= Qt.Key.Key_5:
-            self.set_score(key - Qt.Key.Key_0)
-        elif key == Qt.Key.Key_Space:
-            self.player.toggle()
-        elif key == Qt.Key.Key_Comma:
-            self.player.step(-1)
-        elif key == Qt.Key.Key_Period:
-            self.player.step(1)
-        elif key == Qt.Key.Key_P:
-            self.toggle_pick()
-        elif key == Qt.Key.Key_PageDown:
-            self.move_clip(1)
-        elif key == Qt.Key.Key_PageUp:
-            self.move_clip(-1)
-        else:
-            return False
-        return True
+        """The key's action in the RATING scope of the keymap, if it has one."""
+        return self.keys.handle(self, event)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self._finish()
@@ -620,10 +623,10 @@ class RatingDialog(QDialog):
             self._finished = True
 
 
-def open_rating_mode(parent: QWidget | None, store: Store, rater: str | None = None
-                     ) -> RatingDialog:
+def open_rating_mode(parent: QWidget | None, store: Store, rater: str | None = None,
+                     keymap: act.Keymap | None = None) -> RatingDialog:
     """Open rating mode (non-modal) over `parent`; returns the dialog."""
-    dialog = RatingDialog(store, parent, rater)
+    dialog = RatingDialog(store, parent, rater, keymap)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.show()
     return dialog

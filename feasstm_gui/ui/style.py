@@ -77,3 +77,23 @@ def letter_icon(text: str, color: QColor, size: int = 32) -> QIcon:
 
 def code_label(code: int | None) -> str:
     return f"{code} {CODES[code]}" if code in CODES else "unlabelled"
+
+
+#: Toolbar icons of actions that are not a code or a deletion reason: (text, colour).
+_ACTION_LETTERS = {"file.open": ("Op", "#34495e"), "edit.undo": ("↶", "#34495e"),
+                   "edit.redo": ("↷", "#34495e"), "label.fill": ("F→", "#16a085"),
+                   "flag.accept": ("✓?", "#d68910"), "go.next_unlabelled": ("N", "#2471a3"),
+                   "faces.realign": ("R", "#7d3c98"), "view.review": ("▦", "#2e4053"),
+                   "help.keys": ("F1", "#566573")}
+
+
+def action_icon(spec) -> QIcon | None:
+    """The icon of an action of ui/actions.py (an ActionSpec), or None."""
+    if spec.id.startswith("label.") and spec.args and spec.args[0] in CODES:
+        return code_icon(spec.args[0])
+    if spec.id.startswith("flag.") and spec.args and spec.args[0] in REASON_LETTERS:
+        return letter_icon(REASON_LETTERS[spec.args[0]], DELETED_COLOR)
+    if spec.id in _ACTION_LETTERS:
+        text, color = _ACTION_LETTERS[spec.id]
+        return letter_icon(text, QColor(color))
+    return None

@@ -86,6 +86,7 @@ def open_sample(window, folder: str | Path | None = None) -> bool:
         is_complete,
         sample_job,
     )
+    from feasstm_gui.ui.job_control import JobTarget
 
     folder = Path(folder) if folder else default_location()
     try:
@@ -97,4 +98,4 @@ def open_sample(window, folder: str | Path | None = None) -> bool:
         return False
     window.set_store(store)
     return window.start_job("Building the sample project (extract and align, under a minute)",
-                            lambda: sample_job(store), kind="clips")
+                            lambda: sample_job(store), JobTarget.new_clips())

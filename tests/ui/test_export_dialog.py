@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
-from test_export_helpers import ClipSpec, build_project  # noqa: E402
+from export_helpers import ClipSpec, build_project  # noqa: E402
 
 from feasstm_gui.core.dataset import export as export_mod  # noqa: E402
 from feasstm_gui.core.dataset.export import ExportOptions, plan_export  # noqa: E402

@@ -99,7 +99,7 @@ def test_import_videos_with_metadata_then_extract_and_align(window, cjk_dir, qtb
     seen.clear()
     QTimer.singleShot(50, lambda: fill_import_dialog(qtbot, {"role": "配角"}, False, seen))
     with qtbot.waitSignal(window.runner.finished, timeout=60_000):
-        window.import_videos_dialog()
+        window.project.import_videos_dialog()
     assert seen == {**fields, "process": True}
     clip = store.clip("演员 甲 镜头三")
     assert (clip.work, clip.role, clip.group) == ("演员请就位", "配角", "B")
@@ -114,10 +114,10 @@ def test_a_video_that_is_already_a_clip_is_reported_and_the_rest_imported(window
     store.add_clip(Clip("重复 的", video=str(files[0])))
     window.set_store(store)
     shown: list[str] = []
-    monkeypatch.setattr("feasstm_gui.ui.main_window.show_message",
+    monkeypatch.setattr("feasstm_gui.ui.job_control.show_message",
                         lambda parent, title, text, details="": shown.append(details))
     with qtbot.waitSignal(window.runner.finished, timeout=60_000) as blocker:
-        assert window.import_videos([str(f) for f in files], {"group": "A"}, process=True)
+        assert window.project.import_videos([str(f) for f in files], {"group": "A"}, process=True)
     assert blocker.args[0].error is None
     assert shown and "重复 的" in shown[0] and "already in the project" in shown[0]
     assert store.clip("新 的").align_status == "done"
@@ -139,7 +139,7 @@ def test_import_a_clip_table_then_process_all_with_cancel_and_resume(window, cjk
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.No)  # import only
     with qtbot.waitSignal(window.runner.finished, timeout=60_000) as blocker:
-        window.import_clips_dialog()
+        window.project.import_clips_dialog()
     assert blocker.args[0].error is None, blocker.args[0].error_text
     assert {c.id for c in window.clip_model.clips()} == {"做完 的", "前半 段", "整 段"}
     first = store.clip("前半 段")
@@ -168,14 +168,14 @@ def test_import_a_clip_table_then_process_all_with_cancel_and_resume(window, cjk
     # run again: it goes on where it stopped, and leaves the finished clip alone
     finished_frames = [(f.frame_index, f.crop) for f in store.frames("做完 的")]
     with qtbot.waitSignal(window.runner.finished, timeout=120_000) as blocker:
-        window.process_all()
+        window.jobs.process_all()
     assert blocker.args[0].error is None, blocker.args[0].error_text
     assert unfinished_clips(store) == []
     assert all(status_of(window, c.id) is None for c in window.clip_model.clips())
     assert [f.frame_index for f in store.frames("前半 段")] == list(range(12))
     assert [f.frame_index for f in store.frames("整 段")] == list(range(24))
     assert [(f.frame_index, f.crop) for f in store.frames("做完 的")] == finished_frames
-    window.process_all()  # nothing left: says so, starts nothing
+    window.jobs.process_all()  # nothing left: says so, starts nothing
     assert not window.runner.busy
     assert "already extracted and aligned" in window.statusBar().currentMessage()
 

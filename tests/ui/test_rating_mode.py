@@ -229,3 +229,13 @@ def test_groups_dialog_puts_clips_and_raters_in_groups(qtbot, store):
     store.undo()  # each change was an undoable step of the annotator
     assert rdb.rater(store, "r1").group == "A"
     dlg.close()
+
+
+def test_the_strip_faces_and_the_player_load_off_the_gui_thread(qtbot, dialog):
+    assert dialog.strip.count()
+    # decoded by the dialog's ImageLoader, set when ready
+    qtbot.waitUntil(lambda: all(not dialog.strip.item(i).icon().isNull()
+                                for i in range(dialog.strip.count())), timeout=10_000)
+    qtbot.waitUntil(lambda: dialog.player.screen.pixmap() is not None
+                    and not dialog.player.screen.pixmap().isNull(), timeout=10_000)
+    assert len(dialog.crops) >= dialog.strip.count()

@@ -56,7 +56,7 @@ def test_import_a_faf_folder_from_the_window(window, cjk_dir, data_dir, qtbot):
     (faf / "片段 甲.txt").write_text("000001.jpg 4\n000002.jpg 7\n000003.jpg 0\n",
                                      encoding="utf-8")
     with qtbot.waitSignal(window.runner.finished, timeout=60_000) as blocker:
-        assert window.import_faf(str(faf), str(cjk_dir / "项目 FAF"))
+        assert window.project.import_faf(str(faf), str(cjk_dir / "项目 FAF"))
     assert blocker.args[0].error is None, blocker.args[0].error_text
     assert window.clip_id == "片段 甲"
     assert [f.code for f in window.strip_model.frames()] == [4, 7, None]
@@ -85,18 +85,21 @@ def test_many_signals_and_void_calls_do_not_abort_the_interpreter(tmp_path):
     assert out.stdout.strip().endswith("ok")
 
 
-def test_tools_menu_opens_the_tools_written_elsewhere(window, make_project, qtbot):
+def test_tools_menu_opens_the_tools(window, make_project, qtbot):
     from conftest import FrameSpec
-
-    from feasstm_gui.ui import actions as act
 
     built = make_project({"片段 一": [FrameSpec(code=4)]})
     window.set_store(built.store)
-    tools = [t for t in act.TOOLS if window.actions[t[0]].isVisible()]
-    assert tools, "no tool modules installed"
-    tool_id, _title, module, _func = tools[0]
-    window.actions[tool_id].trigger()
-    assert module in window._tools
-    opened = window._tools[module]
-    if hasattr(opened, "close"):
+    tools = [a for a in window.menus["Tools"].actions() if not a.isSeparator()]
+    assert [a.objectName() for a in tools] == ["tools.export", "tools.rating",
+                                               "tools.adjudication", "tools.agreement"]
+    assert all(a.isVisible() and a.isEnabled() for a in tools)
+    for action in tools:
+        action.trigger()
+        name = action.objectName().split(".")[1]
+        assert name in window.tools.opened
+        opened = window.tools.opened[name]
+        assert opened.isVisible()
+        if window.runner.busy:  # the agreement statistics run on the window's one runner
+            qtbot.waitSignal(window.runner.finished, timeout=120_000).wait()
         opened.close()

@@ -19,6 +19,7 @@ from feasstm_gui.core.settings import Settings
 from feasstm_gui.core.store import Store, views
 from feasstm_gui.ui import actions as act
 from feasstm_gui.ui import pipeline_adapter
+from feasstm_gui.ui.job_control import JobTarget
 
 CLIP = "片段 一"
 
@@ -42,7 +43,7 @@ def test_worker_runs_a_job_off_the_gui_thread_and_cancels(window, make_project, 
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
     timer.start(10)
     assert window.start_job("Label slowly", lambda: label_slowly(store, ids, 4, 0.03),
-                            clip=CLIP, frames=ids, kind="frames")
+                            JobTarget.of_frames(CLIP, ids))
     assert window.job_panel.isVisible()
     # results appear as they come, and the window keeps processing events
     qtbot.waitUntil(lambda: sum(f.code == 4 for f in window.strip_model.frames()) >= 3,
@@ -81,8 +82,8 @@ def test_worker_finishes_and_returns_the_result(window, make_project, qtbot):
     window.set_store(built.store)
     store, ids = built.store, built.ids[CLIP]
     with qtbot.waitSignal(window.runner.finished, timeout=5000) as blocker:
-        window.start_job("Quick", lambda: label_slowly(store, ids, 2, 0), clip=CLIP, frames=ids,
-                         kind="frames")
+        window.start_job("Quick", lambda: label_slowly(store, ids, 2, 0),
+                         JobTarget.of_frames(CLIP, ids))
     assert blocker.args[0].result.summary == "all labelled"
     assert [f.code for f in window.strip_model.frames()] == [2] * 5
 
@@ -93,7 +94,7 @@ def test_realign_selected_runs_cancels_and_undoes(window, make_project, qtbot):
     ids = built.ids[CLIP]
     crops = [f.crop for f in window.strip_model.frames()]
     with qtbot.waitSignal(window.runner.finished, timeout=120_000) as blocker:
-        assert window.start_realign(ids, {"threshold": 0.5})
+        assert window.jobs.start_realign(ids, {"threshold": 0.5})
         qtbot.waitSignal(window.runner.progressed, timeout=120_000).wait()
         window.job_panel.cancel_button.click()  # cancel after the first frame(s)
     outcome = blocker.args[0]
@@ -263,7 +264,8 @@ def test_keymap_editor_refuses_a_key_given_twice(qtbot):
 def test_defaults_have_no_conflicts_and_every_action_is_in_a_menu(window):
     assert act.conflicts(act.DEFAULT_KEYMAP) == {}
     in_menus = {a.objectName() for m in window.menus.values() for a in m.actions()}
-    assert {s.id for s in act.ACTIONS} <= in_menus
+    # the tools' keys are in their dialogs (and in the key overlay and the keymap editor)
+    assert {s.id for s in act.WINDOW_ACTIONS} <= in_menus
     toolbar = {a.objectName() for a in window.toolbar.actions()}
     assert {f"label.{c}" for c in range(1, 8)} <= toolbar
 

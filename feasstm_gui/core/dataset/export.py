@@ -509,6 +509,53 @@ def _check_destination(out: Path, project: Path, force: bool) -> None:
     if (out.exists() or out.is_symlink()) and not force:
         raise FeasstmError("already exists; choose a new name, or use --force to replace it",
                            path=out)
+    _check_replaceable(out)
+
+
+def _check_replaceable(out: Path) -> None:
+    """--force replaces only an earlier export (a folder with an export's manifest.json) or an
+    empty folder: never a home folder, another project, a plain file or a link."""
+    what = _not_an_export(out)
+    if what:
+        raise FeasstmError(f"{what} is there, not an earlier export; --force replaces only an "
+                           "earlier export (a folder with its manifest.json) or an empty folder. "
+                           "Choose a new name, or move it away yourself", path=out)
+
+
+def _not_an_export(out: Path) -> str | None:
+    """What is at `out` when it is neither absent, an empty folder nor an earlier export."""
+    if out.is_symlink():
+        return f"a symbolic link (to {os.readlink(out)})"
+    if not out.exists():
+        return None
+    if not out.is_dir():
+        kind = "a file" if out.is_file() else "a special file (not a folder)"
+        return f"{kind} of {out.stat().st_size} bytes" if out.is_file() else kind
+    try:
+        names = sorted(p.name for p in out.iterdir())
+    except OSError as exc:
+        return f"a folder that cannot be listed ({exc.strerror})"
+    if not names:
+        return None
+    if "project.sqlite" in names:
+        return "a FEASSTM project (project.sqlite)"
+    if MANIFEST in names and _is_export_manifest(out / MANIFEST):
+        return None
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    manifest = f"a {MANIFEST} that is not an export's" if MANIFEST in names else f"no {MANIFEST}"
+    entries = "1 entry" if len(names) == 1 else f"{len(names)} entries"
+    return f"a folder with {entries} ({shown}) and {manifest}"
+
+
+def _is_export_manifest(path: Path) -> bool:
+    try:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > 256 * 1024 * 1024:
+            return False
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (isinstance(data, dict) and data.get("application") == "FEASSTM Studio"
+            and data.get("format") in ("feasstm-faf", "emotion-fan"))
 
 
 def _remove_stale_siblings(out: Path) -> None:
@@ -545,6 +592,7 @@ def _swap_in(tmp: Path, out: Path, force: bool) -> None:
     if out.exists() or out.is_symlink():
         if not force:
             raise FeasstmError("appeared while exporting; nothing was replaced", path=out)
+        _check_replaceable(out)  # again: it may have changed while the export was written
         aside = out.parent / f".{out.name}{_OLD}{os.getpid()}-{secrets.token_hex(4)}"
         os.rename(out, aside)
         try:

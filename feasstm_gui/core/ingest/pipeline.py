@@ -97,30 +97,51 @@ def _expected_frames(info, clip, rate) -> int:
 
 def for_clips(store: Store, clip_ids: Sequence[str] | None, make_job, what: str) -> Job:
     """Run a per-clip job over several clips (all by default). A clip that fails is reported
-    and the others go on; the whole fails only when no clip could be done."""
+    and the others go on; the whole fails only when nothing could be done. A clip that stops
+    half way (a lock, a full disk) keeps what it committed, and the summary counts it; a clip
+    whose video gave no frame at all is not counted as done."""
     ids = list(clip_ids) if clip_ids else [c.id for c in store.clips()]
     unknown = [c for c in ids if not store.has_clip(c)]
     if unknown:
         raise FeasstmError("no such clip: " + ", ".join(repr(c) for c in unknown),
                            path=store.folder)
     total = JobResult()
-    ok = 0
+    ok = kept = 0
     for clip_id in ids:
+        before = _committed(store, clip_id)
         try:
             result = yield from make_job(store, clip_id)
         except FeasstmError as exc:
-            problem = Problem.at(exc.path or store.folder, exc.line or 0,
-                                 _strip_where(str(exc), exc))
+            after = _committed(store, clip_id)
+            saved = max(after[0] - before[0], after[1] - before[1])
+            reason = _strip_where(str(exc), exc)
+            if saved:
+                reason += (f" ({saved} frames of clip '{clip_id}' committed before it stopped "
+                           "are kept: run the same command again to go on)")
+            problem = Problem.at(exc.path or store.folder, exc.line or 0, reason)
             total.problems.append(problem)
+            kept += saved
             yield Progress(0, None, f"{clip_id}: {what} failed", [problem])
             continue
-        ok += 1
         if isinstance(result, JobResult):
             total.done += result.done
             total.problems.extend(result.problems)
-    total.failed = ok == 0 and bool(ids)
+            if result.problems and not store.frame_indices(clip_id):
+                continue  # nothing usable came out of it (no frame could be decoded)
+        ok += 1
+    total.done += kept
+    total.failed = ok == 0 and total.done == 0 and bool(ids)
     total.summary = f"{what}: {ok} of {len(ids)} clips, {total.done} frames"
+    if kept:
+        total.summary += f" ({kept} of them in clips that stopped half way)"
     return total
+
+
+def _committed(store: Store, clip_id: str) -> tuple[int, int]:
+    """(frames, aligned frames) of a clip in the store: what a job that stops half way has
+    committed shows in one of the two."""
+    frames = len(store.frame_indices(clip_id))
+    return frames, frames - len(store.unaligned_frames(clip_id))
 
 
 def unfinished_clips(store: Store) -> list[str]:

@@ -101,7 +101,7 @@ class ProjectLock:
             "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         try:
-            atomic_write(self.folder / INFO_NAME, json.dumps(info))
+            atomic_write(self.folder / INFO_NAME, json.dumps(info))  # no temp file is left
         except OSError:
             pass  # the lock itself holds; the note of who holds it is a courtesy
 

@@ -8,7 +8,6 @@ package.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -20,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from feasstm_gui import __version__
-from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.errors import FeasstmError, ProjectLocked
 from feasstm_gui.core.names import check_clip_id
 from feasstm_gui.core.project_settings import DEFAULTS
+from feasstm_gui.core.store import dbfile
 from feasstm_gui.core.store.db import Database, SqliteDatabase
 from feasstm_gui.core.store.lock import ProjectLock
 from feasstm_gui.core.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -316,17 +316,26 @@ class Store:
         if (folder / "server.json").is_file():  # a team's project on a PostgreSQL server
             from feasstm_gui.core.store.server import ServerStore
             return ServerStore.open(folder, annotator, read_only=read_only, check=check)
-        if not db.exists() and not create and any(folder.iterdir()):
+        existed = db.exists()
+        if not existed and not create and any(folder.iterdir()):
             if not (folder / FRAMES_DIR).is_dir():
                 raise FeasstmError(f"not a FEASSTM project (no {DB_NAME})", path=folder)
         annotator = annotator or default_annotator()
         lock = None
         if not read_only:
             lock = ProjectLock(folder, annotator)
-            lock.acquire()
+            try:
+                lock.acquire()
+            except ProjectLocked as exc:
+                if isinstance(exc.__cause__, OSError):  # no lock file: read-only media
+                    cls._readable_or_say_why(db, exc)
+                raise
         try:
             conn = cls._connect(db, read_only)
             store = cls(folder, conn, lock, annotator, read_only)
+            store._check_project_db(existed)
+            if not read_only:
+                cls._enable_wal(conn, db)
             if check:
                 problems = store.integrity_check()
                 if problems:
@@ -347,26 +356,72 @@ class Store:
 
     @staticmethod
     def _connect(db: Path, read_only: bool) -> sqlite3.Connection:
+        """Connect (read-only: `mode=ro`; on read-only media without a pending -wal, where
+        SQLite cannot make its -shm, `immutable=1`). Errors say what is wrong (dbfile.py)."""
+        conn = None
         try:
             if read_only:
-                uri = db.resolve().as_uri() + "?mode=ro"
-                conn = sqlite3.connect(uri, uri=True, isolation_level=None,
-                                       check_same_thread=False)
+                uri = db.resolve().as_uri()
+                try:
+                    conn = sqlite3.connect(uri + "?mode=ro", uri=True, isolation_level=None,
+                                           check_same_thread=False)
+                    conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                except sqlite3.OperationalError:
+                    if conn is not None:
+                        conn.close()
+                    if not db.is_file() or dbfile.wal_pending(db):
+                        raise
+                    conn = sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True,
+                                           isolation_level=None, check_same_thread=False)
             else:
                 conn = sqlite3.connect(str(db), isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=5000")
-            if not read_only:
-                mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-                if mode.lower() != "wal":
-                    raise FeasstmError(f"cannot switch the database to WAL mode ({mode})", path=db)
+            conn.execute(f"PRAGMA busy_timeout={dbfile.BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise FeasstmError(
-                f"not a readable project database ({exc}); restore a backup from "
-                f"{db.parent / BACKUP_DIR}", path=db) from exc
+            if conn is not None:
+                conn.close()
+            raise dbfile.open_error(exc, db, writing=not read_only) from exc
         return conn
+
+    @staticmethod
+    def _enable_wal(conn: sqlite3.Connection, db: Path) -> None:
+        try:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise dbfile.open_error(exc, db, writing=True) from exc
+        if mode.lower() != "wal":
+            conn.close()
+            raise FeasstmError(f"cannot switch the database to WAL mode ({mode})", path=db)
+
+    @classmethod
+    def _readable_or_say_why(cls, db: Path, locked: ProjectLocked) -> None:
+        """The lock file cannot be made: the advice to open the project read-only holds only
+        if that works; otherwise say why it does not."""
+        try:
+            cls._connect(db, True).close()
+        except FeasstmError as exc:
+            raise FeasstmError(f"cannot create the lock file ({locked.__cause__.strerror}), "
+                               f"and the project cannot be read either: {exc}",
+                               path=db.parent / "project.lock") from exc
+
+    def _check_project_db(self, existed: bool) -> None:
+        """Refuse an empty database where a project was (a 0-byte file beside frames, crops or
+        backups) and an SQLite file that is not a project's: never build a schema into them."""
+        db = self.db_path
+        try:
+            kind = dbfile.schema_problem(self._conn)
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise dbfile.open_error(exc, db, writing=not self.read_only) from exc
+        if kind is None:
+            return
+        work = dbfile.project_work(self.folder)
+        if kind == "foreign" or (existed and (work or self.read_only)):
+            self._conn.close()
+            raise dbfile.not_a_project_error(kind, db, work)
 
     def _check_version(self) -> int:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -400,12 +455,21 @@ class Store:
             if self._conn is not None:
                 try:
                     if not self.read_only:
-                        self._conn.execute("PRAGMA optimize")
+                        self._optimize()
                 finally:
                     self._conn.close()
                     self._conn = self.db.conn = None  # type: ignore[assignment]
             if self._lock:
                 self._lock.release()
+
+    def _optimize(self) -> None:
+        """PRAGMA optimize may write (ANALYZE); a courtesy, skipped without waiting when
+        another program holds the database or the disk is full."""
+        try:
+            self._conn.execute("PRAGMA busy_timeout=0")
+            self._conn.execute("PRAGMA optimize")
+        except sqlite3.Error:
+            pass
 
     def __enter__(self) -> Store:
         return self
@@ -428,8 +492,11 @@ class Store:
         if self.read_only:
             raise FeasstmError("the project is open read-only; nothing can be changed",
                                path=self.folder)
-        with self.db.transaction():
-            yield self.db
+        try:
+            with self.db.transaction():
+                yield self.db
+        except sqlite3.OperationalError as exc:  # busy, full disk, read-only
+            raise _db_error(exc, self.db_path) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -950,218 +1017,56 @@ class Store:
         return self._apply([("label", {"frame": f, "annotator": self.annotator}, code)
                             for f, code in labels], description, state="log")
 
-    # -- counts, checks, backups -------------------------------------------------------------
+    # -- counts, checks, backups (status.py and backup.py) -----------------------------------
 
     def status(self) -> dict[str, Any]:
         """The counts `feasstm status --json` prints (DATASET.md vocabulary)."""
-        c = self._one(
-            """
-            SELECT (SELECT COUNT(*) FROM clips),
-                   COUNT(*),
-                   COUNT(face_version),
-                   COALESCE(SUM(irrelevant), 0),
-                   (SELECT COUNT(DISTINCT frame_id) FROM deletions)
-            FROM frames
-            """)
-        by_reason = dict.fromkeys(REASONS, 0)
-        for reason, n in self._query("SELECT reason, COUNT(*) FROM deletions GROUP BY reason"):
-            by_reason[reason] = n
-        labels = {str(k): 0 for k in CODES}
-        labelled = 0
-        for code, n in self._query(
-                """
-                SELECT fl.code, COUNT(*) FROM frames f JOIN final_labels fl ON fl.frame_id=f.id
-                WHERE fl.code IS NOT NULL AND f.irrelevant=0
-                  AND NOT EXISTS (SELECT 1 FROM deletions d WHERE d.frame_id=f.id)
-                GROUP BY fl.code
-                """):
-            labels[str(code)] = n
-            labelled += n
-        suggested = dict.fromkeys(SUGGESTED_REASONS, 0)
-        for reason, n in self._query(
-                "SELECT reason, COUNT(*) FROM suggestions WHERE status='open' GROUP BY reason"):
-            suggested[reason] = n
-        disagreements = self._one(
-            """SELECT COUNT(*) FROM (SELECT l.frame_id FROM labels l
-               JOIN frames f ON f.id=l.frame_id AND f.irrelevant=0
-               LEFT JOIN adjudications a ON a.frame_id=l.frame_id
-               WHERE a.frame_id IS NULL
-                 AND NOT EXISTS (SELECT 1 FROM deletions d WHERE d.frame_id=l.frame_id)
-               GROUP BY l.frame_id HAVING COUNT(DISTINCT l.code) > 1) AS d""")[0]
-        return {
-            "project": self.name,
-            "clips": c[0],
-            "frames": c[1],
-            "faces": c[2],
-            "irrelevant": c[3],
-            "labelled": labelled,
-            "deleted": c[4],
-            "deleted_by_reason": by_reason,
-            "labels": labels,
-            "suggested": suggested,
-            "annotators": self.annotators(),
-            "disagreements": disagreements,
-            "schema_version": self.schema_version,
-        }
+        from feasstm_gui.core.store.status import status
+
+        return status(self)
 
     def integrity_check(self) -> list[str]:
         """SQLite's own check: [] when the database is sound."""
-        try:
-            rows = self._query("PRAGMA integrity_check")
-        except sqlite3.DatabaseError as exc:
-            return [str(exc)]
-        msgs = [r[0] for r in rows]
-        return [] if msgs == ["ok"] else msgs
+        from feasstm_gui.core.store.status import integrity_check
+
+        return integrity_check(self)
 
     def consistency_problems(self) -> list[str]:
         """The store's own checks: files it names exist, rows point at rows that exist."""
-        problems = list(self.integrity_check())
-        for (msg,) in self._query("PRAGMA foreign_key_check"):
-            problems.append(f"foreign key problem in table {msg}")
-        for clip, index, crop in self._query(
-                "SELECT f.clip, f.frame_index, fa.crop FROM frames f JOIN faces fa "
-                "ON fa.frame_id=f.id AND fa.version=f.face_version"):
-            if not (self.folder / crop).is_file():
-                problems.append(f"{self.folder / crop}: crop of clip '{clip}' frame {index} "
-                                "is missing")
-        for clip, index, image in self._query(
-                "SELECT clip, frame_index, image FROM frames WHERE image IS NOT NULL"):
-            if not (self.folder / image).is_file():
-                problems.append(f"{self.folder / image}: image of clip '{clip}' frame {index} "
-                                "is missing")
-        for (n,) in self._query("SELECT COUNT(*) FROM labels WHERE frame_id NOT IN "
-                                "(SELECT id FROM frames)"):
-            if n:
-                problems.append(f"{n} labels on frames that do not exist")
-        for (n,) in self._query("SELECT COUNT(*) FROM frames WHERE face_version IS NOT NULL AND "
-                                "NOT EXISTS (SELECT 1 FROM faces WHERE frame_id=frames.id AND "
-                                "version=frames.face_version)"):
-            if n:
-                problems.append(f"{n} frames point at a face that is not stored")
-        return problems
+        from feasstm_gui.core.store.status import consistency_problems
+
+        return consistency_problems(self)
 
     def _remove_stale_backup_parts(self) -> None:
-        """A backup cut short by a crash leaves its temporary file; we hold the lock, so no
-        other process is writing one."""
-        d = self.folder / BACKUP_DIR
-        for part in d.glob("project-*.tmp") if d.is_dir() else []:
-            try:
-                part.unlink()
-            except OSError:
-                pass
+        from feasstm_gui.core.store.backup import remove_stale_backup_parts
+
+        remove_stale_backup_parts(self.folder)
 
     def backups(self) -> list[Path]:
-        d = self.folder / BACKUP_DIR
-        return sorted(d.glob("project-*.sqlite")) if d.is_dir() else []
+        from feasstm_gui.core.store.backup import backups
+
+        return backups(self.folder)
 
     def backup(self, tag: str = "", *, keep: int | None = None, from_file: bool = False) -> Path:
-        """Copy the database with SQLite's online backup API; keep the newest `backup.keep`.
-        `from_file` reads through a connection of its own (WAL: it sees the last commit and
-        blocks no writer), so a periodic backup never holds the store's lock."""
-        d = self.folder / BACKUP_DIR
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        dest = d / f"project-{stamp}{'-' + tag if tag else ''}.sqlite"
-        tmp = dest.with_suffix(".tmp")
-        try:
-            d.mkdir(exist_ok=True)
-            target = sqlite3.connect(str(tmp))
-            try:
-                if from_file:
-                    source = sqlite3.connect(str(self.db_path), check_same_thread=False)
-                    try:
-                        source.execute("PRAGMA busy_timeout=5000")
-                        source.backup(target)
-                    finally:
-                        source.close()
-                else:
-                    with self._mutex:
-                        self._conn.backup(target)
-            finally:
-                target.close()
-            os.replace(tmp, dest)
-        except (OSError, sqlite3.Error) as exc:
-            tmp.unlink(missing_ok=True)
-            raise FeasstmError(f"could not write a backup ({exc})", path=dest) from exc
-        if keep is None:
-            keep = int(self.param("backup.keep", 10))
-        for old in self.backups()[:-keep]:
-            old.unlink(missing_ok=True)
-        return dest
+        """Copy the database into backups/ (see backup.backup)."""
+        from feasstm_gui.core.store.backup import backup
+
+        return backup(self, tag, keep=keep, from_file=from_file)
 
     def backup_if_due(self) -> Path | None:
-        backups = self.backups()
-        interval = float(self.param("backup.min_interval_s", 600))
-        if backups:
-            age = datetime.now().timestamp() - backups[-1].stat().st_mtime
-            if age < interval:
-                return None
-        if self._one("SELECT COUNT(*) FROM frames")[0] == 0 and not backups:
-            return None  # nothing to lose yet
-        return self.backup()
+        from feasstm_gui.core.store.backup import backup_if_due
+
+        return backup_if_due(self)
 
 
 def restore_backup(folder: str | Path, backup: str | Path | None = None) -> Path:
-    """Replace the project database by a backup (the newest by default). The current database
-    is kept as a backup first. The project must not be open."""
-    folder = Path(folder)
-    if (folder / "server.json").is_file():
+    """Replace the project database by a backup (see backup.restore_backup)."""
+    if (Path(folder) / "server.json").is_file():
         raise FeasstmError("this project's database is on a server: restore it there (the "
                            "server's own backups); nothing was changed", path=folder)
-    lock = ProjectLock(folder)
-    lock.acquire()
-    try:
-        bdir = folder / BACKUP_DIR
-        candidates = sorted(bdir.glob("project-*.sqlite")) if bdir.is_dir() else []
-        src = Path(backup) if backup else (candidates[-1] if candidates else None)
-        if src is None or not src.is_file():
-            raise FeasstmError("no backup to restore", path=bdir)
-        probe = sqlite3.connect(src.resolve().as_uri() + "?mode=ro", uri=True)
-        try:
-            ok = probe.execute("PRAGMA integrity_check").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise FeasstmError(f"the backup is not a readable database ({exc})", path=src) from exc
-        finally:
-            probe.close()
-        if ok != "ok":
-            raise FeasstmError(f"the backup is damaged ({ok})", path=src)
-        db = folder / DB_NAME
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        if db.exists():
-            saved = bdir / f"project-{stamp}-before-restore.sqlite"
-            cur = sqlite3.connect(str(db))
-            dst = sqlite3.connect(str(saved))
-            try:
-                cur.backup(dst)
-            except sqlite3.DatabaseError:
-                # Not a database any more: it cannot be copied nor written over. Keep its bytes
-                # aside (named so that it is never taken for a backup) and restore into a new file.
-                dst.close()
-                saved.unlink(missing_ok=True)
-                _move_damaged_aside(db, bdir / f"damaged-{stamp}-{DB_NAME}")
-            finally:
-                cur.close()
-                dst.close()
-        src_conn = sqlite3.connect(src.resolve().as_uri() + "?mode=ro", uri=True)
-        dst_conn = sqlite3.connect(str(db))
-        try:
-            src_conn.backup(dst_conn)
-        except sqlite3.Error as exc:
-            raise FeasstmError(f"could not restore {src.name} into the project ({exc})",
-                               path=db) from exc
-        finally:
-            src_conn.close()
-            dst_conn.close()
-        return src
-    finally:
-        lock.release()
+    from feasstm_gui.core.store.backup import restore_backup as restore
 
-
-def _move_damaged_aside(db: Path, aside: Path) -> None:
-    """Move a damaged database file and its WAL files out of the way (kept, not deleted)."""
-    for suffix in ("", "-wal", "-shm"):
-        part = Path(f"{db}{suffix}")
-        if part.exists():
-            os.replace(part, Path(f"{aside}{suffix}"))
+    return restore(folder, backup)
 
 
 def default_annotator() -> str:
@@ -1185,14 +1090,4 @@ def _plain(value: Any) -> Any:
 
 
 def _db_error(exc: sqlite3.OperationalError, path: Path) -> FeasstmError:
-    text = str(exc)
-    if "full" in text:
-        return FeasstmError("the disk is full; the last change was not saved, all earlier ones "
-                            "are. Free some space and try again", path=path)
-    if "readonly" in text or "read-only" in text:
-        return FeasstmError("the project cannot be written (read-only file system or "
-                            "permissions); nothing was changed", path=path)
-    if "locked" in text or "busy" in text:
-        return FeasstmError("the database is busy (another program is writing it); try again",
-                            path=path)
-    return FeasstmError(f"database error: {text}", path=path)
+    return dbfile.runtime_error(exc, path)

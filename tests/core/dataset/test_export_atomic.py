@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from test_export_helpers import ClipSpec, build_project
+from export_helpers import ClipSpec, build_project
 
 from feasstm_gui.core.dataset import export as export_mod
 from feasstm_gui.core.dataset.export import ExportOptions, export_dataset

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from test_export_helpers import DATA, ClipSpec, build_project, read_lines
+from export_helpers import DATA, ClipSpec, build_project, read_lines
 
 from feasstm_gui.cli import main
 from feasstm_gui.core.dataset.verify import verify

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from test_export_helpers import ClipSpec, build_project, read_lines
+from export_helpers import ClipSpec, build_project, read_lines
 
 from feasstm_gui.core.dataset.export import ExportOptions, export_dataset, plan_export
 from feasstm_gui.core.dataset.verify import verify

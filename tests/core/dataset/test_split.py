@@ -6,9 +6,9 @@ import itertools
 from collections import Counter
 
 import pytest
+from export_helpers import ClipSpec, build_project
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_export_helpers import ClipSpec, build_project
 
 from feasstm_gui.core.dataset.export import ExportOptions, plan_export
 from feasstm_gui.core.dataset.split import choose_test_groups, read_split_file

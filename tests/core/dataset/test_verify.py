@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from export_helpers import ClipSpec, build_project
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_export_helpers import ClipSpec, build_project
 
 from feasstm_gui.cli import main as cli_main
 from feasstm_gui.core.dataset.export import ExportOptions, export_dataset

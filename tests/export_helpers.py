@@ -16,7 +16,7 @@ import cv2
 
 from feasstm_gui.core.store import Clip, Store
 
-DATA = Path(__file__).parents[2] / "data"
+DATA = Path(__file__).parent / "data"
 PHOTOS = ("faces/obama.jpg", "faces/obama2.jpg", "faces/biden.jpg", "faces/astronaut.png",
           "faces/camera.png", "faces/messi5.jpg", "faces/obama_partial_face.jpg")
 

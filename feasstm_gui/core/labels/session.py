@@ -1,0 +1,196 @@
+"""The annotator's session: one project, one annotator, the current clip, and the edit commands.
+
+The window (ui/main_window.py) and its controllers call these commands and repaint the frames
+each returns; nothing here knows about Qt, so the labelling rules are tested without a window
+(tests/core/labels/test_session.py). The blind rule (a clip labelled in a blind pass shows the
+annotator their own labels only) is decided here, once, for every read the window makes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from feasstm_gui.core.labels.fill import fill_targets, typical_step
+from feasstm_gui.core.store import FrameRow, Store, views
+from feasstm_gui.core.store.store import EditBatch
+from feasstm_gui.core.vocab import CODES
+
+
+@dataclass
+class Change:
+    """What a command did: the frames to repaint, the store's count of changed rows, and a
+    line for the status bar (empty: nothing to say)."""
+
+    frames: list[int] = field(default_factory=list)
+    count: int = 0
+    message: str = ""
+
+
+@dataclass
+class FillChange(Change):
+    """Fill forward: also where it stopped (a position in the clip's rows, None at the end)."""
+
+    stop: int | None = None
+
+
+@dataclass
+class UndoChange(Change):
+    """Undo/redo: also the step undone or redone (None: there was nothing to do)."""
+
+    step: EditBatch | None = None
+    steps: int = 0
+
+
+def _frames_of(step: EditBatch) -> list[int]:
+    return [t["frame"] for _op, t, _o, _n in step.changes if "frame" in t]
+
+
+class Session:
+    """One annotator working on one project. Commands return a `Change`."""
+
+    def __init__(self, store: Store, annotator: str):
+        self.store = store
+        self.annotator = annotator
+        self.clip_id: str | None = None
+        store.annotator = annotator
+
+    def set_annotator(self, name: str) -> None:
+        self.annotator = name
+        self.store.annotator = name
+
+    # -- the blind rule ----------------------------------------------------------------------
+
+    def is_blind(self, clip_id: str | None) -> bool:
+        """Whether `clip_id` is labelled in a blind pass (each annotator sees their own)."""
+        return clip_id is not None and self.store.is_blind(clip_id)
+
+    def viewer_of(self, clip_id: str | None) -> str | None:
+        """Whose labels a view of the clip shows: the annotator's own in a blind pass, else
+        the final label (None)."""
+        return self.annotator if self.is_blind(clip_id) else None
+
+    # The views apply the blind rule clip by clip inside their SQL (views.label_sql): one
+    # query each, whatever mix of blind and open clips it spans.
+
+    def clip_rows(self, clip_id: str) -> list[FrameRow]:
+        """The clip's frames, with the labels this annotator may see."""
+        return views.clip_frames(self.store, clip_id, viewer=self.annotator)
+
+    def rows(self, frame_ids: Sequence[int]) -> dict[int, FrameRow]:
+        """The current state of a few frames, with the labels this annotator may see."""
+        return views.frames_by_id(self.store, frame_ids, viewer=self.annotator)
+
+    def clip_summaries(self, clip_id: str | None = None) -> dict[str, views.ClipSummary]:
+        """The clip list's counts; blind clips count this annotator's own labels."""
+        return views.clip_summaries(self.store, viewer=self.annotator, clip_id=clip_id)
+
+    def review_rows(self, query: dict) -> list[FrameRow]:
+        """The review grid across clips: own labels everywhere as soon as any clip is blind
+        (kept as it was; `views.review_frames(viewer=)` would apply the rule clip by clip)."""
+        blind = any(self.is_blind(c.id) for c in self.store.clips())
+        return views.review_frames(self.store, annotator=self.annotator if blind else None,
+                                   **query)
+
+    def next_unlabelled_clip(self, after: str | None) -> tuple[str, int | None] | None:
+        """The next clip with an unlabelled frame after `after`, and that frame's id."""
+        nxt = views.next_clip_with_unlabelled(self.store, after, viewer=self.annotator)
+        if nxt is None:
+            return None
+        return nxt, views.next_unlabelled(self.store, nxt, viewer=self.annotator)
+
+    # -- edits -------------------------------------------------------------------------------
+
+    def label(self, frame_ids: Sequence[int], code: int | None) -> Change:
+        """Label the frames `code` (None clears this annotator's label). One undo step."""
+        ids = list(frame_ids)
+        n = self.store.set_labels(ids, code, annotator=self.annotator)
+        what = f"{code} {CODES[code]}" if code else "no label"
+        return Change(ids, n, f"{len(ids)} frame(s): {what}")
+
+    def clear(self, frame_ids: Sequence[int]) -> Change:
+        return self.label(frame_ids, None)
+
+    def toggle_flag(self, frame_ids: Sequence[int], reason: str) -> Change:
+        """Set `reason` on all the frames unless all have it, then remove it."""
+        ids = list(frame_ids)
+        return Change(ids, self.store.toggle_deletion(ids, reason))
+
+    def add_flag(self, frame_ids: Sequence[int], reason: str) -> Change:
+        ids = list(frame_ids)
+        return Change(ids, self.store.set_deletion(ids, reason, True))
+
+    def restore(self, frames: Sequence[FrameRow]) -> Change:
+        """Remove every deletion reason of the frames (as they were last read)."""
+        ids = [f.id for f in frames]
+        changes = [("deletion", {"frame": f.id, "reason": r}, False)
+                   for f in frames for r in sorted(f.reasons)]
+        n = self.store.apply_edits(changes, "restore (remove every deletion reason)") \
+            if changes else 0
+        return Change(ids, n)
+
+    def accept_suggestions(self, frame_ids: Sequence[int]) -> Change:
+        ids = list(frame_ids)
+        n = self.store.accept_suggestions(ids)
+        return Change(ids, n, "" if n else "No suggested flags on the selected frames")
+
+    def dismiss_suggestions(self, frame_ids: Sequence[int]) -> Change:
+        ids = list(frame_ids)
+        return Change(ids, self.store.dismiss_suggestions(ids))
+
+    def toggle_irrelevant(self, frames: Sequence[FrameRow]) -> Change:
+        """Mark the frames irrelevant unless all are, then relevant again."""
+        ids = [f.id for f in frames]
+        value = not all(f.irrelevant for f in frames)
+        return Change(ids, self.store.set_irrelevant(ids, value))
+
+    def fill_forward(self, rows: Sequence[FrameRow], pos: int) -> FillChange:
+        """rows[pos]'s code onto the following unlabelled frames of `rows` (a clip in frame
+        order), up to the next labelled frame or scene cut (core/labels/fill.py)."""
+        cur = rows[pos]
+        if cur.code is None:
+            return FillChange(message="The current frame has no label to fill forward")
+        targets, stop = fill_targets(rows, pos, typical_step(rows),
+                                     lambda ids: views.track_marks(self.store, ids))
+        if not targets:
+            return FillChange(stop=stop, message="Nothing to fill: the next frame is labelled "
+                              "or after a scene cut")
+        n = self.store.set_labels(targets, cur.code, annotator=self.annotator,
+                                  description=f"fill forward {cur.code} ({CODES[cur.code]}) "
+                                  f"over {len(targets)} frames")
+        why = "the end of the clip" if stop is None else (
+            "a labelled frame" if rows[stop].code is not None else "a scene cut")
+        return FillChange(targets, n, f"Filled {len(targets)} frames with {cur.code} "
+                          f"{CODES[cur.code]}, up to {why}", stop=stop)
+
+    # -- undo --------------------------------------------------------------------------------
+
+    def undo(self) -> UndoChange:
+        return self._undo_redo(undo=True)
+
+    def redo(self) -> UndoChange:
+        return self._undo_redo(undo=False)
+
+    def _undo_redo(self, undo: bool) -> UndoChange:
+        step = self.store.undo(self.annotator) if undo else self.store.redo(self.annotator)
+        if step is None:
+            return UndoChange(message=f"Nothing to {'undo' if undo else 'redo'}")
+        return UndoChange(_frames_of(step), 1,
+                          f"{'Undone' if undo else 'Redone'}: {step.description}",
+                          step=step, steps=1)
+
+    def undo_to(self, batch: int) -> UndoChange | None:
+        """Undo the annotator's own steps back to and including step `batch`. None when that
+        step is not one of theirs that can be undone."""
+        steps = [s for s in views.recent_edits(self.store, 10_000, annotator=self.annotator)
+                 if s.state == "done" and s.batch >= batch]
+        if not any(s.batch == batch for s in steps):
+            return None
+        ids: list[int] = []
+        while True:
+            step = self.store.can_undo(self.annotator)
+            if step is None or step.batch < batch:
+                break
+            self.store.undo(self.annotator)
+            ids += _frames_of(step)
+        return UndoChange(ids, len(steps), f"Undone {len(steps)} step(s)", steps=len(steps))
