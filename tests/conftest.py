@@ -47,3 +47,31 @@ def face_images(tmp_path) -> dict[str, Path]:
                 shutil.copyfile(p, dst)
                 out[p.stem] = dst
     return out
+
+
+# -- PostgreSQL (the team store's server back end) ---------------------------------------------
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throw-away PostgreSQL cluster on a Unix socket (tests/pgcluster.py), for the session.
+    Skipped where the server's binaries are missing; in CI (CI=true) that is a failure."""
+    from pgcluster import PgCluster, find_bindir, in_ci
+
+    bindir = find_bindir()
+    if bindir is None:
+        if in_ci():
+            pytest.fail("PostgreSQL binaries (initdb, pg_ctl) not found; .ci/run installs them "
+                        "(apt-get install postgresql)")
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found: apt-get install postgresql")
+    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e .[test])")
+    cluster = PgCluster(bindir).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:
+    """The URL of a new, empty database on the test cluster (one per test)."""
+    return pg_cluster.new_database()

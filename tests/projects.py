@@ -12,10 +12,12 @@ from feasstm_gui.core.store import Clip, Store
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 
 
-def make_project(folder: Path, clips: dict[str, tuple[str, str]], n_frames: int = 8) -> Store:
+def make_project(folder: Path, clips: dict[str, tuple[str, str]], n_frames: int = 8, *,
+                 server: str | None = None) -> Store:
     """An open project whose clips (id -> (actor, group)) each have `n_frames` frames at source
-    indices 0, 3, 6, ..., every one with a real 100x100 face crop."""
-    store = Store.create(folder, annotator="tester")
+    indices 0, 3, 6, ..., every one with a real 100x100 face crop. `server`: its database on
+    that PostgreSQL server."""
+    store = Store.create(folder, annotator="tester", server=server)
     photos = [read_image(p) for p in sorted(FACES.iterdir()) if p.suffix in (".jpg", ".png")]
     for clip, (actor, group) in clips.items():
         store.add_clip(Clip(clip, actor=actor, group=group, fps=25.0))

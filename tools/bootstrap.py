@@ -72,6 +72,24 @@ def ensure_qt_libraries(python: Path) -> None:
         say("Qt cannot load; install these system packages: " + " ".join(packages))
 
 
+def ensure_postgresql() -> None:
+    """The tests of the team store start their own throw-away PostgreSQL cluster
+    (tests/pgcluster.py): install Debian's server where its binaries are missing (as root), else
+    say how. Nothing is done when they are there."""
+    import glob
+    if shutil.which("initdb") or glob.glob("/usr/lib/postgresql/*/bin/initdb"):
+        return
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        say("installing PostgreSQL (the team store's tests run a throw-away server)")
+        subprocess.run(["apt-get", "update", "-q"], check=False)
+        subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends",
+                        "postgresql"], check=True,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    else:
+        say("PostgreSQL is not installed: the team store's tests are skipped (outside CI); "
+            "install it with: apt-get install postgresql")
+
+
 def build_sample(python: Path) -> Path:
     """The sample project: clips made from the photographs in resources/sample, extracted and
     aligned by the real pipeline (`feasstm sample`, about a minute, with a progress bar). A
@@ -114,6 +132,7 @@ def cmd_run() -> int:
 def cmd_test(extra: list[str]) -> int:
     python = install()
     ensure_qt_libraries(python)
+    ensure_postgresql()
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     say("running the test suite")
     return subprocess.run([str(python), "-m", "pytest", "-q", *extra], cwd=ROOT,

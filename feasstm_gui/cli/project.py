@@ -20,6 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("new", help="create a project folder")
     p.add_argument("project", type=Path, metavar="PROJECT")
     p.add_argument("--name", help="project name (default: the folder name)")
+    p.add_argument("--server", metavar="URL",
+                   help="keep the database on a PostgreSQL server, e.g. "
+                   "postgresql://host/dbname (an empty database; no password in the URL: use "
+                   "~/.pgpass, a service file or PGPASSWORD)")
     p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("import", help="add clips from a clip table CSV or from video files",
@@ -84,9 +88,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_new(args) -> int:
-    store = Store.create(args.project, name=args.name)
+    store = Store.create(args.project, name=args.name, server=args.server)
     store.close()
-    print(f"created project {args.project}")
+    print(f"created project {args.project}" + (" on the server" if args.server else ""))
     return EXIT_OK
 
 

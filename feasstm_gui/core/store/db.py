@@ -46,6 +46,17 @@ class Database:
     def snapshot(self):  # -> context manager
         raise NotImplementedError  # pragma: no cover - interface
 
+    def serialise_edits(self) -> None:
+        """Inside a transaction: wait until no other connection is writing edit-log steps, so
+        the next step number (MAX(batch) + 1) is this transaction's alone. SQLite's write
+        transaction (BEGIN IMMEDIATE) already has the database to itself."""
+
+    def has_table(self, name: str) -> bool:
+        """Whether the database has this table (a project opened read-only before a migration
+        that adds it has not)."""
+        return self.one("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                        (name,)) is not None
+
 
 class SqliteDatabase(Database):
     """One SQLite connection (autocommit mode: transactions are explicit) used under a lock."""

@@ -96,8 +96,7 @@ def store_proposals(store: Store, rows: Sequence[tuple[int, int]], probs: np.nda
 
 def has_proposals_table(store: Store) -> bool:
     """False for a project opened read-only before its schema had proposals (not migrated)."""
-    return store.db.one("SELECT 1 FROM sqlite_master WHERE type='table' AND name='proposals'"
-                      ) is not None
+    return store.db.has_table("proposals")
 
 
 def proposed_count(store: Store) -> int:

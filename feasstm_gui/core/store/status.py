@@ -20,7 +20,7 @@ def status(store: Store) -> dict[str, Any]:
         """
         SELECT (SELECT COUNT(*) FROM clips),
                COUNT(*),
-               COALESCE(SUM(face_version IS NOT NULL), 0),
+               COUNT(face_version),
                COALESCE(SUM(irrelevant), 0),
                (SELECT COUNT(DISTINCT frame_id) FROM deletions)
         FROM frames
@@ -49,7 +49,7 @@ def status(store: Store) -> dict[str, Any]:
            LEFT JOIN adjudications a ON a.frame_id=l.frame_id
            WHERE a.frame_id IS NULL
              AND NOT EXISTS (SELECT 1 FROM deletions d WHERE d.frame_id=l.frame_id)
-           GROUP BY l.frame_id HAVING COUNT(DISTINCT l.code) > 1)""")[0]
+           GROUP BY l.frame_id HAVING COUNT(DISTINCT l.code) > 1) AS d""")[0]
     return {
         "project": store.name,
         "clips": c[0],

@@ -278,8 +278,13 @@ class Store:
     # -- opening and closing -----------------------------------------------------------------
 
     @classmethod
-    def create(cls, folder: str | Path, annotator: str = "", name: str | None = None) -> Store:
-        """Make a new project folder (it must not exist or be empty) and open it."""
+    def create(cls, folder: str | Path, annotator: str = "", name: str | None = None, *,
+               server: str | None = None) -> Store:
+        """Make a new project folder (it must not exist or be empty) and open it. `server`: a
+        PostgreSQL URL; the database lives there (core/store/server.py)."""
+        if server is not None:
+            from feasstm_gui.core.store.server import ServerStore
+            return ServerStore.create(folder, annotator, name, server=server)
         folder = Path(folder)
         if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
             raise FeasstmError(
@@ -308,6 +313,9 @@ class Store:
         db = folder / DB_NAME
         if not folder.is_dir():
             raise FeasstmError("no such project folder", path=folder)
+        if (folder / "server.json").is_file():  # a team's project on a PostgreSQL server
+            from feasstm_gui.core.store.server import ServerStore
+            return ServerStore.open(folder, annotator, read_only=read_only, check=check)
         existed = db.exists()
         if not existed and not create and any(folder.iterdir()):
             if not (folder / FRAMES_DIR).is_dir():
@@ -480,13 +488,13 @@ class Store:
     # -- transactions ------------------------------------------------------------------------
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[Database]:
         if self.read_only:
             raise FeasstmError("the project is open read-only; nothing can be changed",
                                path=self.folder)
         try:
             with self.db.transaction():
-                yield self._conn
+                yield self.db
         except sqlite3.OperationalError as exc:  # busy, full disk, read-only
             raise _db_error(exc, self.db_path) from exc
 
@@ -521,7 +529,7 @@ class Store:
             self._set_params(values)
 
     def _set_params(self, values: dict[str, Any]) -> None:
-        self._conn.executemany(
+        self.db.executemany(
             "INSERT INTO params (key, value) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value=excluded.value",
             [(k, json.dumps(v, ensure_ascii=False)) for k, v in values.items()],
@@ -544,7 +552,7 @@ class Store:
         self.set_params({"labelling.blind": clip_ids})
 
     def _ensure_annotator(self, name: str) -> None:
-        self._conn.execute(
+        self.db.execute(
             "INSERT OR IGNORE INTO annotators (name, created_at) VALUES (?, ?)", (name, utc_now())
         )
 
@@ -558,14 +566,14 @@ class Store:
         which removes the old clip's frames, labels and images first."""
         check_clip_id(clip.id)
         with self._tx() as conn:
-            exists = conn.execute("SELECT 1 FROM clips WHERE id=?", (clip.id,)).fetchone()
+            exists = conn.one("SELECT 1 FROM clips WHERE id=?", (clip.id,))
             if exists and not replace:
                 raise FeasstmError(
                     f"clip '{clip.id}' is already in the project; use --replace to replace it",
                     path=self.folder)
             if exists:
                 self._remove_clip(clip.id)
-            pos = conn.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM clips").fetchone()[0]
+            pos = conn.one("SELECT COALESCE(MAX(position), 0) + 1 FROM clips")[0]
             conn.execute(
                 f"INSERT INTO clips ({_CLIP_COLUMNS}, created_at) VALUES "
                 "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -575,8 +583,7 @@ class Store:
             )
 
     def _remove_clip(self, clip_id: str) -> None:
-        conn = self._conn
-        conn.execute("DELETE FROM clips WHERE id=?", (clip_id,))
+        self.db.execute("DELETE FROM clips WHERE id=?", (clip_id,))
         # Files are removed after the commit by remove_clip_files (the database is the truth).
 
     def remove_clip(self, clip_id: str) -> None:
@@ -644,9 +651,9 @@ class Store:
                     "VALUES (?,?,?,?,?) ON CONFLICT (clip, frame_index) DO NOTHING",
                     (clip_id, int(index), time_ms, image, source_name),
                 )
-                ids.append(conn.execute(
+                ids.append(conn.one(
                     "SELECT id FROM frames WHERE clip=? AND frame_index=?", (clip_id, int(index))
-                ).fetchone()[0])
+                )[0])
         return ids
 
     def frame_indices(self, clip_id: str) -> set[int]:
@@ -690,9 +697,9 @@ class Store:
         history. With `log_as` the switch is an undoable edit (re-align) with that description;
         with `make_current=False` the caller switches it (set_face_version / apply_edits)."""
         with self._tx() as conn:
-            version = conn.execute(
+            version = conn.one(
                 "SELECT COALESCE(MAX(version), 0) + 1 FROM faces WHERE frame_id=?", (frame_id,)
-            ).fetchone()[0]
+            )[0]
             conn.execute(
                 "INSERT INTO faces (frame_id, version, box, landmarks, prob, crop, params, "
                 "sharpness, scores, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -874,6 +881,7 @@ class Store:
         at = utc_now()
         try:
             with self._tx() as conn:
+                conn.serialise_edits()  # the old values read and the step number are ours
                 self._ensure_annotator(who)
                 batch = None
                 changed = 0
@@ -883,8 +891,8 @@ class Store:
                     if old == new:
                         continue
                     if batch is None:
-                        batch = conn.execute(
-                            "SELECT COALESCE(MAX(batch), 0) + 1 FROM edits").fetchone()[0]
+                        batch = conn.one(
+                            "SELECT COALESCE(MAX(batch), 0) + 1 FROM edits")[0]
                         if state == "done":
                             conn.execute("UPDATE edits SET state='dropped' WHERE annotator=? "
                                          "AND state='undone'", (who,))
@@ -941,7 +949,7 @@ class Store:
             thread.join(timeout)
 
     def _require_frame(self, frame_id: int) -> None:
-        if self._conn.execute("SELECT 1 FROM frames WHERE id=?", (frame_id,)).fetchone() is None:
+        if self.db.one("SELECT 1 FROM frames WHERE id=?", (frame_id,)) is None:
             raise FeasstmError(f"no frame with id {frame_id}", path=self.folder)
 
     # -- undo / redo (from the edit log, so they survive a restart) --------------------------
@@ -974,7 +982,8 @@ class Store:
             return None
         at = utc_now()
         with self._tx() as conn:
-            log_batch = conn.execute("SELECT COALESCE(MAX(batch), 0) + 1 FROM edits").fetchone()[0]
+            conn.serialise_edits()
+            log_batch = conn.one("SELECT COALESCE(MAX(batch), 0) + 1 FROM edits")[0]
             changes = reversed(step.changes) if undo else step.changes
             for op_name, target, old, new in changes:
                 after = old if undo else new
@@ -1052,6 +1061,9 @@ class Store:
 
 def restore_backup(folder: str | Path, backup: str | Path | None = None) -> Path:
     """Replace the project database by a backup (see backup.restore_backup)."""
+    if (Path(folder) / "server.json").is_file():
+        raise FeasstmError("this project's database is on a server: restore it there (the "
+                           "server's own backups); nothing was changed", path=folder)
     from feasstm_gui.core.store.backup import restore_backup as restore
 
     return restore(folder, backup)

@@ -137,13 +137,17 @@ def clip_summaries(store: Store, *, viewer: str | None = None, annotator: str | 
     rows = store.db.query(
         f"""
         SELECT clip, COUNT(*), SUM(has_face), SUM(deleted), SUM(irrelevant),
-               SUM(NOT deleted AND NOT irrelevant AND code IS NOT NULL), SUM(suggested)
-        FROM (SELECT f.clip AS clip, f.face_version IS NOT NULL AS has_face, f.irrelevant,
-                     EXISTS (SELECT 1 FROM deletions WHERE frame_id=f.id) AS deleted,
-                     EXISTS (SELECT 1 FROM suggestions WHERE frame_id=f.id AND status='open')
-                       AS suggested,
+               SUM(CASE WHEN deleted=0 AND irrelevant=0 AND code IS NOT NULL THEN 1 ELSE 0 END),
+               SUM(suggested)
+        FROM (SELECT f.clip AS clip, CASE WHEN f.face_version IS NOT NULL THEN 1 ELSE 0 END
+                       AS has_face, f.irrelevant,
+                     CASE WHEN EXISTS (SELECT 1 FROM deletions WHERE frame_id=f.id) THEN 1
+                          ELSE 0 END AS deleted,
+                     CASE WHEN EXISTS (SELECT 1 FROM suggestions
+                                       WHERE frame_id=f.id AND status='open') THEN 1
+                          ELSE 0 END AS suggested,
                      {code} AS code
-              FROM frames f {where})
+              FROM frames f {where}) AS s
         GROUP BY clip
         """, args)
     return {r[0]: ClipSummary(total=r[1], faces=int(r[2] or 0), flagged=int(r[3] or 0),

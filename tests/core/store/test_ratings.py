@@ -10,10 +10,12 @@ from feasstm_gui.core.store import Store
 from feasstm_gui.core.store import ratings as rdb
 
 
-@pytest.fixture
-def store(cjk_dir):
+@pytest.fixture(params=["sqlite", "pg"])
+def store(cjk_dir, request):
+    # on both back ends: the embedded SQLite store and a PostgreSQL server (issue 16)
+    server = request.getfixturevalue("pg_url") if request.param == "pg" else None
     s = make_project(cjk_dir / "项目", {"片段 甲": ("演员 一", "A"), "片段 乙": ("演员 二", "A"),
-                                        "片段 丙": ("演员 一", "B")})
+                                        "片段 丙": ("演员 一", "B")}, server=server)
     yield s
     s.close()
 

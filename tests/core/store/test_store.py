@@ -12,12 +12,18 @@ from feasstm_gui.core.store.schema import SCHEMA_VERSION
 
 
 @pytest.fixture
-def project(cjk_dir):
-    store = Store.create(cjk_dir / "项目", annotator="alice")
+def project(cjk_dir, request):
+    # SQLite unless a test asks for both back ends (@BOTH): then also on a PostgreSQL server
+    server = request.getfixturevalue("pg_url") if getattr(request, "param", "") == "pg" else None
+    store = Store.create(cjk_dir / "项目", annotator="alice", server=server)
     store.add_clip(Clip("片段 一", work="作品", actor="演员"))
     store.add_frames("片段 一", [(i, i * 40.0, None, None) for i in range(20)])
     yield store
     store.close()
+
+
+#: The test runs on the embedded SQLite store and on a PostgreSQL server (issue 16).
+BOTH = pytest.mark.parametrize("project", ["sqlite", "pg"], indirect=True)
 
 
 def ids(store, clip="片段 一"):
@@ -43,6 +49,7 @@ def test_second_writer_is_refused_with_who_holds_it(project):
             ro.set_labels([ids(ro)[0]], 4)
 
 
+@BOTH
 def test_labels_undo_redo_survive_close_and_reopen(project):
     folder = project.folder
     f = ids(project)
@@ -75,6 +82,7 @@ def test_labels_undo_redo_survive_close_and_reopen(project):
     store.close()
 
 
+@BOTH
 def test_undo_is_per_annotator(project):
     f = ids(project)
     project.set_labels([f[0]], 2, annotator="bob")
@@ -84,6 +92,7 @@ def test_undo_is_per_annotator(project):
     assert project.undo("bob") is not None
 
 
+@BOTH
 def test_final_label_agreement_and_adjudication(project):
     f = ids(project)
     project.set_labels(f[:2], 4, annotator="alice")
@@ -100,6 +109,7 @@ def test_final_label_agreement_and_adjudication(project):
     assert project.frames("片段 一", annotator="alice")[1].code == 4
 
 
+@BOTH
 def test_deleted_and_irrelevant_frames_are_not_labelled(project):
     f = ids(project)
     project.set_labels(f[:4], 7)
@@ -113,6 +123,7 @@ def test_deleted_and_irrelevant_frames_are_not_labelled(project):
     assert s["irrelevant"] == 1
 
 
+@BOTH
 def test_suggestions_never_delete_until_accepted(project):
     f = ids(project)
     project.set_suggestions(f[0], {"blur": 0.9})
@@ -127,6 +138,7 @@ def test_suggestions_never_delete_until_accepted(project):
     assert project.status()["deleted"] == 0 and project.status()["suggested"]["blur"] == 2
 
 
+@BOTH
 def test_realign_keeps_history_and_is_undoable(project, tmp_path):
     f = ids(project)[0]
     project.add_face(f, crop="crops/a.jpg", prob=0.9, box=[1, 2, 3, 4])
@@ -181,6 +193,7 @@ def test_restore_refuses_while_project_is_open(project):
         restore_backup(project.folder)
 
 
+@BOTH
 def test_bad_clip_id_is_refused(project):
     for bad in ("a/b", "..", " lead", "trail.", "x" * 101, "a:b"):
         with pytest.raises(FeasstmError, match="clip id"):

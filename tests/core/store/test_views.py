@@ -11,9 +11,11 @@ from feasstm_gui.core.store import Clip, Store, views
 BLIND, OPEN = "盲 片段", "open clip"
 
 
-@pytest.fixture
-def store(cjk_dir):
-    s = Store.create(cjk_dir / "项目", annotator="alice")
+@pytest.fixture(params=["sqlite", "pg"])
+def store(cjk_dir, request):
+    # on both back ends: the embedded SQLite store and a PostgreSQL server (issue 16)
+    server = request.getfixturevalue("pg_url") if request.param == "pg" else None
+    s = Store.create(cjk_dir / "项目", annotator="alice", server=server)
     for clip in (BLIND, OPEN):
         s.add_clip(Clip(clip))
         s.add_frames(clip, [(i, i * 40.0, None, None) for i in range(3)])
