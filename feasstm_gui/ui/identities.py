@@ -10,18 +10,9 @@ The work is done by core.faces.identities; this module only shows it and passes 
 
 from __future__ import annotations
 
+from PySide6 import QtWidgets as W
 from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QKeyEvent, QPixmap
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QDialog,
-    QHeaderView,
-    QLabel,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
 
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.store import Store
@@ -57,10 +48,10 @@ def _thumb(store: Store, image_rel: str | None, box) -> QPixmap | None:
     return QPixmap.fromImage(qimg.copy())
 
 
-class IdentityGallery(act.ScopedKeysMixin, QDialog):
+class IdentityGallery(act.ScopedKeysMixin, W.QDialog):
     """One clip's identities; keys say which one is the actor."""
 
-    def __init__(self, store: Store, clip_id: str, parent: QWidget | None = None,
+    def __init__(self, store: Store, clip_id: str, parent: W.QWidget | None = None,
                  window=None, keymap: act.Keymap | None = None):
         super().__init__(parent)
         self.keys = act.ScopedKeys(keymap or act.Keymap(None), act.IDENTITIES)
@@ -70,18 +61,18 @@ class IdentityGallery(act.ScopedKeysMixin, QDialog):
         self.identities: list = []
         self.setWindowTitle(f"Identities of clip {clip_id}")
         self.resize(820, 520)
-        self.summary = QLabel()
+        self.summary = W.QLabel()
         self.summary.setWordWrap(True)
-        self.table = QTableWidget()
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table = W.QTableWidget()
+        self.table.setSelectionBehavior(W.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(W.QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(W.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setIconSize(QSize(THUMB, THUMB))
         self.table.verticalHeader().setVisible(False)
         self.table.installEventFilter(self)
-        keys = QLabel("A / Return: this is the actor · N / Delete: not the actor · "
+        keys = W.QLabel("A / Return: this is the actor · N / Delete: not the actor · "
                       "Ctrl+Z: undo · F: find identities · R: reload")
-        layout = QVBoxLayout(self)
+        layout = W.QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
         layout.addWidget(keys)
@@ -101,11 +92,11 @@ class IdentityGallery(act.ScopedKeysMixin, QDialog):
         t.setHorizontalHeaderLabels(["identity", "frames"] + [""] * SAMPLES)
         t.setRowCount(len(self.identities))
         for r, ident in enumerate(self.identities):
-            name = QTableWidgetItem(f"{ident.number}" + ("  the actor" if ident.is_actor else ""))
-            count = QTableWidgetItem(f"{ident.frames} ({ident.actor_frames} as the actor)")
+            name = W.QTableWidgetItem(f"{ident.number}" + ("  the actor" if ident.is_actor else ""))
+            count = W.QTableWidgetItem(f"{ident.frames} ({ident.actor_frames} as the actor)")
             cells = [name, count]
             for frame_id, _index, box in ident.samples:
-                item = QTableWidgetItem()
+                item = W.QTableWidgetItem()
                 pix = _thumb(self.store, frames.get(frame_id), box)
                 if pix is not None:
                     item.setIcon(QIcon(pix))
@@ -117,7 +108,7 @@ class IdentityGallery(act.ScopedKeysMixin, QDialog):
             t.setRowHeight(r, THUMB + 8)
         for c in range(2, 2 + SAMPLES):
             t.setColumnWidth(c, THUMB + 8)
-        t.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        t.horizontalHeader().setSectionResizeMode(1, W.QHeaderView.ResizeMode.ResizeToContents)
         if self.identities:
             t.setCurrentCell(min(row, len(self.identities) - 1), 0)
             actor = next((i.number for i in self.identities if i.is_actor), None)

@@ -177,15 +177,24 @@ class ProjectController(Controller):
         folder = self.window.settings.get(key) or ""
         return folder if folder and Path(folder).is_dir() else str(Path.home())
 
+    def _choose_files(self, title: str, folder_key: str, filters: str, *,
+                      many: bool = False) -> list[str]:
+        """Files chosen in a file dialog that opens where the last ones of this kind were (the
+        folder is remembered in the preferences under `folder_key`)."""
+        ask = QFileDialog.getOpenFileNames if many else QFileDialog.getOpenFileName
+        chosen, _ = ask(self.window, title, self._last_folder(folder_key), filters)
+        paths = list(chosen) if many else [chosen] if chosen else []
+        if paths:
+            self.window.settings.set(folder_key, str(Path(paths[0]).parent))
+        return paths
+
     @guarded
     def import_videos_dialog(self) -> None:
         if self.store is None:
             return
-        paths, _ = QFileDialog.getOpenFileNames(self.window, "Choose the video files to import",
-                                                self._last_folder("import.video_folder"),
-                                                VIDEO_FILTER)
+        paths = self._choose_files("Choose the video files to import", "import.video_folder",
+                                   VIDEO_FILTER, many=True)
         if paths:
-            self.window.settings.set("import.video_folder", str(Path(paths[0]).parent))
             self.ask_import_videos(paths)
 
     def ask_import_videos(self, paths: list[str]) -> None:
@@ -211,12 +220,10 @@ class ProjectController(Controller):
     def import_clips_dialog(self) -> None:
         if self.store is None:
             return
-        path, _ = QFileDialog.getOpenFileName(self.window, "Choose a clip table",
-                                              self._last_folder("import.table_folder"),
-                                              "Clip tables (*.csv *.txt);;All files (*)")
-        if path:
-            self.window.settings.set("import.table_folder", str(Path(path).parent))
-            self.ask_import_clip_table(path)
+        paths = self._choose_files("Choose a clip table", "import.table_folder",
+                                   "Clip tables (*.csv *.txt);;All files (*)")
+        if paths:
+            self.ask_import_clip_table(paths[0])
 
     def ask_import_clip_table(self, path: str) -> None:
         answer = QMessageBox.question(

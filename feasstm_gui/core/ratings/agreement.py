@@ -87,13 +87,8 @@ def icc_table(matrix) -> dict[str, tuple[float, tuple[float, float]]]:
     ICC(3,k); McGraw & Wong's ICC(1), ICC(A,1), ICC(C,1) ...). Computed by pingouin; a CI bound
     may be NaN where the F-based interval does not exist (perfect agreement).
     """
-    m = _as_matrix(matrix)
-    if np.isnan(m).any():
-        raise AgreementUndefined("ICC is undefined: it needs every target rated by every rater")
+    m = _complete_matrix(matrix, "ICC is undefined: it needs")
     n, k = m.shape
-    if n < 2 or k < 2:
-        raise AgreementUndefined(
-            f"ICC is undefined: it needs at least two targets and two raters ({n} x {k} here)")
     if np.ptp(m) == 0:
         raise AgreementUndefined(_identical_reason(m.ravel(), "ICC is"))
     if n * k < 5:
@@ -155,13 +150,8 @@ def kendall_w(matrix, ties: bool = True) -> float:
     """
     from scipy.stats import rankdata
 
-    m_ = _as_matrix(matrix)
-    if np.isnan(m_).any():
-        raise AgreementUndefined("Kendall's W needs every target rated by every rater")
+    m_ = _complete_matrix(matrix, "Kendall's W needs")
     n, m = m_.shape
-    if n < 2 or m < 2:
-        raise AgreementUndefined(
-            f"Kendall's W needs at least two targets and two raters ({n} x {m} here)")
     ranks = np.column_stack([rankdata(m_[:, j]) for j in range(m)])
     sums = ranks.sum(axis=1)
     s = float(((sums - sums.mean()) ** 2).sum())
@@ -667,6 +657,18 @@ def _full_matrix(ratings: list[Rating]) -> np.ndarray:
     m = np.full((len(targets), len(raters)), np.nan)
     for r in ratings:
         m[targets[r.target], raters[r.rater]] = r.value
+    return m
+
+
+def _complete_matrix(matrix, needs: str) -> np.ndarray:
+    """The matrix (targets x raters) when every target is rated by every rater and there are
+    at least two of each; else AgreementUndefined, starting with `needs`."""
+    m = _as_matrix(matrix)
+    if np.isnan(m).any():
+        raise AgreementUndefined(f"{needs} every target rated by every rater")
+    n, k = m.shape
+    if n < 2 or k < 2:
+        raise AgreementUndefined(f"{needs} at least two targets and two raters ({n} x {k} here)")
     return m
 
 

@@ -19,15 +19,12 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from feasstm_gui import __version__
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.project_settings import DEFAULTS
 from feasstm_gui.core.store.store import (
     CROPS_DIR,
     FRAMES_DIR,
     Store,
     default_annotator,
-    utc_now,
 )
 
 SERVER_FILE = "server.json"
@@ -109,10 +106,7 @@ class ServerStore(Store):
             raise FeasstmError(f"cannot create the project folder ({exc.strerror})",
                                path=folder) from exc
         store = cls(folder, db, annotator or default_annotator(), False, url)
-        with store._tx():
-            store._set_params({"project.name": name or folder.name,
-                               "project.created": utc_now(),
-                               "project.app_version": __version__, **DEFAULTS})
+        store._set_new_project_params(name or folder.name)
         return store
 
     @classmethod

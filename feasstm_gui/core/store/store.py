@@ -298,11 +298,15 @@ class Store:
             raise FeasstmError(f"cannot create the project folder ({exc.strerror})",
                                path=folder) from exc
         store = cls.open(folder, annotator=annotator, backup=False)
-        with store._tx():
-            store._set_params({"project.name": name or folder.name,
-                               "project.created": utc_now(),
-                               "project.app_version": __version__, **DEFAULTS})
+        store._set_new_project_params(name or folder.name)
         return store
+
+    def _set_new_project_params(self, name: str) -> None:
+        """What a new project stores first: its name, when and by which version it was made,
+        and every default parameter (so it keeps its own)."""
+        with self._tx():
+            self._set_params({"project.name": name, "project.created": utc_now(),
+                              "project.app_version": __version__, **DEFAULTS})
 
     @classmethod
     def open(cls, folder: str | Path, annotator: str = "", *, read_only: bool = False,
