@@ -92,7 +92,8 @@ def test_tools_menu_opens_the_tools(window, make_project, qtbot):
     window.set_store(built.store)
     tools = [a for a in window.menus["Tools"].actions() if not a.isSeparator()]
     assert [a.objectName() for a in tools] == ["tools.export", "tools.rating",
-                                               "tools.adjudication", "tools.agreement"]
+                                               "tools.adjudication", "tools.agreement",
+                                               "tools.identities"]
     assert all(a.isVisible() and a.isEnabled() for a in tools)
     for action in tools:
         action.trigger()
