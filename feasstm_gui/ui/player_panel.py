@@ -10,6 +10,7 @@ key is pressed again (or playback stops). Each run is one edit (one undo).
 from __future__ import annotations
 
 import bisect
+import os
 import time
 from pathlib import Path
 
@@ -34,7 +35,8 @@ REPEAT_GAP_MS = 80
 def stored_frames(folder: Path, rows: list[FrameRow]) -> list[StoredFrame]:
     """What the player shows when the video cannot be played: the extracted frame, else the
     crop, by source index."""
-    return [StoredFrame(r.frame_index, str(folder / (r.image or r.crop)), bool(r.image))
+    base = os.path.join(str(folder), "")  # strings, not Paths: 100,000 frames in a few ms
+    return [StoredFrame(r.frame_index, base + (r.image or r.crop), bool(r.image))
             for r in rows if r.image or r.crop]
 
 
