@@ -103,11 +103,26 @@ class PlayerPanel(QObject):
 
     # -- loading -----------------------------------------------------------------------------
 
+    def shown(self) -> bool:
+        """Whether the player is on screen: its dock open and, in the tab group it shares with
+        the preview, the tab in front (a dock behind another tab still counts as visible to
+        Qt). Hidden, it neither loads clips nor follows the strip, which keeps opening a clip
+        and labelling as fast as without it."""
+        return self.dock.isVisible() and not self.player.visibleRegion().isEmpty()
+
     def _on_visible(self, visible: bool) -> None:
-        if visible and self._clip != (self.window.clip_id or None):
-            self._load(self.window.clip_id or "")
         if not visible:
             self.player.pause()
+        # the tab's geometry is settled once the event loop has run
+        QTimer.singleShot(0, self._catch_up)
+
+    def _catch_up(self) -> None:
+        """Shown again: the clip of the window, at the strip's current frame."""
+        if not self.shown():
+            return
+        if self._clip != (self.window.clip_id or None):
+            self._load(self.window.clip_id or "")
+        self._on_strip_current(self.window.strip.current_frame())
 
     def _load(self, clip_id: str) -> None:
         self.stop_run()
@@ -116,7 +131,7 @@ class PlayerPanel(QObject):
             self._clip = None
             self.player.unload()
             return
-        if not self.dock.isVisible():
+        if not self.shown():
             self._clip = None  # loaded when shown: opening a clip stays as fast as before
             self.player.unload()
             return
@@ -156,7 +171,7 @@ class PlayerPanel(QObject):
                 self._following = False
 
     def _on_strip_current(self, row: FrameRow | None) -> None:
-        if self._following or row is None or not self.dock.isVisible():
+        if self._following or row is None or not self.shown():
             return
         if row.clip != self._clip:
             return
