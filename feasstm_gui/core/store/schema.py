@@ -166,15 +166,9 @@ CREATE TABLE proposal_accepts (
 );
 """
 
-#: MIGRATIONS[n] takes the database from version n to n + 1.
-MIGRATIONS: list[str] = [SCHEMA_V1]
-MIGRATIONS.append(PROPOSALS)
-
-SCHEMA_VERSION = len(MIGRATIONS)
-
 # Identity (issue 15): the actor's reference face descriptors, shared by all clips of an actor,
 # and every face found in a clip with its face track and identity cluster.
-MIGRATIONS.append("""
+IDENTITY = """
 CREATE TABLE actor_refs (
     id         INTEGER PRIMARY KEY,
     actor      TEXT NOT NULL,           -- the clips' actor name (clip:<id> for a clip without one)
@@ -201,5 +195,9 @@ CREATE TABLE identity_frames (
     frame_id INTEGER PRIMARY KEY REFERENCES frames(id) ON DELETE CASCADE,
     state    TEXT NOT NULL              -- JSON state of the identity job after this frame (resume)
 )
-""")
+"""
+
+#: MIGRATIONS[n] takes the database from version n to n + 1.
+MIGRATIONS: list[str] = [SCHEMA_V1, PROPOSALS, IDENTITY]
+
 SCHEMA_VERSION = len(MIGRATIONS)
