@@ -443,6 +443,7 @@ class Player(QWidget):
             self._media.pause()
             self._set_playing_ui(False)
             if self._index >= 0:
+                self._target = self._index  # frames decoded on the way there are not shown
                 self._seek_media(self._index)  # the last frame stays up (not the first)
 
     def _on_error(self, _error, text: str) -> None:
@@ -454,6 +455,12 @@ class Player(QWidget):
 
     def _on_video_frame(self, frame) -> None:
         if self._mode != "video" or not frame.isValid():
+            return
+        from PySide6.QtMultimedia import QMediaPlayer
+
+        if self._media.playbackState() == QMediaPlayer.PlaybackState.StoppedState:
+            # we only ever pause; a stopped player is one that ran off the end, and the frame it
+            # shows then is the first one, which must not replace the last frame played
             return
         start = frame.startTime()
         index = round(start * self._fps / 1e6) if start >= 0 else \
