@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.faces.actors import references_for
 from feasstm_gui.core.jobs import Job, JobResult, Progress, steps
 from feasstm_gui.core.problems import Problem
-from feasstm_gui.core.store import FRAMES_DIR, Store
+from feasstm_gui.core.store import FRAMES_DIR, Store, claims
 
 #: Frames committed together by the extraction job (a kill loses at most this many).
 EXTRACT_BATCH = 25
@@ -102,7 +103,12 @@ def for_clips(store: Store, clip_ids: Sequence[str] | None, make_job, what: str)
     """Run a per-clip job over several clips (all by default). A clip that fails is reported
     and the others go on; the whole fails only when nothing could be done. A clip that stops
     half way (a lock, a full disk) keeps what it committed, and the summary counts it; a clip
-    whose video gave no frame at all is not counted as done."""
+    whose video gave no frame at all is not counted as done.
+
+    On a server project several workers (machines, processes) may run this over the same clips
+    at once: each clip is claimed first (core/store/claims.py), a clip another worker holds is
+    left for later, and one that another worker finished meanwhile is not done again; a worker
+    whose remaining clips are all held waits for them (a killed worker's clip is taken over)."""
     ids = list(clip_ids) if clip_ids else [c.id for c in store.clips()]
     unknown = [c for c in ids if not store.has_clip(c)]
     if unknown:
@@ -110,11 +116,33 @@ def for_clips(store: Store, clip_ids: Sequence[str] | None, make_job, what: str)
                            path=store.folder)
     total = JobResult()
     ok = kept = 0
-    for clip_id in ids:
+    finished = _FINISHED.get(what) if claims.is_shared(store) else None
+    done_at_start = {c for c in ids if finished(store, c)} if finished else set()
+    queue = list(ids)
+    while queue:
+        claim = None
+        for clip_id in queue:
+            claim = claims.try_claim(store, clip_id, what)
+            if claim is not None:
+                break
+        if claim is None:  # every clip left is being worked on by another worker
+            yield Progress(0, None, f"waiting for {len(queue)} clip(s) other workers hold: "
+                           + ", ".join(queue[:3]) + (" ..." if len(queue) > 3 else ""))
+            time.sleep(claims.POLL_S)
+            continue
+        queue.remove(clip_id)
+        if finished and clip_id not in done_at_start and finished(store, clip_id):
+            claim.release("finished-by-other", 0)
+            ok += 1
+            yield Progress(0, None, f"{clip_id}: done by another worker")
+            continue
         before = _committed(store, clip_id)
+        outcome = "stopped"
         try:
             result = yield from make_job(store, clip_id)
+            outcome = "done"
         except FeasstmError as exc:
+            outcome = "failed"
             after = _committed(store, clip_id)
             saved = max(after[0] - before[0], after[1] - before[1])
             reason = _strip_where(str(exc), exc)
@@ -126,6 +154,15 @@ def for_clips(store: Store, clip_ids: Sequence[str] | None, make_job, what: str)
             kept += saved
             yield Progress(0, None, f"{clip_id}: {what} failed", [problem])
             continue
+        finally:
+            if claim.row is not None:
+                try:
+                    after = _committed(store, clip_id)
+                    claim.release(outcome, max(after[0] - before[0], after[1] - before[1]))
+                except FeasstmError:
+                    claim.release(outcome)
+            else:
+                claim.release(outcome)
         if isinstance(result, JobResult):
             total.done += result.done
             total.problems.extend(result.problems)
@@ -138,6 +175,16 @@ def for_clips(store: Store, clip_ids: Sequence[str] | None, make_job, what: str)
     if kept:
         total.summary += f" ({kept} of them in clips that stopped half way)"
     return total
+
+
+#: Whether a clip is finished for a job, by the job's name in for_clips (shared workers skip a
+#: clip another worker finished).
+_FINISHED = {
+    "extract": lambda s, c: s.clip(c).extract_status in ("done", "damaged"),
+    "align": lambda s, c: s.clip(c).align_status == "done",
+    "extract and align": lambda s, c: (s.clip(c).extract_status in ("done", "damaged")
+                                       and s.clip(c).align_status == "done"),
+}
 
 
 def _committed(store: Store, clip_id: str) -> tuple[int, int]:

@@ -197,7 +197,24 @@ CREATE TABLE identity_frames (
 )
 """
 
+# Jobs shared by machines (issue 16): who took which clip for which job, when, and how it ended.
+# The exclusion itself is the server's session advisory lock (core/store/claims.py); these rows
+# are the record (a killed worker's row is closed as 'abandoned' by the worker that takes over).
+JOB_CLAIMS = """
+CREATE TABLE job_claims (
+    id         INTEGER PRIMARY KEY,
+    clip       TEXT NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
+    job        TEXT NOT NULL,           -- extract | align | extract and align | identities
+    worker     TEXT NOT NULL,           -- host:pid
+    started_at TEXT NOT NULL,
+    ended_at   TEXT,                    -- NULL while the worker holds the clip
+    outcome    TEXT,                    -- done | failed | stopped | finished-by-other | abandoned
+    frames     INTEGER                  -- frames committed while it held the clip
+);
+CREATE INDEX job_claims_clip ON job_claims (clip, job);
+"""
+
 #: MIGRATIONS[n] takes the database from version n to n + 1.
-MIGRATIONS: list[str] = [SCHEMA_V1, PROPOSALS, IDENTITY]
+MIGRATIONS: list[str] = [SCHEMA_V1, PROPOSALS, IDENTITY, JOB_CLAIMS]
 
 SCHEMA_VERSION = len(MIGRATIONS)
