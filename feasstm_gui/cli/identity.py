@@ -85,19 +85,31 @@ def cmd_identities(args) -> int:
         identities_clip,
         set_identity_actor,
     )
+    from feasstm_gui.core.ingest.pipeline import holding_clip
+    from feasstm_gui.core.jobs import JobResult
     from feasstm_gui.core.store import identity as idstore
 
     with open_store(args) as store:
         if not store.has_clip(args.clip):
             raise FeasstmError(f"no clip '{args.clip}' in the project", path=args.project)
+        def finished() -> bool:
+            progress = idstore.identity_progress(store, args.clip)
+            frames = store.frames(args.clip)
+            return bool(progress is not None and frames
+                        and progress[0] >= frames[-1].frame_index
+                        and any(r.identity is not None
+                                for r in idstore.clip_faces(store, args.clip)))
+
+        def job():
+            # decided once this worker holds the clip: another may have grouped it meanwhile
+            if not args.redo and finished():
+                return JobResult(summary="already grouped")
+            return (yield from identities_clip(store, args.clip, redo=args.redo))
+
         status = 0
-        progress = idstore.identity_progress(store, args.clip)
-        frames = store.frames(args.clip)
-        finished = (progress is not None and frames and progress[0] >= frames[-1].frame_index
-                    and any(r.identity is not None for r in idstore.clip_faces(store, args.clip)))
-        if args.redo or not finished:
-            result = run_job(identities_clip(store, args.clip, redo=args.redo), "identities",
-                             quiet=args.json)
+        if args.redo or not finished():
+            result = run_job(holding_clip(store, args.clip, "identities", job, "identities"),
+                             "identities", quiet=args.json)
             status = result.exit_status
         for k, yes in ((args.actor, True), (args.not_actor, False)):
             if k is not None:

@@ -177,6 +177,29 @@ def for_clips(store: Store, clip_ids: Sequence[str] | None, make_job, what: str)
     return total
 
 
+def holding_clip(store: Store, clip_id: str, what: str, make_job, kind: str = "frames") -> Job:
+    """One clip's job (`make_job()`), run while this worker holds the clip: on a server project
+    it waits while another worker holds it (a killed worker's clip is free again at once), and
+    the claim is recorded (core/store/claims.py). `make_job` decides, once the clip is held,
+    whether anything is left to do."""
+    while True:
+        claim = claims.try_claim(store, clip_id, what, kind)
+        if claim is not None:
+            break
+        yield Progress(0, None, f"waiting: another worker holds clip '{clip_id}'")
+        time.sleep(claims.POLL_S)
+    outcome = "stopped"
+    try:
+        result = yield from make_job()
+        outcome = "done"
+        return result
+    except FeasstmError:
+        outcome = "failed"
+        raise
+    finally:
+        claim.release(outcome)
+
+
 #: Whether a clip is finished for a job, by the job's name in for_clips (shared workers skip a
 #: clip another worker finished).
 _FINISHED = {

@@ -152,3 +152,29 @@ def test_a_claim_is_one_workers_until_released_or_its_connection_ends(two_handle
     outcomes = [(r[0], r[5]) for r in claims.claims(a)]
     assert outcomes == [("片段 00", "done"), ("片段 01", "abandoned"), ("片段 00", None),
                         ("片段 01", None)]
+
+
+def test_a_clip_held_elsewhere_is_waited_for_then_done_once(two_handles):
+    """holding_clip (feasstm identities on a server project): it waits while another worker
+    holds the clip, then decides with the clip held whether anything is left to do."""
+    from feasstm_gui.core.ingest.pipeline import holding_clip
+    from feasstm_gui.core.jobs import JobResult, Progress, drive
+
+    a, b = two_handles
+    held = claims.try_claim(b, "片段 00", "identities", "identities")
+    ran: list[str] = []
+
+    def work():
+        ran.append("a")
+        yield Progress(1, 1, "grouped")
+        return JobResult(done=1, summary="grouped")
+
+    job = holding_clip(a, "片段 00", "identities", work, "identities")
+    first = next(job)
+    assert first.message == "waiting: another worker holds clip '片段 00'" and ran == []
+    # the frames lock of the same clip is another lock: extract/align do not wait for it
+    assert claims.try_claim(a, "片段 00", "align") is not None
+    held.release("done")
+    assert drive(job).summary == "grouped" and ran == ["a"]
+    assert [(r[1], r[5]) for r in claims.claims(a) if r[1] == "identities"] == [
+        ("identities", "done"), ("identities", "done")]
