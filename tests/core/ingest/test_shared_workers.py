@@ -113,7 +113,7 @@ def test_a_sqlite_project_keeps_its_one_writer(cjk_dir):
     first = _worker(folder)
     try:
         deadline = time.monotonic() + 60
-        while not (folder / "project.lock").exists() and time.monotonic() < deadline:
+        while not (folder / "project.lock.json").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert first.poll() is None
         code, _, err = _wait(_worker(folder), 120)
