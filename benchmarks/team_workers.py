@@ -12,7 +12,9 @@ may create databases. `measure_workers(K)` is what benchmarks/team.py calls.
 
 Prints the conditions, then one JSON line (last line): workers, clips, frames_per_clip,
 one_worker_s, workers_s, speedup (one_worker_s / workers_s), clips_done_twice (clips with more
-than one 'done' claim, plus clips with a frame aligned twice), worker_exit_codes.
+than one 'done' claim, plus clips with a frame aligned twice), threads_per_worker (MTCNN's torch
+threads in each of the K workers: the cores divided among them; the one worker keeps the
+project default, 2), worker_exit_codes.
 """
 
 from __future__ import annotations
@@ -99,13 +101,20 @@ def measure_workers(workers: int, *, server_url: str | None = None, clips: int =
             url = _new_database(server_url, f"team_workers_{tag}_{os.getpid()}")
             folders[tag] = base / f"团队 {tag}"
             make_video_project(folders[tag], clips, server=url, frames_per_clip=frames_per_clip)
+        # the K workers share this machine's cores: MTCNN's threads divided among them (the
+        # one worker keeps the default); on K machines each would keep the default
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        from feasstm_gui.core.store import Store
+        with Store.open(folders["many"], annotator="researcher") as store:
+            store.set_params({"align.detector": {"num_threads": threads}})
         one_s, one_codes = _run_workers(folders["one"], 1)
         many_s, many_codes = _run_workers(folders["many"], workers)
         twice = _done_twice(folders["one"]) + _done_twice(folders["many"])
         return {"workers": workers, "clips": clips, "frames_per_clip": frames_per_clip,
                 "one_worker_s": round(one_s, 2), "workers_s": round(many_s, 2),
                 "speedup": round(one_s / many_s, 3) if many_s else None,
-                "clips_done_twice": twice, "worker_exit_codes": one_codes + many_codes}
+                "clips_done_twice": twice, "threads_per_worker": threads,
+                "worker_exit_codes": one_codes + many_codes}
     finally:
         if tmp:
             tmp.cleanup()

@@ -51,6 +51,11 @@ class Database:
         the next step number (MAX(batch) + 1) is this transaction's alone. SQLite's write
         transaction (BEGIN IMMEDIATE) already has the database to itself."""
 
+    def next_batch(self) -> int:
+        """Inside serialise_edits' transaction: the next edit-log step number (all steps
+        counted, also those the connection may not read: a server's row-level security)."""
+        return self.one("SELECT COALESCE(MAX(batch), 0) + 1 FROM edits")[0]
+
     def has_table(self, name: str) -> bool:
         """Whether the database has this table (a project opened read-only before a migration
         that adds it has not)."""

@@ -74,6 +74,7 @@ class PostgresDatabase(Database):
         self.where = where  # for messages: the server's URL without a password
         self.mutex = threading.RLock()
         self._depth = 0  # open transaction() / snapshot() levels
+        self._next_batch_sql: str | None = None  # next_batch's query, found once
 
     @classmethod
     def open(cls, url: str) -> PostgresDatabase:
@@ -86,6 +87,12 @@ class PostgresDatabase(Database):
         psycopg = _psycopg()
         try:
             yield
+        except psycopg.errors.InsufficientPrivilege as exc:
+            # the team's roles (roles.py): not this person's to change, or not to read
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise FeasstmError(f"the database server {self.where} refused this for role "
+                               f"{self.conn.info.user!r} ({first}); nothing was changed"
+                               ) from exc
         except psycopg.OperationalError as exc:
             if not self.conn.closed and not self.conn.broken:
                 raise
@@ -117,6 +124,15 @@ class PostgresDatabase(Database):
     def serialise_edits(self) -> None:
         # Several workstations write at once: an advisory lock held until the commit.
         self.execute("SELECT pg_advisory_xact_lock(?)", (_EDITS_LOCK,))
+
+    def next_batch(self) -> int:
+        # With the team's roles (core/store/roles.py) a rater reads only some edit-log rows;
+        # the step number comes from a function that sees them all.
+        if self._next_batch_sql is None:
+            found = self.one("SELECT to_regprocedure('feasstm_next_batch()') IS NOT NULL")[0]
+            self._next_batch_sql = ("SELECT feasstm_next_batch()" if found else
+                                    "SELECT COALESCE(MAX(batch), 0) + 1 FROM edits")
+        return self.one(self._next_batch_sql)[0]
 
     def has_table(self, name: str) -> bool:
         return self.one("SELECT to_regclass(?) IS NOT NULL", (name,))[0]

@@ -126,6 +126,8 @@ class ServerStore(Store):
                 raise FeasstmError(f"the database {_where(url)} holds no project (was it "
                                    "emptied?); nothing was changed", path=folder / SERVER_FILE)
             store = cls(folder, db, annotator or default_annotator(), read_only, url)
+            from feasstm_gui.core.store.roles import own_name
+            store.annotator = own_name(db, store.annotator)  # a team role's edits are its own
             if check:
                 problems = store.consistency_problems()
                 if problems:

@@ -895,8 +895,7 @@ class Store:
                     if old == new:
                         continue
                     if batch is None:
-                        batch = conn.one(
-                            "SELECT COALESCE(MAX(batch), 0) + 1 FROM edits")[0]
+                        batch = conn.next_batch()
                         if state == "done":
                             conn.execute("UPDATE edits SET state='dropped' WHERE annotator=? "
                                          "AND state='undone'", (who,))
@@ -987,7 +986,7 @@ class Store:
         at = utc_now()
         with self._tx() as conn:
             conn.serialise_edits()
-            log_batch = conn.one("SELECT COALESCE(MAX(batch), 0) + 1 FROM edits")[0]
+            log_batch = conn.next_batch()
             changes = reversed(step.changes) if undo else step.changes
             for op_name, target, old, new in changes:
                 after = old if undo else new
