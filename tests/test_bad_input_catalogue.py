@@ -1191,3 +1191,126 @@ def test_bad_input(env, case):
     env.monkeypatch.undo()
     assert snapshot(env.project) == before  # what was there is still there
 
+
+
+# ---------------------------------------------------------------------------- issue 16
+# A project on a PostgreSQL server: the wrong URL, a login the server refuses, a database from a
+# newer schema, a folder whose images are not where the server's rows say. One line each, exit
+# 2, nothing written (on the server, in the folder). The project is env's, moved to the server.
+
+
+def _server_rows(url: str) -> tuple:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        return tuple(conn.execute(q).fetchall() for q in (
+            "SELECT frame_id, annotator, code FROM labels ORDER BY frame_id, annotator",
+            "SELECT COUNT(*), MAX(batch) FROM edits", "SELECT COUNT(*) FROM frames",
+            "SELECT key, value FROM params ORDER BY key"))
+
+
+def _one_line(r: Ran) -> str:
+    assert r.status == 2, (r.status, r.err)
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1, r.err
+    return lines[0]
+
+
+def _moved(env: Env, url: str) -> None:
+    assert cli("move-to-server", env.project, url).status == 0
+
+
+def server_wrong_url(env: Env, url: str) -> None:
+    nowhere = "postgresql://postgres@127.0.0.1:9/feasstm"  # no server listens there
+    line = _one_line(cli("move-to-server", env.project, nowhere))
+    assert "cannot connect to the database server postgresql://postgres@127.0.0.1:9/feasstm" \
+        in line
+    assert "Connection refused" in line
+    line = _one_line(cli("move-to-server", env.project, "mysql://host/db"))
+    assert "not a PostgreSQL URL" in line and "'mysql://host/db'" in line
+    line = _one_line(cli("new", env.base / "新 项目", "--server", "postgresql://[::1/x"))
+    assert "not a database URL" in line
+    assert not (env.base / "新 项目").exists()
+    assert not (env.project / "server.json").exists()
+    # a server project whose server.json names a server that is not there (moved, down)
+    _moved(env, url)
+    before = _server_rows(url)
+    (env.project / "server.json").write_text(f'{{"url": "{nowhere}"}}', encoding="utf-8")
+    for args in (("status",), ("undo",), ("process",)):
+        line = _one_line(cli(args[0], env.project, *args[1:]))
+        assert line.startswith("feasstm: cannot connect to the database server postgresql://")
+    assert _server_rows(url) == before
+
+
+def server_refuses_login(env: Env, url: str) -> None:
+    import json
+
+    refused = url.replace("postgres@", "无名@")
+    line = _one_line(cli("move-to-server", env.project, refused))
+    assert "cannot connect to the database server" in line
+    assert 'role "无名" does not exist' in line
+    assert not (env.project / "server.json").exists()
+    _moved(env, url)
+    before = _server_rows(url)
+    (env.project / "server.json").write_text(json.dumps({"url": refused}), encoding="utf-8")
+    for command in ("status", "undo", "process"):
+        line = _one_line(cli(command, env.project))
+        assert 'role "无名" does not exist' in line
+    assert _server_rows(url) == before
+
+
+def server_newer_schema(env: Env, url: str) -> None:
+    import psycopg
+
+    from feasstm_gui.core.store.schema import SCHEMA_VERSION
+
+    _moved(env, url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE schema_version SET version=%s", (SCHEMA_VERSION + 1,))
+    before = _server_rows(url)
+    out = env.base / "快照"
+    for args in (("status", env.project), ("undo", env.project), ("process", env.project),
+                 ("snapshot", env.project, out)):
+        line = _one_line(cli(*args))
+        assert "newer FEASSTM Studio" in line and f"schema {SCHEMA_VERSION + 1}" in line
+        assert "update the application" in line
+    assert not out.exists()
+    assert _server_rows(url) == before
+
+
+def server_images_elsewhere(env: Env, url: str) -> None:
+    _moved(env, url)
+    before = _server_rows(url)
+    elsewhere = env.base / "别的 文件夹"  # a workstation that opened the wrong folder
+    (elsewhere / "frames").mkdir(parents=True)
+    (elsewhere / "crops").mkdir()
+    shutil.copy(env.project / "server.json", elsewhere / "server.json")
+    crop = elsewhere / "crops" / EXISTING / "000000.jpg"
+    out = env.base / "快照"
+    for args in (("process", elsewhere), ("extract", elsewhere), ("align", elsewhere),
+                 ("snapshot", elsewhere, out)):
+        line = _one_line(cli(*args))
+        assert line.startswith(f"feasstm: {crop}: not in this project folder"), line
+        assert "nothing was changed" in line
+    assert not out.exists()
+    assert sorted(p.name for p in elsewhere.rglob("*")) == ["crops", "frames", "server.json"]
+    assert _server_rows(url) == before
+    # the right folder still works
+    r = cli("status", env.project, "--json")
+    assert r.status == 0 and '"labelled": 6' in r.out
+
+
+SERVER_CASES: dict[str, Callable[[Env, str], None]] = {
+    "server: wrong URL": server_wrong_url,
+    "server: login refused": server_refuses_login,
+    "server: database from a newer schema": server_newer_schema,
+    "server: images not where the rows say": server_images_elsewhere,
+}
+
+
+@pytest.mark.parametrize("case", list(SERVER_CASES))
+def test_bad_input_on_a_server(env, pg_url, case):
+    before = snapshot(env.project)
+    SERVER_CASES[case](env, pg_url)
+    if (env.project / "project.sqlite").exists():  # not moved: the SQLite project untouched
+        assert snapshot(env.project) == before

@@ -116,6 +116,8 @@ def for_clips(store: Store, clip_ids: Sequence[str] | None, make_job, what: str)
                            path=store.folder)
     total = JobResult()
     ok = kept = 0
+    if claims.is_shared(store):
+        store.check_folder()  # the images go where every workstation finds them
     finished = _FINISHED.get(what) if claims.is_shared(store) else None
     done_at_start = {c for c in ids if finished(store, c)} if finished else set()
     queue = list(ids)
@@ -182,6 +184,8 @@ def holding_clip(store: Store, clip_id: str, what: str, make_job, kind: str = "f
     it waits while another worker holds it (a killed worker's clip is free again at once), and
     the claim is recorded (core/store/claims.py). `make_job` decides, once the clip is held,
     whether anything is left to do."""
+    if claims.is_shared(store):
+        store.check_folder()
     while True:
         claim = claims.try_claim(store, clip_id, what, kind)
         if claim is not None:

@@ -172,6 +172,25 @@ class ServerStore(Store):
                                 "is missing")
         return problems
 
+    def check_folder(self) -> None:
+        """Before a job writes images: the folder must be the one the server's rows describe
+        (the team's shared mount), or frames would be written where no other workstation finds
+        them. The first and last frame image and crop the rows name must be here."""
+        sample = []
+        for sql in ("SELECT image FROM frames WHERE image IS NOT NULL ORDER BY id LIMIT 1",
+                    "SELECT image FROM frames WHERE image IS NOT NULL ORDER BY id DESC LIMIT 1",
+                    "SELECT crop FROM faces ORDER BY frame_id, version LIMIT 1",
+                    "SELECT crop FROM faces ORDER BY frame_id DESC, version DESC LIMIT 1"):
+            row = self.db.one(sql)
+            if row and row[0] not in sample:
+                sample.append(row[0])
+        missing = [rel for rel in sample if not (self.folder / rel).is_file()]
+        if missing:
+            raise FeasstmError(
+                f"{self.folder / missing[0]}: not in this project folder, though the server's "
+                f"rows name it ({len(missing)} of {len(sample)} images looked for are missing); "
+                "open the folder the team's project uses (its shared mount); nothing was changed")
+
     def _after_edit(self) -> None:
         pass  # no file backups: the server's are the administrator's
 

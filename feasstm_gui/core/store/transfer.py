@@ -157,6 +157,7 @@ def snapshot(folder: str | Path, out: str | Path) -> dict[str, int]:
     try:
         if src.schema_version != SCHEMA_VERSION:  # pragma: no cover - open migrates
             raise FeasstmError("the server's schema is not this version's", path=folder)
+        src.check_folder()  # the wrong folder altogether: one line
         missing = src.consistency_problems()
         if missing:
             raise FeasstmError("the project folder lacks images the server's rows name: "
