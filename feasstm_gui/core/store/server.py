@@ -118,9 +118,8 @@ class ServerStore(Store):
         url = read_server_file(folder)
         db = PostgresDatabase.open(url)
         try:
-            if read_only:
-                check_version(db, _where(url))
-            else:
+            check_version(db, _where(url))  # a newer schema: refused, naming the server
+            if not read_only:
                 migrate(db)
             if not db.one("SELECT 1 FROM params WHERE key='project.name'"):
                 raise FeasstmError(f"the database {_where(url)} holds no project (was it "
