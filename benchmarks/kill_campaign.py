@@ -20,7 +20,9 @@ export, and what must hold after each kill.
 
 Prints the conditions, then one JSON line (last line): kills, lost_edits, corrupt,
 partial_exports, align_mismatches and the counts per campaign. The test suite runs the same
-campaigns with a few kills each (tests/test_kill_campaign.py).
+campaigns with a few kills each (tests/test_kill_campaign.py). `--server URL` (or `--server
+cluster`: a throw-away one) runs them on the PostgreSQL back end: each project's database is a
+new one on that server.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ sys.path.insert(0, str(ROOT))
 
 CLIP = "片段 一"
 ANNOTATOR = "kill-test"
+#: --server: a PostgreSQL server where the campaigns may create databases (issue 16: the same
+#: campaigns on the team store); None: SQLite projects.
+SERVER: str | None = None
 KEYS = "01234567"  # 0 clears the label, 1-7 are the expression codes
 SEQUENCE_LENGTH = 200_000
 
@@ -70,6 +75,20 @@ class Counts:
 # ---------------------------------------------------------------------------------------------
 
 
+def _new_server_db() -> str | None:
+    """A new empty database on SERVER for one project (None without --server)."""
+    if SERVER is None:
+        return None
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    name = f"kill_{os.getpid()}_{time.monotonic_ns()}"
+    with psycopg.connect(SERVER, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(urlsplit(SERVER)._replace(path="/" + name))
+
+
 def _seed_crops(folder: Path) -> list[Path]:
     import cv2
 
@@ -90,7 +109,8 @@ def build_crops_project(folder: Path, n_frames: int, clips: int = 1, labelled: b
     Store API. Returns the closed project's folder."""
     from feasstm_gui.core.store import Clip, Store
 
-    store = Store.create(folder, annotator=ANNOTATOR, name="kill campaign")
+    store = Store.create(folder, annotator=ANNOTATOR, name="kill campaign",
+                         server=_new_server_db())
     seeds = _seed_crops(folder)
     with store.transaction():
         for c in range(clips):
@@ -285,7 +305,7 @@ def build_video_project(folder: Path, n_frames: int) -> Path:
     frames, _ = render_clip()
     step = max(1, len(frames) // n_frames)
     video = write_video(folder.parent / f"{CLIP}.avi", frames[::step][:n_frames])
-    store = Store.create(folder, annotator=ANNOTATOR)
+    store = Store.create(folder, annotator=ANNOTATOR, server=_new_server_db())
     drive(import_videos(store, [video]))
     drive(extract_clip(store, CLIP))
     store.close()
@@ -307,7 +327,10 @@ def _faces(folder: Path) -> dict[int, tuple]:
 def align_campaign(work: Path, kills: int, rng: random.Random, n_frames: int = 24) -> Counts:
     base = build_video_project(work / "对齐 基准", n_frames)
     folder = work / "对齐 杀死"
-    shutil.copytree(base, folder)
+    if SERVER is None:
+        shutil.copytree(base, folder)
+    else:  # a copy of the folder would name the same database: the same project built again
+        build_video_project(folder, n_frames)
     counts = Counts()
     child = _spawn(["align", str(base)])
     _finish(child, "uninterrupted align")
@@ -468,6 +491,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temp one)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--server", default=None, metavar="URL|cluster",
+                        help="the campaigns on the PostgreSQL back end: a server URL where "
+                        "databases may be created, or `cluster` for a throw-away one "
+                        "(tests/pgcluster.py)")
     args = parser.parse_args()
     if args.child:
         kind, *rest = args.child
@@ -484,11 +511,24 @@ def main() -> None:
           f"{platform.platform()}, {os.cpu_count()} CPUs; work folder {work}")
     print(f"kills: label {args.label_kills}, align {args.align_kills} "
           f"({args.align_frames}-frame clip), export {args.export_kills}; seed {args.seed}")
+    global SERVER
+    cluster = None
+    if args.server == "cluster":
+        sys.path.insert(0, str(ROOT / "tests"))
+        from pgcluster import PgCluster, find_bindir
+
+        cluster = PgCluster(find_bindir()).start()
+        SERVER = cluster.url()
+    elif args.server:
+        SERVER = args.server
+    print(f"back end: {'PostgreSQL ' + SERVER if SERVER else 'SQLite'}")
     t = time.monotonic()
     try:
         result = run(work, args.label_kills, args.align_kills, args.export_kills, args.seed,
                      align_frames=args.align_frames)
     finally:
+        if cluster is not None:
+            cluster.stop()
         if not args.keep:
             shutil.rmtree(base if args.dir is None else work, ignore_errors=True)
     result["seconds"] = round(time.monotonic() - t, 1)

@@ -61,3 +61,12 @@ def test_every_view_applies_the_same_rule(store):
     assert [r.code for r in views.clip_frames(store, OPEN, viewer="alice")] == [5, None, 3]
     store.set_blind(False)
     assert [r.code for r in views.clip_frames(store, BLIND, viewer="alice")] == [None, 3, 3]
+
+
+def test_recent_edits_name_each_steps_first_frame_on_both_back_ends(store):
+    # the window's history list (found by the kill campaign on the server: MIN over jsonb)
+    steps = views.recent_edits(store, 3)
+    first = store.frames(OPEN)
+    assert [(s.annotator, s.count, s.frame_id, s.clip) for s in steps] == [
+        ("alice", 1, first[2].id, OPEN), ("alice", 1, first[0].id, OPEN),
+        ("bob", 3, first[0].id, OPEN)]
