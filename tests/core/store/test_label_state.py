@@ -3,6 +3,7 @@ an export leaves out (core/dataset/left_out.py), on a real project without Qt.""
 
 from __future__ import annotations
 
+import pytest
 from projects import make_project
 
 from feasstm_gui.core.dataset.export import read_project
@@ -12,8 +13,11 @@ from feasstm_gui.core.store import label_state
 CLIP = "片段 一"
 
 
-def test_disputes_cut_marks_and_what_the_export_leaves_out(cjk_dir):
-    store = make_project(cjk_dir / "项目", {CLIP: ("演员", "A")}, n_frames=6)
+@pytest.mark.parametrize("backend", ["sqlite", "pg"])
+def test_disputes_cut_marks_and_what_the_export_leaves_out(cjk_dir, backend, request):
+    # on both back ends (issue 16: the window's strip reads these on a server project too)
+    server = request.getfixturevalue("pg_url") if backend == "pg" else None
+    store = make_project(cjk_dir / "项目", {CLIP: ("演员", "A")}, n_frames=6, server=server)
     ids = [f.id for f in store.frames(CLIP)]
     store.set_labels(ids[:3], 4, annotator="甲")
     store.set_labels(ids[:2], 4, annotator="乙")
@@ -23,15 +27,16 @@ def test_disputes_cut_marks_and_what_the_export_leaves_out(cjk_dir):
     got = label_state.disputes(store, clip_id=CLIP, annotator="甲")
     assert got == {ids[2]: label_state.Dispute((4, 7), 4)}
     assert label_state.disputes(store, frame_ids=ids, annotator="乙")[ids[2]].own == 7
+    assert label_state.disputes(store) == {ids[2]: label_state.Dispute((4, 7), None)}
     assert label_state.dispute_counts(store) == {CLIP: 1}
     # adjudicated: no longer in disagreement
-    store._query("INSERT INTO adjudications VALUES (?, 4, 'judge', '2026-01-01')", (ids[2],))
+    store.db.execute("INSERT INTO adjudications VALUES (?, 4, 'judge', '2026-01-01')", (ids[2],))
     assert label_state.disputes(store, clip_id=CLIP) == {}
-    store._query("DELETE FROM adjudications")
+    store.db.execute("DELETE FROM adjudications")
     # the tracker's cut, in the current face's scores (compact or spaced JSON)
     assert label_state.cut_marks(store, CLIP) == {}
-    store._query("UPDATE faces SET scores=? WHERE frame_id=?", ('{"cut":true,"prob":0.9}', ids[3]))
-    store._query("UPDATE faces SET scores=? WHERE frame_id=?", ('{"cut": false}', ids[4]))
+    store.db.execute("UPDATE faces SET scores=? WHERE frame_id=?", ('{"cut":true,"prob":0.9}', ids[3]))
+    store.db.execute("UPDATE faces SET scores=? WHERE frame_id=?", ('{"cut": false}', ids[4]))
     assert label_state.cut_marks(store, CLIP) == {ids[3]: {"cut": True}}
     # the export: 0, 1 agreed and 3 (one annotator) are written; 2 disputed, 4 deleted, 5 none
     out = left_out(read_project(store))
