@@ -86,3 +86,16 @@ def test_kill_9_while_the_replaced_export_is_deleted_never_brings_it_back(cjk_di
     kc._finish(kc._spawn(["export", str(folder), str(out), "0"]), "export")
     assert kc._export_state(out) == "complete"
     assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
+
+
+def test_kill_9_while_labelling_and_exporting_on_a_server(cjk_dir, pg_cluster, monkeypatch):
+    """The same campaigns on the PostgreSQL back end (issue 16): each project's database a new
+    one on the throw-away cluster."""
+    monkeypatch.setattr(kc, "SERVER", pg_cluster.url())
+    counts = kc.label_campaign(cjk_dir, kills=3, rng=random.Random(4), n_frames=40)
+    assert counts.kills == 3 and counts.acked >= 3
+    _clean(counts)
+    counts = kc.export_campaign(cjk_dir, kills=3, rng=random.Random(5), n_frames=80)
+    assert counts.kills == 3
+    _clean(counts)
+    assert (cjk_dir / "标注 项目" / "server.json").is_file()
