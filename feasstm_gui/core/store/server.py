@@ -8,8 +8,8 @@ on the server (pg.PostgresDatabase); what is SQLite's own (the WAL file, PRAGMA 
 file backups, the one-writer project.lock) is not used: many people write at once, and the
 server's backups are the database administrator's (pg_dump).
 
-Not here yet (issue 16): LISTEN/NOTIFY, row-level security and roles, shared jobs,
-move-to-server and snapshot, the progress view, the fault handling of a lost server.
+Beside it (issue 16): claims.py (jobs shared by workers), roles.py (each person's role and
+row-level security), transfer.py (move-to-server, snapshot); docs/TEAM.md.
 """
 
 from __future__ import annotations
