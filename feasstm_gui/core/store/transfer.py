@@ -107,15 +107,21 @@ def move_to_server(folder: str | Path, url: str) -> dict[str, int]:
             with dst.transaction():
                 migrate(dst)
                 if dst.one("SELECT 1 FROM params WHERE key='project.name'"):
-                    raise FeasstmError(f"the database {redact(url)} already holds a project; "
-                                       "name an empty database; nothing was changed")
-                if _counts(dst) != dict.fromkeys(tables(), 0):
+                    copied = _same_project(store.db, dst)
+                    if copied is None:
+                        raise FeasstmError(f"the database {redact(url)} already holds a "
+                                           "project; name an empty database; nothing was "
+                                           "changed")
+                    # an earlier move of this very project stopped before server.json was
+                    # written: the rows are all there; the folder is finished below
+                elif _counts(dst) != dict.fromkeys(tables(), 0):
                     raise FeasstmError(f"the database {redact(url)} is not empty; name an "
                                        "empty database; nothing was changed")
-                with store.db.snapshot():
-                    copied = copy_rows(store.db, dst)
-                _advance_identities(dst)
-                _check_counts(copied, dst, redact(url))
+                else:
+                    with store.db.snapshot():
+                        copied = copy_rows(store.db, dst)
+                    _advance_identities(dst)
+                    _check_counts(copied, dst, redact(url))
         except _psycopg().Error as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise FeasstmError(f"the database server {redact(url)} refused the copy ({first}); "
@@ -131,6 +137,21 @@ def move_to_server(folder: str | Path, url: str) -> dict[str, int]:
         if old.exists():
             os.replace(old, folder / (MOVED_DB + suffix))
     return copied
+
+
+def _same_project(src, dst) -> dict[str, int] | None:
+    """The server already holds exactly this project's rows (a move interrupted after its
+    commit): the row counts, or None when it holds something else."""
+    counts = _counts(src)
+    if counts != _counts(dst):
+        return None
+    for table in ("params", "edits"):
+        cols = ", ".join(_columns(src, table))
+        order = "key" if table == "params" else "id"
+        if src.query(f"SELECT {cols} FROM {table} ORDER BY {order}") != dst.query(
+                f"SELECT {cols} FROM {table} ORDER BY {order}"):
+            return None
+    return counts
 
 
 def _json(text: str) -> str:

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
 from projects import make_project
 
 from feasstm_gui.core.store import Store
@@ -123,3 +124,36 @@ def test_snapshot_refuses_an_existing_folder_and_a_sqlite_project(cjk_dir, pg_ur
     proc = feasstm("snapshot", cjk_dir / "local", cjk_dir / "out2")
     assert proc.returncode == 2 and "not a project on a server" in proc.stderr
     assert not (cjk_dir / "out2").exists()
+
+
+def test_a_move_stopped_after_its_commit_is_finished_by_running_it_again(cjk_dir, pg_url,
+                                                                        monkeypatch):
+    import feasstm_gui.core.files as files
+    from feasstm_gui.core.errors import FeasstmError
+    from feasstm_gui.core.store.transfer import move_to_server
+
+    folder = cjk_dir / "项目"
+    a_worked_project(folder)
+    before = dump(folder / "project.sqlite")
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files, "atomic_write", no_space)
+    with pytest.raises(OSError):
+        move_to_server(folder, pg_url)
+    assert not (folder / "server.json").exists() and dump(folder / "project.sqlite") == before
+    monkeypatch.undo()
+    counts = move_to_server(folder, pg_url)  # the rows are there: the folder is finished
+    assert counts["labels"] == len(before["labels"])
+    assert (folder / "server.json").is_file() and (folder / MOVED_DB).is_file()
+    with Store.open(folder) as store:
+        assert store.db.one("SELECT COUNT(*) FROM edits")[0] == len(before["edits"])
+    # another project's rows are not taken for this one's
+    other = cjk_dir / "另一个"
+    a_worked_project(other)
+    with Store.open(other) as s:
+        s.set_labels([s.frames("片段 甲")[0].id], 7, annotator="zoe")
+    with pytest.raises(FeasstmError, match="already holds a project"):
+        move_to_server(other, pg_url)
+    assert (other / "project.sqlite").is_file() and not (other / "server.json").exists()
