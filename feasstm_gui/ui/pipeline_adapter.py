@@ -12,15 +12,16 @@ from feasstm_gui.core.store import Store
 
 
 def extract_job(store: Store, clip_id: str) -> Generator:
-    from feasstm_gui.core.ingest.pipeline import extract_clip
+    from feasstm_gui.core.ingest.pipeline import extract_clip, holding_clip
 
-    return extract_clip(store, clip_id)
+    # on a server project the clip is held meanwhile (workers elsewhere wait for it)
+    return holding_clip(store, clip_id, "extract", lambda: extract_clip(store, clip_id))
 
 
 def align_job(store: Store, clip_id: str) -> Generator:
-    from feasstm_gui.core.ingest.pipeline import align_clip
+    from feasstm_gui.core.ingest.pipeline import align_clip, holding_clip
 
-    return align_clip(store, clip_id)
+    return holding_clip(store, clip_id, "align", lambda: align_clip(store, clip_id))
 
 
 def realign_job(store: Store, frame_ids: Sequence[int], options: dict) -> Generator:
