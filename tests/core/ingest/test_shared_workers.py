@@ -19,7 +19,7 @@ from feasstm_gui.core.ingest.pipeline import ALIGN_BATCH
 from feasstm_gui.core.store import Store, claims
 
 ROOT = Path(__file__).resolve().parents[3]
-FRAMES = 12
+FRAMES = 24  # three batches of 8: a kill has 16 frames' time to land mid-clip
 
 
 def _worker(folder: Path, *args: str) -> subprocess.Popen:
@@ -66,7 +66,7 @@ def test_workers_share_the_clips_and_take_over_a_killed_ones(cjk_dir, pg_url):
                     victim.wait()
                     killed_clip = row[0]
                     break
-                time.sleep(0.05)
+                time.sleep(0.01)
         assert victim is not None, "no worker was caught mid-clip"
         late = _worker(folder)  # a third machine joins; it or the survivor takes the clip over
         results = [_wait(w) for w in workers if w is not victim] + [_wait(late)]
