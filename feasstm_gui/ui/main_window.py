@@ -32,8 +32,8 @@ from feasstm_gui.core.labels.session import Session
 from feasstm_gui.core.settings import Settings, config_dir, resolve_annotator
 from feasstm_gui.core.store import FrameRow, Store
 from feasstm_gui.ui import actions as act
-from feasstm_gui.ui import label_state, player_panel
-from feasstm_gui.ui.clips import ClipListModel, ClipListView, ClipRole, counts_delta
+from feasstm_gui.ui import clip_list, label_state, player_panel
+from feasstm_gui.ui.clips import ClipListModel, ClipListView, ClipRole
 from feasstm_gui.ui.controller import guarded
 from feasstm_gui.ui.dialogs import KeymapEditor, KeyOverlay, show_error
 from feasstm_gui.ui.editing import EditController
@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
 
         self._build_central()
         self._build_docks()
+        self.clip_list = clip_list.install(self)  # filter bar, counts read off this thread
         self.status_info = StatusController(self)
         self.thumbs.failed.connect(self.status_info.image_failed)
         self.strip_model.crop_failed.connect(self.status_info.crop_failed)
@@ -235,6 +236,7 @@ class MainWindow(QMainWindow):
     def set_store(self, store: Store | None) -> None:
         """Show a project (or none). The previous one is closed."""
         self.jobs.stop()
+        self.clip_list.stop()
         if self.store is not None and self.store is not store:
             self.store.close()
         self.store = store
@@ -274,14 +276,7 @@ class MainWindow(QMainWindow):
             a.setEnabled(enabled)
 
     def load_clips(self) -> None:
-        if self.session is None:
-            self.clip_model.set_clips([], {}, set())
-            self.status_info.update_counts()
-            self.status_info.update_empty_text()
-            return
-        clips = self.store.clips()
-        blind = {c.id for c in clips if self.session.is_blind(c.id)}
-        self.clip_model.set_clips(clips, self.session.clip_summaries(), blind)
+        self.clip_list.load()  # ui/clip_list.py: the counts come a chunk at a time
         self.status_info.update_counts()
         self.status_info.update_empty_text()
 
@@ -405,9 +400,7 @@ class MainWindow(QMainWindow):
         rows = self.session.rows(ids)
         changed = self.strip_model.update_frames(rows.values())
         for old, new in changed:
-            dl, df, ds = counts_delta(old, new)
-            if dl or df or ds:
-                self.clip_model.apply_delta(new.clip, dl, df, ds)
+            self.clip_model.apply_change(old, new)
         self.review_model.update_frames(rows.values())
         other = {r.clip for r in rows.values()} - ({self.clip_id} if changed else set())
         for clip_id in other:
@@ -459,10 +452,12 @@ class MainWindow(QMainWindow):
         """Reload the clip list and the current clip, keeping the selection."""
         current = self.clip_id
         self.load_clips()
-        if current is not None and self.clip_model.row_of(current) is not None:
-            self.clip_view.blockSignals(True)
-            self.clip_view.setCurrentIndex(self.clip_model.index(self.clip_model.row_of(current)))
-            self.clip_view.blockSignals(False)
+        if current is not None and self.clip_model.clip(current) is not None:
+            if self.clip_model.row_of(current) is not None:  # shown (the filter may hide it)
+                self.clip_view.blockSignals(True)
+                self.clip_view.setCurrentIndex(self.clip_model.index(
+                    self.clip_model.row_of(current)))
+                self.clip_view.blockSignals(False)
             self.reload_clip(keep=True)
 
     # -- status and messages ----------------------------------------------------------------------
@@ -507,6 +502,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.jobs.stop()
+        self.clip_list.stop()
         self._save_geometry()
         self.history.set_store(None, self.annotator)
         self.thumbs.clear()

@@ -124,35 +124,46 @@ class ClipSummary:
     flagged: int = 0  # deleted: at least one deletion reason
     irrelevant: int = 0
     suggested: int = 0  # open suggestions not yet accepted or dismissed
+    todo: int = 0  # neither deleted nor irrelevant, and no label shown (nor a final one)
+
+
+_SUMMARY_SQL = """
+SELECT clip, COUNT(*), SUM(has_face), SUM(deleted), SUM(irrelevant),
+       SUM(CASE WHEN deleted=0 AND irrelevant=0 AND code IS NOT NULL THEN 1 ELSE 0 END),
+       SUM(suggested),
+       SUM(CASE WHEN deleted=0 AND irrelevant=0 AND code IS NULL THEN 1 ELSE 0 END)
+FROM (SELECT f.clip AS clip, CASE WHEN f.face_version IS NOT NULL THEN 1 ELSE 0 END
+               AS has_face, f.irrelevant,
+             CASE WHEN EXISTS (SELECT 1 FROM deletions WHERE frame_id=f.id) THEN 1
+                  ELSE 0 END AS deleted,
+             CASE WHEN EXISTS (SELECT 1 FROM suggestions
+                               WHERE frame_id=f.id AND status='open') THEN 1
+                  ELSE 0 END AS suggested,
+             {code} AS code
+      FROM frames f {where}) AS s
+GROUP BY clip
+"""
 
 
 def clip_summaries(store: Store, *, viewer: str | None = None, annotator: str | None = None,
-                   clip_id: str | None = None) -> dict[str, ClipSummary]:
-    """Per clip counts for the clip list; labelled counts the labels `clip_frames` shows."""
+                   clip_id: str | None = None, clip_ids: Sequence[str] | None = None,
+                   db=None) -> dict[str, ClipSummary]:
+    """Per clip counts for the clip list; labelled counts the labels `clip_frames` shows.
+    Every clip's (a scan of all frames: seconds at a million), or `clip_id`'s, or those of
+    `clip_ids` (the clip list reads a big project's counts a chunk at a time). `db`: another
+    handle on the same database to read through (clip_list.reader_db), else `store.db`."""
     code, args = _code_sql(store, viewer, annotator)
     where = ""
     if clip_id is not None:
         where = "WHERE f.clip=?"
         args = [*args, clip_id]
-    rows = store.db.query(
-        f"""
-        SELECT clip, COUNT(*), SUM(has_face), SUM(deleted), SUM(irrelevant),
-               SUM(CASE WHEN deleted=0 AND irrelevant=0 AND code IS NOT NULL THEN 1 ELSE 0 END),
-               SUM(suggested)
-        FROM (SELECT f.clip AS clip, CASE WHEN f.face_version IS NOT NULL THEN 1 ELSE 0 END
-                       AS has_face, f.irrelevant,
-                     CASE WHEN EXISTS (SELECT 1 FROM deletions WHERE frame_id=f.id) THEN 1
-                          ELSE 0 END AS deleted,
-                     CASE WHEN EXISTS (SELECT 1 FROM suggestions
-                                       WHERE frame_id=f.id AND status='open') THEN 1
-                          ELSE 0 END AS suggested,
-                     {code} AS code
-              FROM frames f {where}) AS s
-        GROUP BY clip
-        """, args)
+    elif clip_ids is not None:
+        where = "WHERE f.clip IN (SELECT value FROM json_each(?))"
+        args = [*args, json.dumps(list(clip_ids))]
+    rows = (db or store.db).query(_SUMMARY_SQL.format(code=code, where=where), args)
     return {r[0]: ClipSummary(total=r[1], faces=int(r[2] or 0), flagged=int(r[3] or 0),
                               irrelevant=int(r[4] or 0), labelled=int(r[5] or 0),
-                              suggested=int(r[6] or 0)) for r in rows}
+                              suggested=int(r[6] or 0), todo=int(r[7] or 0)) for r in rows}
 
 
 def next_unlabelled(store: Store, clip_id: str, after_index: int | None = None, *,
