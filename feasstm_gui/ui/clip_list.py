@@ -233,6 +233,9 @@ class ClipListController(QObject):
         self.bar.search.leave.connect(lambda: window.strip.setFocus())
         self.bar.search.down.connect(self._to_list)
         self.bar.search.enter.connect(self._open_first)
+        self._chunks = 0
+        self._shown_clip: str | None = None
+        window.clip_changed.connect(self._clip_changed)
         model = window.clip_model
         model.fetch = self._fetch
         model.request = self.filler.request
@@ -251,12 +254,23 @@ class ClipListController(QObject):
             return None
         return w.session.clip_summaries(clip_id).get(clip_id, ClipSummary())
 
+    def _clip_changed(self, clip_id: str) -> None:
+        """Read the counts of the clip left again (its disagreements are counted in the
+        project's), before the status bar sums them."""
+        w = self.window
+        left, self._shown_clip = self._shown_clip, clip_id or None
+        if left and left != clip_id and w.clip_model.clip(left) is not None:
+            got = self._fetch(left)
+            if got is not None:
+                w.clip_model.set_summary(left, got)
+
     # -- loading -------------------------------------------------------------------------------
 
     def load(self) -> None:
         """Read the clip list again (its counts: a chunk at a time, see the module)."""
         w = self.window
         self.filler.stop()
+        self._shown_clip = w.clip_id
         if w.session is None:
             w.clip_model.set_clips([], {}, set())
             self._keys = []
@@ -288,6 +302,14 @@ class ClipListController(QObject):
             self._refilter.start()
         self._show_count()
         self.window.status_info.update_counts()
+        self._chunks += 1
+        if self._chunks % 16 == 0:
+            self._recount_disputes()
+
+    def _recount_disputes(self) -> None:
+        count = getattr(self.window, "dispute_count", None)
+        if count is not None:
+            count.recount()
 
     def _finished(self, gen: int) -> None:
         if gen != self.filler.generation:
@@ -298,6 +320,7 @@ class ClipListController(QObject):
             self.apply()
         self._show_count()
         self.window.status_info.update_counts()
+        self._recount_disputes()
 
     # -- filtering -------------------------------------------------------------------------------
 

@@ -64,12 +64,13 @@ class DisputeCount(QLabel):
                         "Adjudicate disagreements). Show ▸ In disagreement lists them.")
 
     def recount(self) -> None:
-        """Read the other clips' counts again (a clip or project change)."""
+        """Sum the other clips' counts again (a clip or project change; the clip list's counts,
+        read off the window's thread a chunk at a time: ui/clip_list.py)."""
         w = self.window
         self._others = 0
         if w.store is not None:
-            counts = state.dispute_counts(w.store)
-            self._others = sum(n for c, n in counts.items() if c != w.clip_id)
+            self._others = sum(s.disputed for c, s in w.clip_model.known().items()
+                               if c != w.clip_id)
         self.update_text()
 
     def update_text(self) -> None:

@@ -125,13 +125,15 @@ class ClipSummary:
     irrelevant: int = 0
     suggested: int = 0  # open suggestions not yet accepted or dismissed
     todo: int = 0  # neither deleted nor irrelevant, and no label shown (nor a final one)
+    disputed: int = 0  # neither deleted nor irrelevant nor adjudicated; annotators differ
 
 
 _SUMMARY_SQL = """
 SELECT clip, COUNT(*), SUM(has_face), SUM(deleted), SUM(irrelevant),
        SUM(CASE WHEN deleted=0 AND irrelevant=0 AND code IS NOT NULL THEN 1 ELSE 0 END),
        SUM(suggested),
-       SUM(CASE WHEN deleted=0 AND irrelevant=0 AND code IS NULL THEN 1 ELSE 0 END)
+       SUM(CASE WHEN deleted=0 AND irrelevant=0 AND code IS NULL THEN 1 ELSE 0 END),
+       SUM(CASE WHEN deleted=0 AND irrelevant=0 AND differ=1 THEN 1 ELSE 0 END)
 FROM (SELECT f.clip AS clip, CASE WHEN f.face_version IS NOT NULL THEN 1 ELSE 0 END
                AS has_face, f.irrelevant,
              CASE WHEN EXISTS (SELECT 1 FROM deletions WHERE frame_id=f.id) THEN 1
@@ -139,7 +141,11 @@ FROM (SELECT f.clip AS clip, CASE WHEN f.face_version IS NOT NULL THEN 1 ELSE 0 
              CASE WHEN EXISTS (SELECT 1 FROM suggestions
                                WHERE frame_id=f.id AND status='open') THEN 1
                   ELSE 0 END AS suggested,
-             {code} AS code
+             {code} AS code,
+             CASE WHEN EXISTS (SELECT 1 FROM adjudications WHERE frame_id=f.id) THEN 0
+                  WHEN (SELECT MIN(code) FROM labels WHERE frame_id=f.id)
+                       <> (SELECT MAX(code) FROM labels WHERE frame_id=f.id) THEN 1
+                  ELSE 0 END AS differ
       FROM frames f {where}) AS s
 GROUP BY clip
 """
@@ -163,7 +169,8 @@ def clip_summaries(store: Store, *, viewer: str | None = None, annotator: str | 
     rows = (db or store.db).query(_SUMMARY_SQL.format(code=code, where=where), args)
     return {r[0]: ClipSummary(total=r[1], faces=int(r[2] or 0), flagged=int(r[3] or 0),
                               irrelevant=int(r[4] or 0), labelled=int(r[5] or 0),
-                              suggested=int(r[6] or 0), todo=int(r[7] or 0)) for r in rows}
+                              suggested=int(r[6] or 0), todo=int(r[7] or 0),
+                              disputed=int(r[8] or 0)) for r in rows}
 
 
 def next_unlabelled(store: Store, clip_id: str, after_index: int | None = None, *,

@@ -55,7 +55,7 @@ def test_chunked_counts_equal_the_whole_project_and_one_clip(store):
     for clip in whole:
         assert views.clip_summaries(store, viewer="alice", clip_id=clip) == {clip: whole[clip]}
     s = whole["完成 片段 3"]
-    assert (s.total, s.labelled, s.irrelevant, s.todo) == (4, 2, 1, 1)
+    assert (s.total, s.labelled, s.irrelevant, s.todo, s.disputed) == (4, 2, 1, 1, 1)
     s = whole["Flagged Clip 4"]
     assert (s.labelled, s.flagged, s.suggested, s.todo) == (3, 1, 1, 0)
     assert whole["未标 片段 1"].todo == 4 and whole["进行 片段 2"].todo == 2
@@ -77,6 +77,7 @@ def test_states_from_the_counts(store):
     store.set_labels([store.frames("完成 片段 3")[0].id], 4, annotator="bob")  # now agreed
     whole = views.clip_summaries(store, viewer="alice")
     assert states("完成 片段 3") == {"done"}
+    assert whole["完成 片段 3"].disputed == 0
     # bob's own labels are what bob sees on a blind clip
     store.set_blind(["完成 片段 3"])
     bobs = views.clip_summaries(store, viewer="bob", clip_ids=["完成 片段 3"])["完成 片段 3"]
