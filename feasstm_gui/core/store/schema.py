@@ -197,7 +197,13 @@ CREATE TABLE identity_frames (
 )
 """
 
+# Scale (issue 19: a million frames): the labels of a frame with their codes in one index, so
+# the final label and the per-clip and project counts read the index alone, frame after frame.
+SCALE_INDEXES = """
+CREATE INDEX labels_frame_code ON labels (frame_id, code);
+"""
+
 #: MIGRATIONS[n] takes the database from version n to n + 1.
-MIGRATIONS: list[str] = [SCHEMA_V1, PROPOSALS, IDENTITY]
+MIGRATIONS: list[str] = [SCHEMA_V1, PROPOSALS, IDENTITY, SCALE_INDEXES]
 
 SCHEMA_VERSION = len(MIGRATIONS)
