@@ -239,6 +239,9 @@ class ClipListController(QObject):
         model = window.clip_model
         model.fetch = self._fetch
         model.request = self.filler.request
+        view = window.clip_view
+        model.repaint = lambda row: (view.viewport().update() if row is None
+                                     else view.update(model.index(row)))
 
         page = QWidget()
         lay = QGridLayout(page)
@@ -278,7 +281,9 @@ class ClipListController(QObject):
             self._show_count()
             return
         clips = w.store.clips()
-        blind = {c.id for c in clips if w.session.is_blind(c.id)}
+        flag = w.store.param("labelling.blind", False)  # Store.is_blind, for every clip
+        ids = {c.id for c in clips}
+        blind = set(flag) & ids if isinstance(flag, list) else (ids if flag else set())
         self._keys = cl.search_keys(clips)
         self.bar.set_choices(sorted({c.work for c in clips if c.work}),
                              sorted({c.actor for c in clips if c.actor}),

@@ -69,8 +69,8 @@ class DisputeCount(QLabel):
         w = self.window
         self._others = 0
         if w.store is not None:
-            self._others = sum(s.disputed for c, s in w.clip_model.known().items()
-                               if c != w.clip_id)
+            here = w.clip_model.known().get(w.clip_id) if w.clip_id else None
+            self._others = w.clip_model.totals()[0].disputed - (here.disputed if here else 0)
         self.update_text()
 
     def update_text(self) -> None:

@@ -198,9 +198,11 @@ CREATE TABLE identity_frames (
 """
 
 # Scale (issue 19: a million frames): the labels of a frame with their codes in one index, so
-# the final label and the per-clip and project counts read the index alone, frame after frame.
+# the final label and the per-clip and project counts read the index alone, frame after frame;
+# the clips in list order without sorting them (the clip list, the review grid's pages).
 SCALE_INDEXES = """
 CREATE INDEX labels_frame_code ON labels (frame_id, code);
+CREATE INDEX clips_position ON clips (position, id);
 """
 
 #: MIGRATIONS[n] takes the database from version n to n + 1.
