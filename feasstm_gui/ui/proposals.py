@@ -367,7 +367,7 @@ class ModelAgreementTab(QWidget):
         from feasstm_gui.core.store import ratings as rdb
 
         proposed, final, name = sp.model_and_final_codes(self.store)
-        labels = rdb.label_rows(self.store)
+        labels = rdb.label_rows(self.store) if proposed else []  # seconds on a big project
         self.result = model_agreement(proposed, labels, final, name) if proposed else None
         self.table.clear()
         headers = ["versus", "frames", "agree", "Cohen's kappa"]

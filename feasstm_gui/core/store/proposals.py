@@ -285,6 +285,8 @@ def model_and_final_codes(store: Store) -> tuple[dict[str, int], dict[str, int],
     proposed = {f"{c}/{i}": code for c, i, code in store.db.query(
         f"SELECT f.clip, f.frame_index, p.code FROM proposals p JOIN frames f ON "
         f"f.id = p.frame_id WHERE {_CURRENT} AND {keep}")}
+    if not proposed:  # nothing to compare: skip the final labels (a scan of every frame)
+        return {}, {}, None
     final = {f"{c}/{i}": code for c, i, code in store.db.query(
         f"SELECT f.clip, f.frame_index, fl.code FROM final_labels fl JOIN frames f ON "
         f"f.id = fl.frame_id WHERE fl.code IS NOT NULL AND {keep}")}
