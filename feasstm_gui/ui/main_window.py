@@ -32,7 +32,7 @@ from feasstm_gui.core.labels.session import Session
 from feasstm_gui.core.settings import Settings, config_dir, resolve_annotator
 from feasstm_gui.core.store import FrameRow, Store
 from feasstm_gui.ui import actions as act
-from feasstm_gui.ui import clip_list, label_state, player_panel
+from feasstm_gui.ui import clip_list, label_state, player_panel, review_pages
 from feasstm_gui.ui.clips import ClipListModel, ClipListView, ClipRole
 from feasstm_gui.ui.controller import guarded
 from feasstm_gui.ui.dialogs import KeymapEditor, KeyOverlay, show_error
@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         self._build_central()
         self._build_docks()
         self.clip_list = clip_list.install(self)  # filter bar, counts read off this thread
+        self.review_pages = review_pages.install(self)  # the review grid a page at a time
         self.status_info = StatusController(self)
         self.thumbs.failed.connect(self.status_info.image_failed)
         self.strip_model.crop_failed.connect(self.status_info.crop_failed)
@@ -432,14 +433,7 @@ class MainWindow(QMainWindow):
 
     @guarded
     def load_review(self, query: dict) -> None:
-        if self.session is None:
-            self.review_model.set_frames([], "")
-            return
-        rows = self.session.review_rows(query)
-        self.review_model.set_frames(rows, str(self.store.folder))
-        self.review_bar.count.setText(f"{len(rows):,} frames")
-        if rows:
-            self.review.go_to_row(0)
+        self.review_pages.load(query)  # ui/review_pages.py
 
     # -- jobs -----------------------------------------------------------------------------------
 

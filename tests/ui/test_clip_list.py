@@ -150,3 +150,37 @@ def test_counts_arrive_off_the_window_thread_on_screen_first(window, make_projec
     assert model.known()["王 片段 02"].todo == 1
     qtbot.waitUntil(lambda: "project: 4 labelled · 1 deleted · 8 frames"
                     in window.status_info.counts_label.text(), timeout=5000)
+
+
+def test_review_grid_reads_a_page_then_more_at_the_end(window, make_project, qtbot, monkeypatch):
+    from feasstm_gui.ui import review_pages
+
+    monkeypatch.setattr(review_pages, "PAGE", 2)
+    monkeypatch.setattr(review_pages, "MORE_PAGES", 1)
+    clips = {f"片段 {c}": [FrameSpec(code=3) for _ in range(3)] for c in range(3)}
+    built = make_project(clips)
+    window.set_store(built.store)
+    window.strip.setFocus()
+    qtbot.keyClick(window.strip, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    window.review_bar.set_query(code=3)
+    model = window.review_model
+
+    def shown_frames():
+        return [(f.clip, f.frame_index) for f in model.frames()]
+
+    assert shown_frames() == [("片段 0", 0), ("片段 0", 1)]
+    assert "2 frames so far" in window.review_bar.count.text()
+    pager = window.review_pages
+    assert pager.more_button.isEnabled()
+    qtbot.mouseClick(pager.more_button, Qt.MouseButton.LeftButton)
+    assert shown_frames() == [("片段 0", 0), ("片段 0", 1), ("片段 0", 2), ("片段 1", 0)]
+    while pager.more_available:
+        qtbot.mouseClick(pager.more_button, Qt.MouseButton.LeftButton)
+    assert shown_frames() == [(c, i) for c in clips for i in range(3)]
+    assert window.review_bar.count.text() == "9 frames"
+    assert not pager.more_button.isEnabled()
+    # relabelling there is an edit of the store, as before
+    window.review.setFocus()
+    window.review.go_to_row(8)
+    qtbot.keyClick(window.review, Qt.Key.Key_5)
+    assert built.store.frames("片段 2")[2].code == 5

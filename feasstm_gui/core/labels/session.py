@@ -99,7 +99,9 @@ class Session:
     def review_rows(self, query: dict) -> list[FrameRow]:
         """The review grid across clips: own labels everywhere as soon as any clip is blind
         (kept as it was; `views.review_frames(viewer=)` would apply the rule clip by clip)."""
-        blind = any(self.is_blind(c.id) for c in self.store.clips())
+        flag = self.store.param("labelling.blind", False)  # any clip blind (not every clip read)
+        blind = (any(self.store.has_clip(c) for c in flag) if isinstance(flag, list)
+                 else bool(flag) and bool(self.store.db.one("SELECT 1 FROM clips LIMIT 1")))
         return views.review_frames(self.store, annotator=self.annotator if blind else None,
                                    **query)
 

@@ -90,28 +90,46 @@ def frames_by_id(store: Store, frame_ids: Iterable[int], *, viewer: str | None =
 
 def review_frames(store: Store, *, code: int | None = None, reason: str | None = None,
                   suggested: str | None = None, viewer: str | None = None,
-                  annotator: str | None = None, limit: int = 50_000) -> list[FrameRow]:
+                  annotator: str | None = None, limit: int = 50_000,
+                  after: tuple[int, str, int] | None = None) -> list[FrameRow]:
     """Frames across all clips with a given code, deletion reason or open suggestion (the
     review grid that catches mislabels), in clip and frame order. Labels as in
-    `clip_frames`, clip by clip."""
+    `clip_frames`, clip by clip.
+
+    A page at a time: at most `limit` frames, those after `after` (the last frame of the
+    page before: its clip's position, its clip and its frame index, `review_key`). The clips
+    are walked in list order (an index), so a page reads only as far as it needs: a million
+    frames' first page in a fraction of a second, not a sort of all of them. A reason or a
+    suggestion (a few frames in many) starts from those frames and sorts them instead."""
     code_sql, select_args = _code_sql(store, viewer, annotator)
-    where: list[str] = []
+    where: list[str] = ["f.clip = c.id"]
     args: list[Any] = list(select_args)
     if code is not None:
         where.append(f"{code_sql} = ?")
         args += [*select_args, int(code)]
     if reason is not None:
-        where.append("EXISTS (SELECT 1 FROM deletions WHERE frame_id=f.id AND reason=?)")
+        where.append("f.id IN (SELECT frame_id FROM deletions WHERE reason=?)")
         args.append(reason)
     if suggested is not None:
-        where.append("EXISTS (SELECT 1 FROM suggestions WHERE frame_id=f.id AND reason=? "
+        where.append("f.id IN (SELECT frame_id FROM suggestions WHERE reason=? "
                      "AND status='open')")
         args.append(suggested)
-    sql = _ROW_SQL.format(code=code_sql)
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY (SELECT position FROM clips WHERE id=f.clip), f.clip, f.frame_index LIMIT ?"
+    if after is not None:
+        where.append("(c.position, c.id, f.frame_index) > (?, ?, ?)")
+        args += [int(after[0]), str(after[1]), int(after[2])]
+    walk = code is not None or (reason is None and suggested is None)
+    sql = _ROW_SQL.format(code=code_sql).replace(
+        "FROM frames f\n", "FROM clips c CROSS JOIN frames f\n" if walk else
+        "FROM frames f JOIN clips c ON c.id = f.clip\n", 1)
+    sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY c.position, c.id, f.frame_index LIMIT ?"
     return [_row(r) for r in store.db.query(sql, (*args, int(limit)))]
+
+
+def review_key(store: Store, row: FrameRow) -> tuple[int, str, int]:
+    """Where a frame stands in the review grid's order (`review_frames(after=)`)."""
+    got = store.db.one("SELECT position FROM clips WHERE id=?", (row.clip,))
+    return (int(got[0]) if got else 0, row.clip, row.frame_index)
 
 
 @dataclass

@@ -134,3 +134,25 @@ def test_reader_handle_reads_from_another_thread_while_the_store_writes(store):
         if owned:
             cl.close_reader(db)
     assert len(store.clips()) == len(CLIPS)
+
+
+def test_review_grid_pages_follow_each_other_in_clip_list_order(store):
+    """The review grid a page at a time (views.review_frames(after=)): the pages join up to
+    the whole list, in clip-list order, for a code, a reason and a suggestion."""
+    for query in ({"code": 5}, {"code": 3}, {"reason": "blur"}, {"suggested": "incomplete"},
+                  {}):
+        whole = views.review_frames(store, viewer="alice", **query)
+        pages, after = [], None
+        while True:
+            page = views.review_frames(store, viewer="alice", limit=2, after=after, **query)
+            pages += page
+            if len(page) < 2:
+                break
+            after = views.review_key(store, page[-1])
+        assert [(r.clip, r.frame_index) for r in pages] == [(r.clip, r.frame_index)
+                                                            for r in whole], query
+    order = [c.id for c in store.clips()]
+    everything = views.review_frames(store)
+    assert [r.clip for r in everything] == sorted((r.clip for r in everything), key=order.index)
+    assert [(r.clip, r.frame_index) for r in views.review_frames(store, viewer="alice", code=5)
+            ] == [("Flagged Clip 4", i) for i in range(4)]
