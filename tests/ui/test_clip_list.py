@@ -85,6 +85,11 @@ def test_search_as_you_type_esc_down_return(window, make_project, qtbot):
     assert window.strip.hasFocus()
     type_text(bar.search, "")  # nothing typed: nothing changes
     assert shown(window) == list(CLIPS)
+    type_text(bar.search, "[(*.?\\%_'")  # no pattern syntax: plain text, found nowhere
+    assert shown(window) == [] and bar.count.text() == "0 of 4 clips"
+    qtbot.keyClick(bar.search, Qt.Key.Key_Escape)
+    type_text(bar.search, "片" * 5000)
+    assert shown(window) == []
 
 
 def test_filters_by_work_actor_group_and_state(window, make_project, qtbot):
