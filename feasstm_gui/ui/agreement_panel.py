@@ -37,6 +37,7 @@ from feasstm_gui.core.jobs import JobResult, Progress
 from feasstm_gui.core.ratings import asa
 from feasstm_gui.core.store import Store
 from feasstm_gui.core.store import ratings as rdb
+from feasstm_gui.core.store.clip_list import reader_store
 from feasstm_gui.ui.workers import JobOutcome, JobRunner
 
 #: (column title, key in the statistics) of the two tables.
@@ -97,11 +98,16 @@ def read_and_compute_job(store: Store, out: dict):
     then compute: all of it off the GUI thread, so the panel shows at once. What was read
     lands in out["read"]; out["nothing"] when there is nothing to compute."""
     yield Progress(0, 1, "reading the ratings and labels")
-    scores = asa.score_rows(store)
-    labels = rdb.label_rows(store)
-    labels = labels if len({who for _, who, _ in labels}) >= 2 else []
-    out["read"] = {"scores": scores, "labels": labels, "totals": asa.totals(store),
-                   "problems": asa.check_ratings(store)}
+    reader, owned = reader_store(store)  # its own connection: the window keeps the store's
+    try:
+        scores = asa.score_rows(reader)
+        labels = rdb.label_rows(reader)
+        labels = labels if len({who for _, who, _ in labels}) >= 2 else []
+        out["read"] = {"scores": scores, "labels": labels, "totals": asa.totals(reader),
+                       "problems": asa.check_ratings(reader)}
+    finally:
+        if owned:
+            reader.close()
     if not scores and not labels:
         out["nothing"] = True
         return JobResult(done=1)

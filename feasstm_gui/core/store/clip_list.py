@@ -127,3 +127,15 @@ def close_reader(db: Database) -> None:
     if isinstance(db, SqliteDatabase) and db.conn is not None:
         with db.mutex:
             db.conn.close()
+
+
+def reader_store(store: Store) -> tuple[Store, bool]:
+    """The project opened a second time, read-only, for long reads off the window's thread
+    (the agreement panel's million labels) that would otherwise hold the store's one
+    connection, and the window with it, for seconds. Returns (store, whether it is a new one
+    the caller closes); where it cannot be opened again, `store` itself."""
+    try:
+        return Store.open(store.folder, store.annotator, read_only=True), True
+    except Exception:  # noqa: BLE001 - the store's own connection still works
+        return store, False
+

@@ -156,3 +156,16 @@ def test_review_grid_pages_follow_each_other_in_clip_list_order(store):
     assert [r.clip for r in everything] == sorted((r.clip for r in everything), key=order.index)
     assert [(r.clip, r.frame_index) for r in views.review_frames(store, viewer="alice", code=5)
             ] == [("Flagged Clip 4", i) for i in range(4)]
+
+
+def test_reader_store_is_a_second_read_only_handle(store):
+    reader, owned = cl.reader_store(store)
+    try:
+        assert owned and reader is not store and reader.read_only
+        assert [c.id for c in reader.clips()] == list(CLIPS)
+        store.set_labels([store.frames("未标 片段 1")[1].id], 7)
+        assert views.clip_summaries(reader, viewer="alice",
+                                    clip_id="未标 片段 1")["未标 片段 1"].labelled == 1
+    finally:
+        reader.close()
+    assert store.clips()  # the window's store still open
