@@ -238,10 +238,10 @@ def scale_measures(app, window, store, args) -> dict:
             for ch in name:
                 # until the list is painted; a key that leaves the list as it was: until the
                 # search box is
-                before = window.clip_model.shown_clips()
+                before = window.clip_model.rows()  # a new list when the rows change
                 t0 = time.perf_counter()
                 type_char(search, ch)
-                same = window.clip_model.shown_clips() == before
+                same = window.clip_model.rows() is before
                 wait_painted(app, search if same else view, 10.0)
                 times.append((time.perf_counter() - t0) * 1000)
             shown.append(window.clip_model.rowCount())

@@ -225,6 +225,7 @@ class ClipListController(QObject):
         self.filler.got.connect(self._got)
         self.filler.finished.connect(self._finished)
         self._keys: list[str] = []
+        self._last: cl.ClipFilter | None = None  # the filter the rows shown were made with
         self._refilter = QTimer(self)  # a state filter follows the counts as they come
         self._refilter.setSingleShot(True)
         self._refilter.setInterval(300)
@@ -289,6 +290,7 @@ class ClipListController(QObject):
                              sorted({c.actor for c in clips if c.actor}),
                              sorted({c.group for c in clips if c.group}))
         flt = self.bar.filter()
+        self._last = flt
         rows = cl.filter_clips(clips, flt, {}, keys=self._keys) if not flt.is_empty() else None
         w.clip_model.set_clips(clips, {}, blind, rows)
         self._restore_current()
@@ -333,8 +335,11 @@ class ClipListController(QObject):
         """Show the clips the bar's filter keeps (at every key in the search box)."""
         w = self.window
         model = w.clip_model
-        rows = cl.filter_clips(model.clips(), self.bar.filter(), model.known(),
-                               keys=self._keys)
+        flt = self.bar.filter()
+        last, self._last = self._last, flt
+        among = model.rows() if last is not None and cl.narrows(flt, last) else None
+        rows = cl.filter_clips(model.clips(), flt, model.known(), keys=self._keys,
+                               among=among)
         model.set_rows(rows)
         self._restore_current()
         self._show_count()

@@ -57,6 +57,16 @@ def clip_states(clip: Clip, summary: ClipSummary) -> set[str]:
     return out
 
 
+def narrows(new: ClipFilter, old: ClipFilter) -> bool:
+    """Whether `new` keeps a subset of what `old` keeps: the same lists, the search typed
+    further (so `filter_clips` may look only at what `old` kept)."""
+    return (new.work, new.actor, new.group, new.state) == (old.work, old.actor, old.group,
+                                                            old.state) \
+        and not old.needs_counts \
+        and new.text.casefold().strip().startswith(old.text.casefold().strip()) \
+        and new.text.casefold().strip() != ""
+
+
 @dataclass(frozen=True)
 class ClipFilter:
     """What the clip list shows: clips whose id contains `text` (any case), of that work,
@@ -78,13 +88,15 @@ class ClipFilter:
 
 
 def filter_clips(clips: Sequence[Clip], flt: ClipFilter, summaries: dict[str, ClipSummary],
-                 *, keys: Sequence[str] | None = None) -> list[int]:
+                 *, keys: Sequence[str] | None = None,
+                 among: Sequence[int] | None = None) -> list[int]:
     """Positions in `clips` that `flt` keeps. `keys`: each clip's id in lower case, made once
-    (`search_keys`), for a search at every key press. A state filter keeps only clips whose
-    counts are in `summaries` (the others are not known yet)."""
+    (`search_keys`), for a search at every key press. `among`: look at these positions only
+    (a search typed further keeps a subset of what it kept). A state filter keeps only clips
+    whose counts are in `summaries` (the others are not known yet)."""
     keys = keys if keys is not None else search_keys(clips)
     text = flt.text.casefold().strip()
-    picked: Iterable[int] = range(len(clips))
+    picked: Iterable[int] = range(len(clips)) if among is None else among
     if text:
         picked = [i for i in picked if text in keys[i]]
     if flt.work:
@@ -98,7 +110,7 @@ def filter_clips(clips: Sequence[Clip], flt: ClipFilter, summaries: dict[str, Cl
     elif flt.state:
         picked = [i for i in picked if (s := summaries.get(clips[i].id)) is not None
                   and flt.state in clip_states(clips[i], s)]
-    return list(picked)
+    return picked if isinstance(picked, list) and picked is not among else list(picked)
 
 
 def search_keys(clips: Sequence[Clip]) -> list[str]:

@@ -108,6 +108,17 @@ def test_filter_by_text_work_actor_group_and_state(store):
     partial = {k: v for k, v in whole.items() if k != "进行 片段 2"}
     assert [clips[i].id for i in cl.filter_clips(clips, cl.ClipFilter(state="in_progress"),
                                                   partial)] == ["完成 片段 3"]
+    # typing further looks only at what the shorter search kept, with the same result
+    wider = cl.ClipFilter(text="片")
+    kept = cl.filter_clips(clips, wider, whole)
+    for text in ("片段", "片段 2", "片段 9"):
+        assert cl.narrows(cl.ClipFilter(text=text), wider)
+        assert cl.filter_clips(clips, cl.ClipFilter(text=text), whole, among=kept) == \
+            cl.filter_clips(clips, cl.ClipFilter(text=text), whole)
+    assert not cl.narrows(cl.ClipFilter(text="片段", group="A"), wider)
+    assert not cl.narrows(cl.ClipFilter(text="段"), wider)
+    assert not cl.narrows(cl.ClipFilter(text="片段", state="done"),
+                          cl.ClipFilter(text="片", state="done"))  # counts may come in
     assert cl.ClipFilter(state="done").needs_counts
     assert not cl.ClipFilter(state="to_process", text="x").needs_counts
 
