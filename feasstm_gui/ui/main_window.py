@@ -32,7 +32,7 @@ from feasstm_gui.core.labels.session import Session
 from feasstm_gui.core.settings import Settings, config_dir, resolve_annotator
 from feasstm_gui.core.store import FrameRow, Store
 from feasstm_gui.ui import actions as act
-from feasstm_gui.ui import label_state, player_panel
+from feasstm_gui.ui import label_state, live_updates, player_panel
 from feasstm_gui.ui.clips import ClipListModel, ClipListView, ClipRole, counts_delta
 from feasstm_gui.ui.controller import guarded
 from feasstm_gui.ui.dialogs import KeymapEditor, KeyOverlay, show_error
@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         self._update_enabled()
         label_state.install(self)  # disagreements, scene cuts, read-only notice, last position
+        self.live = live_updates.install(self)  # a team project: others' edits, server lost
 
     @property
     def clip_id(self) -> str | None:
@@ -468,6 +469,8 @@ class MainWindow(QMainWindow):
     # -- status and messages ----------------------------------------------------------------------
 
     def report_error(self, exc: BaseException | str) -> None:
+        if self.live.refused(exc):  # the server away: the banner, not a dialog per key
+            return
         show_error(self, exc)
 
     # -- keys and the annotator ------------------------------------------------------------------
@@ -507,6 +510,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.jobs.stop()
+        self.live.detach()
         self._save_geometry()
         self.history.set_store(None, self.annotator)
         self.thumbs.clear()

@@ -106,6 +106,7 @@ class Changes:
     clip_list: bool = False    # clips added, removed or changed: reread the clip list
     everything: bool = False   # a notification too big to say what: reread all
     count: int = 0
+    others: int = 0            # how many came from other connections than the store's own
 
     def __bool__(self) -> bool:
         return self.count > 0
@@ -122,10 +123,12 @@ class Changes:
                                       for o in self.ops)
 
 
-def summarise(notes: list[Note]) -> Changes:
+def summarise(notes: list[Note], own_pid: int = 0) -> Changes:
+    """Fold notifications; `own_pid`: the store's own server process (see `own_pid`)."""
     out = Changes()
     for n in notes:
         out.count += 1
+        out.others += n.pid != own_pid or not own_pid
         out.ops.add(n.op)
         if n.op == "clips":
             out.clip_list = True
