@@ -1,0 +1,64 @@
+"""Two people on one project (issue 16): each keeps their own labels and undo; an undo never
+takes back a shared value (a flag, an adjudication) that someone else set since. On both back
+ends: on PostgreSQL two stores at once (two workstations), on SQLite one store whose annotator
+changes (one writer at a time)."""
+
+from __future__ import annotations
+
+import pytest
+
+from feasstm_gui.core.store import Clip, Store
+
+CLIP = "片段 一"
+
+
+@pytest.fixture(params=["sqlite", "pg"])
+def team(cjk_dir, request):
+    server = request.getfixturevalue("pg_url") if request.param == "pg" else None
+    alice = Store.create(cjk_dir / "项目", annotator="alice", server=server)
+    alice.add_clip(Clip(CLIP))
+    alice.add_frames(CLIP, [(i, i * 40.0, None, None) for i in range(6)])
+    stores = {"alice": alice}
+    if server:
+        stores["bob"] = Store.open(alice.folder, annotator="bob")
+
+    def as_(who: str) -> Store:
+        store = stores.get(who, alice)
+        store.annotator = who
+        return store
+
+    yield as_
+    for s in stores.values():
+        s.close()
+
+
+def test_same_frame_two_labels_each_undoes_their_own(team):
+    f = [r.id for r in team("alice").frames(CLIP)]
+    team("alice").set_labels(f[:2], 3)
+    team("bob").set_labels(f[:2], 6)
+    team("alice").undo()
+    store = team("alice")
+    assert [r.code for r in store.frames(CLIP, annotator="alice")][:2] == [None, None]
+    assert [r.code for r in store.frames(CLIP, annotator="bob")][:2] == [6, 6]
+    team("alice").redo()
+    team("bob").undo()
+    assert [r.code for r in store.frames(CLIP, annotator="alice")][:2] == [3, 3]
+    assert store.db.one("SELECT COUNT(*) FROM labels WHERE annotator='bob'") == (0,)
+
+
+def test_undo_leaves_a_shared_value_someone_else_set_since(team):
+    f = [r.id for r in team("alice").frames(CLIP)]
+    team("alice").adjudicate([f[0]], 3)
+    team("alice").set_deletion([f[1]], "blur", True)
+    team("alice").set_deletion([f[2]], "blur", True)
+    team("bob").adjudicate([f[0]], 5)
+    team("bob").set_deletion([f[1]], "blur", False)
+    store = team("alice")
+    store.undo()   # f[2]'s flag: nobody else touched it, undone
+    store.undo()   # f[1]'s flag: bob cleared it since; stays as bob left it
+    store.undo()   # f[0]'s adjudication: bob's 5 stays
+    assert store.db.one("SELECT code FROM adjudications WHERE frame_id=?", (f[0],)) == (5,)
+    assert store.db.query("SELECT frame_id FROM deletions") == []
+    # bob's own undo still works on his steps
+    team("bob").undo()
+    assert team("bob").db.one("SELECT COUNT(*) FROM deletions WHERE frame_id=?", (f[1],)) == (1,)
