@@ -159,9 +159,23 @@ class PostgresDatabase(Database):
             with self.conn.cursor() as cur:
                 cur.executemany(to_postgres(sql), [tuple(r) for r in rows])
 
-    def serialise_edits(self) -> None:
-        # Several workstations write at once: an advisory lock held until the commit.
-        self.execute("SELECT pg_advisory_xact_lock(?)", (_EDITS_LOCK,))
+    def serialise_edits(self, values: Sequence[str] | None = None) -> None:
+        # Several workstations write at once: advisory locks held until the commit. Given the
+        # values a step changes, only steps changing one of them wait for each other (one lock
+        # per value, taken in order, shared hold on the all-edits lock); without, all steps do.
+        if values is None:
+            self.execute("SELECT pg_advisory_xact_lock(?)", (_EDITS_LOCK,))
+            return
+        self.execute(
+            "SELECT pg_advisory_xact_lock_shared(?), (SELECT COUNT(*) FROM ("
+            "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(v, 0) AS k "
+            "FROM unnest(CAST(? AS text[])) AS u(v)) AS d ORDER BY k) AS l)",
+            (_EDITS_LOCK, list(values)))
+
+    def next_batch(self) -> int:
+        # a sequence: unique without a lock; taken after serialise_edits, so two steps
+        # changing the same value are numbered in the order they commit
+        return int(self.one("SELECT nextval('feasstm_edit_batch')")[0])
 
     def has_table(self, name: str) -> bool:
         return self.one("SELECT to_regclass(?) IS NOT NULL", (name,))[0]
@@ -274,6 +288,11 @@ def migrate(db: PostgresDatabase) -> int:
 
 
 def _server_only(db: PostgresDatabase) -> None:
-    """What only the server has: the change notifications (core/store/live.py)."""
+    """What only the server has: the change notifications (core/store/live.py), and the
+    sequence that numbers edit-log steps (next_batch), brought past the log's last step on
+    every writable open (rows copied in with their own numbers are then behind it)."""
     from feasstm_gui.core.store.live import install_triggers
     install_triggers(db)
+    db.script("CREATE SEQUENCE IF NOT EXISTS feasstm_edit_batch")
+    db.execute("SELECT setval('feasstm_edit_batch', GREATEST((SELECT last_value FROM "
+               "feasstm_edit_batch), (SELECT COALESCE(MAX(batch), 0) FROM edits), 1))")

@@ -117,6 +117,11 @@ _CLIP_COLUMNS = (
 )
 
 
+def _value_key(op: str, target: dict) -> str:
+    """What one edit changes, as a key (serialise_edits waits for steps changing the same)."""
+    return f"{op}:{_dumps(target)}"
+
+
 def _clip_from_row(row: Sequence) -> Clip:
     return Clip(*row[:5], row[5], *row[6:])
 
@@ -885,7 +890,8 @@ class Store:
         at = utc_now()
         try:
             with self._tx() as conn:
-                conn.serialise_edits()  # the old values read and the step number are ours
+                # the old values read and the step number are ours
+                conn.serialise_edits([_value_key(op, t) for op, t, _new in changes])
                 self._ensure_annotator(who)
                 batch = None
                 changed = 0
@@ -895,8 +901,7 @@ class Store:
                     if old == new:
                         continue
                     if batch is None:
-                        batch = conn.one(
-                            "SELECT COALESCE(MAX(batch), 0) + 1 FROM edits")[0]
+                        batch = conn.next_batch()
                         if state == "done":
                             conn.execute("UPDATE edits SET state='dropped' WHERE annotator=? "
                                          "AND state='undone'", (who,))
@@ -986,8 +991,8 @@ class Store:
             return None
         at = utc_now()
         with self._tx() as conn:
-            conn.serialise_edits()
-            log_batch = conn.one("SELECT COALESCE(MAX(batch), 0) + 1 FROM edits")[0]
+            conn.serialise_edits([_value_key(op, t) for op, t, _o, _n in step.changes])
+            log_batch = conn.next_batch()
             changes = reversed(step.changes) if undo else step.changes
             for op_name, target, old, new in changes:
                 after = old if undo else new

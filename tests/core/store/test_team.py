@@ -62,3 +62,31 @@ def test_undo_leaves_a_shared_value_someone_else_set_since(team):
     # bob's own undo still works on his steps
     team("bob").undo()
     assert team("bob").db.one("SELECT COUNT(*) FROM deletions WHERE frame_id=?", (f[1],)) == (1,)
+
+
+def test_steps_wait_only_for_steps_changing_the_same_value(cjk_dir, pg_url):
+    import threading
+
+    from feasstm_gui.core.store.store import _value_key
+
+    alice = Store.create(cjk_dir / "项目", annotator="alice", server=pg_url)
+    alice.add_clip(Clip(CLIP))
+    f = alice.add_frames(CLIP, [(i, i * 40.0, None, None) for i in range(3)])
+    bob = Store.open(alice.folder, annotator="bob")
+    done = threading.Event()
+    try:
+        with alice.db.transaction():  # alice's step on frame 0, not yet committed
+            alice.db.serialise_edits([_value_key("adjudication", {"frame": f[0]})])
+            first = alice.db.next_batch()
+            threading.Thread(target=lambda: (bob.adjudicate([f[1]], 4), done.set())).start()
+            assert done.wait(20)  # another frame: bob does not wait for alice
+            done.clear()
+            threading.Thread(target=lambda: (bob.adjudicate([f[0]], 6), done.set())).start()
+            assert not done.wait(1.5)  # the same value: bob waits for alice's commit
+        assert done.wait(20)
+        steps = alice.db.query("SELECT batch, target FROM edits ORDER BY batch")
+        assert [t for _b, t in steps] == [f'{{"frame":{f[1]}}}', f'{{"frame":{f[0]}}}']
+        assert steps[1][0] > first  # numbered after the step it waited for
+    finally:
+        bob.close()
+        alice.close()
