@@ -60,7 +60,7 @@ class LiveUpdates(QObject):
         self.banner.setObjectName("server-banner")
         self.banner.setStyleSheet(BANNER_STYLE)
         self.banner.hide()
-        window.statusBar().addPermanentWidget(self.banner)
+        window.statusBar().insertPermanentWidget(0, self.banner)  # first: seen at once
         window.project_changed.connect(self.attach)
 
     # -- following a project -----------------------------------------------------------------
@@ -158,9 +158,9 @@ class LiveUpdates(QObject):
             self.banner.hide()
             self._retry.stop()
         else:
-            self.banner.setText("Server unreachable: changes are refused until it is back "
-                                "(everything shown as saved is saved)")
-            self.banner.setToolTip(why)
+            self.banner.setText("Server unreachable: changes refused until it is back")
+            self.banner.setToolTip("Everything shown as saved is saved on the server; a key "
+                                   f"pressed now has no effect.\n{why}")
             self.banner.show()
             if not self._retry.isActive():
                 self._retry.start()
@@ -184,7 +184,6 @@ class LiveUpdates(QObject):
             listener.close()
             return
         if not ok:
-            self.banner.setToolTip(listener.error)
             return
         self._watch()
         self._set_online(True)

@@ -32,7 +32,7 @@ LIVE_MS = 1000
 
 
 def _hours(seconds: float) -> str:
-    return f"{seconds / 3600:.2f} h"
+    return prog.duration_text(seconds)
 
 
 def _rate(value: float | None) -> str:

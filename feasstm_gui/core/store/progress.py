@@ -33,6 +33,16 @@ def _seconds(at: str) -> float:
         return float("nan")
 
 
+def duration_text(seconds: float) -> str:
+    """A time spent as people read it: 42 s, 7 min 05 s, 3 h 02 min."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
 def _per_hour(n: int, seconds: float) -> float | None:
     return round(n * 3600.0 / seconds, 1) if seconds > 0 else None
 
