@@ -293,6 +293,11 @@ def _server_only(db: PostgresDatabase) -> None:
     every writable open (rows copied in with their own numbers are then behind it)."""
     from feasstm_gui.core.store.live import install_triggers
     install_triggers(db)
-    db.script("CREATE SEQUENCE IF NOT EXISTS feasstm_edit_batch")
-    db.execute("SELECT setval('feasstm_edit_batch', GREATEST((SELECT last_value FROM "
-               "feasstm_edit_batch), (SELECT COALESCE(MAX(batch), 0) FROM edits), 1))")
+    # created and moved only where needed: a role without CREATE (issue 16's per-person roles)
+    # opens a project whose sequence is there and current; it needs USAGE on it
+    if not db.one("SELECT to_regclass('feasstm_edit_batch') IS NOT NULL")[0]:
+        db.script("CREATE SEQUENCE feasstm_edit_batch")
+    last, top = db.one("SELECT (SELECT last_value FROM feasstm_edit_batch), "
+                       "(SELECT COALESCE(MAX(batch), 0) FROM edits)")
+    if top > last:
+        db.execute("SELECT setval('feasstm_edit_batch', ?)", (top,))

@@ -90,3 +90,20 @@ def test_steps_wait_only_for_steps_changing_the_same_value(cjk_dir, pg_url):
     finally:
         bob.close()
         alice.close()
+
+
+def test_step_numbers_continue_after_rows_copied_in_with_their_own(cjk_dir, pg_url):
+    # a log copied onto the server (move-to-server) keeps its numbers; the next step follows it
+    store = Store.create(cjk_dir / "项目", annotator="alice", server=pg_url)
+    store.add_clip(Clip(CLIP))
+    f = store.add_frames(CLIP, [(i, i * 40.0, None, None) for i in range(2)])
+    with store.transaction():
+        store.db.execute("INSERT INTO edits (batch, at, annotator, op, target, new, state) "
+                         "VALUES (5000, '2026-01-01T00:00:00.000Z', 'old', 'label', ?, '3', "
+                         "'log')", (f'{{"frame":{f[0]},"annotator":"old"}}',))
+    folder = store.folder
+    store.close()
+    with Store.open(folder, annotator="alice") as again:
+        again.set_labels([f[1]], 2)
+        assert again.db.one("SELECT MAX(batch) FROM edits WHERE annotator='alice'")[0] > 5000
+        assert again.undo().batch > 5000
