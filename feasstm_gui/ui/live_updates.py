@@ -194,6 +194,7 @@ class LiveUpdates(QObject):
         except ServerUnavailable as exc:
             self.refused(exc)
             return
+        self.window.history.schedule_refresh()
         self._refresh_tool("adjudication")
         self.changed.emit(live.Changes(everything=True, count=1, others=1))
 

@@ -90,6 +90,7 @@ def test_server_stopped_says_so_refuses_keys_and_keeps_what_was_saved(
     w.strip.go_to_row(1)
     banner = w.live.banner
     assert not banner.isVisible()
+    w.history.refresh()
     pgfaults.stop(pg_cluster)
     try:
         qtbot.waitUntil(banner.isVisible, timeout=2000)  # at once, before any key
@@ -98,6 +99,9 @@ def test_server_stopped_says_so_refuses_keys_and_keeps_what_was_saved(
         assert codes(w)[1] is None  # not shown as done
         assert "Not saved" in w.statusBar().currentMessage()
         assert w.property("last_message") is None  # a banner, not a dialog per key
+        shown = w.history.steps()
+        w.history.refresh()  # a timer's reread meanwhile keeps what it showed
+        assert [s.batch for s in w.history.steps()] == [s.batch for s in shown] and shown
     finally:
         pgfaults.start(pg_cluster)
     qtbot.waitUntil(lambda: not banner.isVisible(), timeout=5000)
