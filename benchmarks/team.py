@@ -52,15 +52,21 @@ def annotator(args) -> None:
 
     store = Store.open(Path(args.project), annotator=args.name)
     listener = ChangeListener(store.url)
-    listener.connect()
+    if not args.no_listen:
+        listener.connect()
     ids = [f.id for f in store.frames(CLIP)]
     heard = refused = errors = 0
     latencies: list[float] = []
     acked: list[list[int]] = []      # [key number, frame id, code]
     unsure: list[list[int]] = []     # commit sent, answer lost: on the server or not
     period = 1.0 / args.rate
-    start = args.start_at
     n_keys = int(args.duration * args.rate)
+    # ready: the parent starts everybody together once all are (starting takes seconds here)
+    Path(args.out + ".ready").write_text("ready")
+    go = Path(args.start_file)
+    while not go.exists():
+        time.sleep(0.02)
+    start = float(go.read_text())
     while time.time() < start:
         time.sleep(min(0.05, max(0.0, start - time.time())))
     for i in range(n_keys):
@@ -84,6 +90,8 @@ def annotator(args) -> None:
             continue
         latencies.append((time.perf_counter() - t) * 1000)
         acked.append([i, frame, code])
+        if args.no_listen:
+            continue
         got = listener.poll()
         if got is None:
             listener.connect()
@@ -144,17 +152,24 @@ def make_cluster(fsync: bool):
 
 
 def run_phase(project: Path, n: int, duration: float, rate: float, work: Path,
-              restart=None, restart_at: float = 0.5) -> dict:
+              restart=None, restart_at: float = 0.5, extra: tuple = ()) -> dict:
     """n annotator processes for `duration` s; `restart()` called at `restart_at` of it."""
-    start_at = time.time() + 2.0 + 0.15 * n  # every child opened the project by then
+    go = work / f"go-{n}-{time.time()}"
     procs = []
     for k in range(n):
         out = work / f"a{k}.json"
         procs.append((out, subprocess.Popen(
             [sys.executable, __file__, "--child", "--project", str(project), "--name",
-             f"annotator-{k + 1:02d}", "--k", str(k), "--out", str(out), "--start-at",
-             repr(start_at), "--duration", str(duration), "--rate", str(rate)],
+             f"annotator-{k + 1:02d}", "--k", str(k), "--out", str(out), "--start-file",
+             str(go), "--duration", str(duration), "--rate", str(rate), *extra],
             cwd=str(ROOT))))
+    deadline = time.time() + 600
+    while not all(Path(str(out) + ".ready").exists() for out, _p in procs):
+        if time.time() > deadline or any(p.poll() is not None for _o, p in procs):
+            raise SystemExit("an annotator process did not start")
+        time.sleep(0.05)
+    start_at = time.time() + 0.5
+    go.write_text(repr(start_at))
     restart_s = None
     if restart is not None:
         time.sleep(max(0.0, start_at + duration * restart_at - time.time()))
@@ -221,13 +236,17 @@ def main() -> int:
     ap.add_argument("--no-fsync", action="store_true")
     ap.add_argument("--workers", type=int, default=3, help="phase 2: shared-job workers")
     ap.add_argument("--baseline", type=float, default=8.0, help="seconds of one annotator alone")
+    ap.add_argument("--no-listen", action="store_true",
+                    help="diagnostic: the annotators do not listen to each other")
+    ap.add_argument("--no-notify", action="store_true",
+                    help="diagnostic: the server announces nothing (triggers dropped)")
     # a child annotator
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--project", help=argparse.SUPPRESS)
     ap.add_argument("--name", help=argparse.SUPPRESS)
     ap.add_argument("--k", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
-    ap.add_argument("--start-at", type=float, default=0.0, help=argparse.SUPPRESS)
+    ap.add_argument("--start-file", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         annotator(args)
@@ -252,7 +271,13 @@ def main() -> int:
         store = Store.create(project, annotator="researcher", server=url)
         store.add_clip(Clip(CLIP))
         store.add_frames(CLIP, [(i, i * 40.0, None, None) for i in range(n_frames)])
+        if args.no_notify:
+            from feasstm_gui.core.store.live import _TRIGGER
+            # the trigger stays (opening the project would make it again), silenced
+            store.db.script(f"CREATE OR REPLACE FUNCTION {_TRIGGER}() RETURNS trigger "
+                            "LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$")
         store.close()
+        extra = ("--no-listen",) if args.no_listen else ()
 
         base = run_phase(project, 1, args.baseline, args.rate, work)["results"]
         base_lat = [v for r in base for v in r["latencies_ms"]]
@@ -260,7 +285,7 @@ def main() -> int:
               f"{percentile(base_lat, 50)} ms, p99 {percentile(base_lat, 99)} ms", flush=True)
 
         phase = run_phase(project, args.annotators, args.duration, args.rate, work,
-                          restart=cluster.restart, restart_at=args.restart_at)
+                          restart=cluster.restart, restart_at=args.restart_at, extra=extra)
         results = phase["results"]
         lat = [v for r in results for v in r["latencies_ms"]]
         checked = verify(project, base + results)
@@ -283,6 +308,8 @@ def main() -> int:
             "baseline_commit_p50_ms": percentile(base_lat, 50),
             "baseline_commit_p99_ms": percentile(base_lat, 99),
             "fsync": not args.no_fsync,
+            "listening": not args.no_listen,
+            "notify": not args.no_notify,
             "load_before": round(os.getloadavg()[0], 1),
         }
         print(f"# annotators: p50 {out['commit_p50_ms']} ms, p99 {out['commit_p99_ms']} ms, "
