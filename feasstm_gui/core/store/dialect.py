@@ -70,7 +70,7 @@ _REFUSED = {
     re.compile(r"\bAUTOINCREMENT\b", re.I): "AUTOINCREMENT",
     re.compile(r"\bjson_extract\b", re.I): "json_extract other than json_extract(column, '$.key')",
     re.compile(r"\bjson_each\b", re.I): "json_each other than json_each(column or ?)",
-    re.compile(r"\bgroup_concat\b", re.I): "group_concat other than group_concat(column)",
+    re.compile(r"\bgroup_concat\b", re.I): "group_concat other than group_concat([DISTINCT] column)",
     re.compile(r"\b(json_set|json_insert|json_array_length|json_group_array|"
                r"json_group_object|ifnull|instr|julianday|strftime|printf)\s*\(", re.I):
         "a SQLite-only function",

@@ -75,13 +75,14 @@ def cut_marks(store, clip_id: str) -> dict[int, dict]:
         "WHERE (fa.scores LIKE '%\"cut\":true%' OR fa.scores LIKE '%\"cut\": true%') "
         "AND fa.frame_id IN (SELECT id FROM frames WHERE clip=?) "
         "AND fa.version = (SELECT face_version FROM frames WHERE id=fa.frame_id)", (clip_id,))
-    # the few candidates' JSON read here (the same on both back ends: no JSON truth in SQL)
     return {r[0]: {"cut": True} for r in rows if _cut(r[1])}
 
 
 def _cut(scores: str) -> bool:
+    """The candidate's scores say `"cut": true` at the top level (the few candidates parsed
+    here, the same on both back ends)."""
     try:
-        data = json.loads(scores)
-    except (TypeError, ValueError):
+        value = json.loads(scores)
+    except ValueError:
         return False
-    return isinstance(data, dict) and data.get("cut") is True
+    return isinstance(value, dict) and value.get("cut") is True

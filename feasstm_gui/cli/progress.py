@@ -1,4 +1,4 @@
-"""Team commands (issue 16): the researcher's progress figures.
+"""The team's progress (issue 16): the researcher's figures.
 
     feasstm progress PROJECT [--json] [--idle SECONDS]
 
