@@ -19,8 +19,8 @@ CUT_STEP_FACTOR = 5
 def typical_step(rows: Sequence[FrameRow]) -> int:
     """The median step between consecutive frame indices (1 for a clip extracted at its own
     rate, more where extraction kept every n-th frame)."""
-    steps = [b.frame_index - a.frame_index for a, b in zip(rows, rows[1:])
-             if b.frame_index > a.frame_index]
+    index = [r.frame_index for r in rows]
+    steps = [b - a for a, b in zip(index, index[1:]) if b > a]
     return max(1, int(statistics.median(steps))) if steps else 1
 
 
@@ -101,10 +101,18 @@ def scene_cut_ids(rows: Sequence[FrameRow], marks: dict[int, dict | None] | None
     """Ids of the frames that begin a new shot: a jump of more than CUT_STEP_FACTOR usual
     steps in frame index, or what the tracker recorded (`marks`: frame id -> its track JSON
     keys, or the face's `cut` score: store/label_state.cut_marks, views.track_marks)."""
-    marks = marks or {}
     step = step or typical_step(rows)
-    return {b.id for a, b in zip(rows, rows[1:])
-            if is_cut(a, b, step, marks.get(a.id), marks.get(b.id))}
+    # is_cut, over a whole clip at once (opening a clip of 100,000 frames reads it): the jumps
+    # in frame index first, then the tracker's marks where a frame has one
+    limit = CUT_STEP_FACTOR * step
+    index = [r.frame_index for r in rows]
+    cuts = {rows[i].id for i, (a, b) in enumerate(zip(index, index[1:]), 1) if b - a > limit}
+    if marks:
+        for i, row in enumerate(rows):
+            after = marks.get(row.id)
+            if i and after and is_track_reset(marks.get(rows[i - 1].id), after):
+                cuts.add(row.id)
+    return cuts
 
 
 def _skipped(row: FrameRow) -> bool:
