@@ -91,13 +91,14 @@ class PlayerPanel(QObject):
         self._run_rows: list[FrameRow] = []
         self._id_at: dict[int, int] = {}  # source index -> frame id (the strip's clip)
         self._indices: list[int] = []
+        self._indexed = True  # _id_at and _indices are those of the strip's frames
         self._clip: str | None = None
         self.player.frame_shown.connect(self._on_frame_shown)
         self.player.notice.connect(self._notice)
         self.player.playing_changed.connect(self._on_playing)
         window.clip_changed.connect(self._load)
         window.strip.current_frame_changed.connect(self._on_strip_current)
-        window.strip_model.modelReset.connect(self._index_rows)
+        window.strip_model.modelReset.connect(self._rows_changed)
         window.project_changed.connect(lambda: self._load(window.clip_id or ""))
         self.dock.visibilityChanged.connect(self._on_visible)
 
@@ -142,6 +143,12 @@ class PlayerPanel(QObject):
     def _index_rows(self) -> None:
         self._id_at = {r.frame_index: r.id for r in self.window.strip_model.frames()}
         self._indices = sorted(self._id_at)
+        self._indexed = True
+
+    def _rows_changed(self) -> None:
+        """The strip read its frames again: indexed when the player next needs them (opening a
+        clip with the player hidden walks no frames for it)."""
+        self._indexed = False
 
     def _notice(self, text: str) -> None:
         self.window.statusBar().showMessage(text, 8000)
@@ -150,6 +157,8 @@ class PlayerPanel(QObject):
 
     def _row_at(self, index: int) -> int | None:
         """The strip row of the stored frame at source index `index`, or the last before it."""
+        if not self._indexed:
+            self._index_rows()
         i = bisect.bisect_right(self._indices, index) - 1
         return self.window.strip_model.row_of(self._id_at[self._indices[i]]) if i >= 0 else None
 

@@ -49,6 +49,11 @@ ReasonsRole = Qt.ItemDataRole.UserRole + 4
 ThumbStateRole = Qt.ItemDataRole.UserRole + 5  # "ready" | "loading" | "missing" | "noface"
 
 _RoleIndex = QModelIndex | QPersistentModelIndex
+# Qt asks for flags and paints text thousands of times a second: the enum sums made once
+_ITEM_FLAGS = (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+               | Qt.ItemFlag.ItemNeverHasChildren)
+_RIGHT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight
+_LEFT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
 
 
 class FrameStripModel(QAbstractListModel):
@@ -117,10 +122,7 @@ class FrameStripModel(QAbstractListModel):
         return None
 
     def flags(self, index: _RoleIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | \
-            Qt.ItemFlag.ItemNeverHasChildren
+        return _ITEM_FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def display_text(self, row: FrameRow) -> str:
         """The number an item shows (the review grid: "clip #frame")."""
@@ -313,7 +315,8 @@ class FrameDelegate(QStyledItemDelegate):
         self._font.setPixelSize(11)
         self._bold = QFont(self._font)
         self._bold.setBold(True)
-        self._texts: dict[tuple[int | None, str, int], tuple[str, str]] = {}
+        self._room_label: dict[int | None, int] = {}  # code -> room its digit needs
+        self._labels: dict[tuple[int | None, int], str] = {}  # (code, room) -> label shown
 
     def sizeHint(self, option, index) -> QSize:
         return QSize(self.thumb + 6, self.thumb + self.BAND + 6)
@@ -346,12 +349,11 @@ class FrameDelegate(QStyledItemDelegate):
         p.fillRect(band, color)
         p.setPen(_text_on(color))
         number, label = self._band_texts(p, row.code, model.display_text(row), band.width())
+        text_rect = band.adjusted(3, 0, -3, 0)
         p.setFont(self._font)
-        p.drawText(band.adjusted(3, 0, -3, 0), Qt.AlignmentFlag.AlignVCenter
-                   | Qt.AlignmentFlag.AlignRight, number)
+        p.drawText(text_rect, _RIGHT, number)
         p.setFont(self._bold)
-        p.drawText(band.adjusted(3, 0, -3, 0), Qt.AlignmentFlag.AlignVCenter
-                   | Qt.AlignmentFlag.AlignLeft, label)
+        p.drawText(text_rect, _LEFT, label)
         # badges: deletion reasons (red, top right), suggestions (amber, top left)
         if row.reasons:
             self._badge(p, img, "".join(REASON_LETTERS[r] for r in sorted(row.reasons)),
@@ -389,28 +391,30 @@ class FrameDelegate(QStyledItemDelegate):
 
     def _band_texts(self, p: QPainter, code: int | None, number: str, width: int
                     ) -> tuple[str, str]:
-        """The band's frame number and code label, elided to fit `width`: measured once per
-        (code, number, width), not on every paint (a key press repaints a few items)."""
-        key = (code, number, width)
-        got = self._texts.get(key)
-        if got is not None:
-            return got
-        label = f"{code} {CODES[code]}" if code else "–"
-        p.setFont(self._bold)
-        short = f"{code}" if code else "–"
-        room_label = p.fontMetrics().horizontalAdvance(short) + 6
+        """The band's frame number and code label, elided to fit `width` (the number keeps
+        its end, the clip name of "clip #frame" is elided in the middle, so a long name never
+        pushes the number out of the band). Measures the number once (eliding only what does
+        not fit); the label's elision is kept per code and room."""
+        room_label = self._room_label.get(code)
+        if room_label is None:
+            p.setFont(self._bold)
+            short = f"{code}" if code else "–"
+            room_label = self._room_label[code] = p.fontMetrics().horizontalAdvance(short) + 6
         p.setFont(self._font)
-        # the frame number (review grid: "clip #frame") keeps its end; the clip name is elided
-        # in the middle, so a long name never pushes the number out of the band on the left
         fm = p.fontMetrics()
-        number = fm.elidedText(number, Qt.TextElideMode.ElideMiddle, width - 6 - room_label)
-        room = width - fm.horizontalAdvance(number) - 10
-        p.setFont(self._bold)
-        label = p.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight,
-                                           max(room, room_label))
-        if len(self._texts) > 50_000:
-            self._texts.clear()
-        self._texts[key] = (number, label)
+        avail = width - 6 - room_label
+        advance = fm.horizontalAdvance(number)
+        if advance > avail:
+            number = fm.elidedText(number, Qt.TextElideMode.ElideMiddle, avail)
+            advance = fm.horizontalAdvance(number)
+        room = max(width - advance - 10, room_label)
+        key = (code, room)
+        label = self._labels.get(key)
+        if label is None:
+            p.setFont(self._bold)
+            text = f"{code} {CODES[code]}" if code else "–"
+            label = self._labels[key] = p.fontMetrics().elidedText(
+                text, Qt.TextElideMode.ElideRight, room)
         return number, label
 
     def _badge(self, p: QPainter, img: QRect, text: str, color: QColor, right: bool) -> None:

@@ -73,9 +73,8 @@ def cut_marks(store, clip_id: str) -> dict[int, dict]:
     a few kB a frame) is not read here: views.track_marks reads it for the frames a fill
     forward crosses."""
     rows = store.db.query(
-        "SELECT fa.frame_id FROM faces fa "
-        "WHERE (instr(fa.scores, '\"cut\":true') OR instr(fa.scores, '\"cut\": true')) "
-        "AND fa.frame_id IN (SELECT id FROM frames WHERE clip=?) "
-        "AND fa.version = (SELECT face_version FROM frames WHERE id=fa.frame_id) "
+        "SELECT f.id FROM frames f JOIN faces fa ON fa.frame_id=f.id AND fa.version=f.face_version "
+        "WHERE f.clip=? "
+        "AND (instr(fa.scores, '\"cut\":true') OR instr(fa.scores, '\"cut\": true')) "
         "AND json_valid(fa.scores) AND json_extract(fa.scores, '$.cut')", (clip_id,))
     return {r[0]: {"cut": True} for r in rows}
