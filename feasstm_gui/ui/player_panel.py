@@ -19,7 +19,6 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget
 
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.ingest.media import frame_range
 from feasstm_gui.core.labels.live import LabelRun
 from feasstm_gui.core.store import FrameRow, Store
 from feasstm_gui.core.vocab import CODES
@@ -47,6 +46,8 @@ def clip_span(fps: float | None, start_s: float | None, end_s: float | None
     if not fps or fps <= 0:
         return None, None
     try:
+        from feasstm_gui.core.ingest.media import frame_range  # OpenCV: not at start-up
+
         first, stop = frame_range(fps, start_s, end_s)
     except FeasstmError:
         return None, None

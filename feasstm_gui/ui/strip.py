@@ -26,6 +26,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate
 
+from feasstm_gui.core.labels.fill import typical_step
 from feasstm_gui.core.store import FrameRow
 from feasstm_gui.core.vocab import CODES
 from feasstm_gui.ui.filters import FILTERS, SORTS, FrameFilter, FrameSort, visible_rows
@@ -79,6 +80,7 @@ class FrameStripModel(QAbstractListModel):
         self.disputes: dict = {}  # frame id -> label_state.Dispute
         self.cuts: set[int] = set()  # ids of frames that begin a new shot
         self._open_disputes = 0  # disputes among frames neither deleted nor irrelevant
+        self._step: int | None = None  # the clip's typical step in frame index, once asked
         loader.ready.connect(self._on_image_ready)
 
     # -- Qt model API -----------------------------------------------------------------------
@@ -144,6 +146,7 @@ class FrameStripModel(QAbstractListModel):
         self.cuts = src.cuts(rows) if src and rows and not self.show_clip else set()
         self._all = [self._decorated(r) for r in rows] if self.disputes else rows
         self._pos_of = {r.id: i for i, r in enumerate(rows)}
+        self._step = None
         self._open_disputes = sum(1 for i in self.disputes
                                   if (p := self._pos_of.get(i)) is not None
                                   and self._counted(self._all[p]))
@@ -211,6 +214,13 @@ class FrameStripModel(QAbstractListModel):
     @staticmethod
     def _counted(row: FrameRow) -> bool:
         return not row.reasons and not row.irrelevant
+
+    def typical_step(self) -> int:
+        """The clip's usual step in frame index (core/labels/fill.typical_step), worked out
+        on the first fill forward and kept until the next clip (edits do not change it)."""
+        if self._step is None:
+            self._step = typical_step(self._all)
+        return self._step
 
     def open_dispute_count(self) -> int:
         """Frames in disagreement that are neither deleted nor irrelevant (the status bar's
