@@ -6,6 +6,7 @@ with the clip's rows, and tests check it on made-up rows.
 
 from __future__ import annotations
 
+import operator
 import statistics
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -19,8 +20,11 @@ CUT_STEP_FACTOR = 5
 def typical_step(rows: Sequence[FrameRow]) -> int:
     """The median step between consecutive frame indices (1 for a clip extracted at its own
     rate, more where extraction kept every n-th frame)."""
-    index = [r.frame_index for r in rows]
-    steps = [b - a for a, b in zip(index, index[1:]) if b > a]
+    return _typical_step([r.frame_index for r in rows])
+
+
+def _typical_step(index: list[int]) -> int:
+    steps = [d for d in map(operator.sub, index[1:], index[:-1]) if d > 0]
     return max(1, int(statistics.median(steps))) if steps else 1
 
 
@@ -101,12 +105,12 @@ def scene_cut_ids(rows: Sequence[FrameRow], marks: dict[int, dict | None] | None
     """Ids of the frames that begin a new shot: a jump of more than CUT_STEP_FACTOR usual
     steps in frame index, or what the tracker recorded (`marks`: frame id -> its track JSON
     keys, or the face's `cut` score: store/label_state.cut_marks, views.track_marks)."""
-    step = step or typical_step(rows)
     # is_cut, over a whole clip at once (opening a clip of 100,000 frames reads it): the jumps
     # in frame index first, then the tracker's marks where a frame has one
-    limit = CUT_STEP_FACTOR * step
     index = [r.frame_index for r in rows]
-    cuts = {rows[i].id for i, (a, b) in enumerate(zip(index, index[1:]), 1) if b - a > limit}
+    limit = CUT_STEP_FACTOR * (step or _typical_step(index))
+    cuts = {rows[i].id for i, d in enumerate(map(operator.sub, index[1:], index[:-1]), 1)
+            if d > limit}
     if marks:
         for i, row in enumerate(rows):
             after = marks.get(row.id)
