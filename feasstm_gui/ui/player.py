@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QLoggingCategory, QRectF, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QImage, QImageReader, QPainter
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -33,8 +34,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from feasstm_gui.ui.thumbs import Failed, ImageLoader, Loaded
 
 #: Playback rates offered (the rater and the annotator may slow a performance down).
 RATES = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
@@ -91,6 +90,34 @@ class StoredFrame:
     full: bool = False
 
 
+class _ImageCache:
+    """A small LRU of decoded frame images (stepping back and forth revisits them). Images are
+    decoded at about the size they are shown at (a JPEG decodes several times faster at 1/2 or
+    1/4 of its size), never larger than they are."""
+
+    def __init__(self, size: int = 64):
+        self._items: OrderedDict[tuple[str, int, int], QImage] = OrderedDict()
+        self._size = size
+
+    def get(self, path: str, fit: QSize | None = None) -> QImage:
+        key = (path, fit.width(), fit.height()) if fit is not None else (path, 0, 0)
+        image = self._items.get(key)
+        if image is None:
+            reader = QImageReader(path)
+            reader.setAutoTransform(True)
+            full = reader.size()
+            if fit is not None and full.isValid() and (full.width() > fit.width()
+                                                       or full.height() > fit.height()):
+                reader.setScaledSize(full.scaled(fit, Qt.AspectRatioMode.KeepAspectRatio))
+            image = reader.read()
+            self._items[key] = image
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        else:
+            self._items.move_to_end(key)
+        return image
+
+
 class FrameView(QWidget):
     """Paints one frame, scaled to fit. `painted(index)` once a frame is on screen."""
 
@@ -102,7 +129,6 @@ class FrameView(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self._image = QImage()
-        self._pixmap: QPixmap | None = None  # a stored frame, as ui/thumbs.ImageLoader gives it
         self._index = -1
         self._text = ""
         self._announced = -1
@@ -114,17 +140,13 @@ class FrameView(QWidget):
         return self._index
 
     def image(self) -> QImage:
-        return self._pixmap.toImage() if self._pixmap is not None else self._image
+        return self._image
 
-    def set_frame(self, image: QImage | QPixmap, index: int, source: str = "video", *,
+    def set_frame(self, image: QImage, index: int, source: str = "video", *,
                   now: bool = False) -> None:
         """Show `image` (frame `index`). `now`: paint at once, not with the window's next
         paint (a seek answers the hand that chose the frame; playback paints in time anyway)."""
-        if isinstance(image, QPixmap):
-            self._image, self._pixmap = QImage(), image
-        else:
-            self._image, self._pixmap = image, None
-        self._index, self._text, self.source = index, "", source
+        self._image, self._index, self._text, self.source = image, index, "", source
         self._smooth = now  # paused: a smooth scaling; playing: the cheaper one, in time
         if now and self.isVisible():
             self.repaint()
@@ -132,29 +154,22 @@ class FrameView(QWidget):
             self.update()
 
     def set_text(self, text: str) -> None:
-        self._image, self._pixmap, self._index, self._text = QImage(), None, -1, text
+        self._image, self._index, self._text = QImage(), -1, text
         self.update()
-
-    def _shown(self) -> bool:
-        return self._pixmap is not None or not self._image.isNull()
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(480, 270)
 
     def image_rect(self) -> QRectF:
         """Where the frame is painted (scaled to fit, centred)."""
-        picture = self._pixmap if self._pixmap is not None else self._image
-        size = picture.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
         return QRectF((self.width() - size.width()) / 2, (self.height() - size.height()) / 2,
                       size.width(), size.height())
 
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt API
         p = QPainter(self)
         p.fillRect(self.rect(), QColor("black"))
-        if self._pixmap is not None:
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._smooth)
-            p.drawPixmap(self.image_rect(), self._pixmap, QRectF(self._pixmap.rect()))
-        elif not self._image.isNull():
+        if not self._image.isNull():
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._smooth)
             p.drawImage(self.image_rect(), self._image)
         elif self._text:
@@ -195,13 +210,7 @@ class Player(QWidget):
         self._target: int | None = None  # paused seek: frames decoded on the way are not shown
         self._full: dict[int, str] = {}  # source index -> extracted frame file
         self._want_play = False
-        # stored frames are decoded off the GUI thread at about the size they are shown at
-        # (ui/thumbs.ImageLoader; a JPEG decodes several times faster at 1/2 or 1/4 of its
-        # size), never larger than they are; shown when they arrive, so a key never waits
-        self._images = ImageLoader(max_bytes=64 << 20, parent=self)
-        self._images.ready.connect(self._image_ready)
-        self._wanted: tuple[int, str] | None = None  # (position in _stored, path) decoding
-        self._wanted_full: tuple[int, str] | None = None  # (index, path): video mode's seek
+        self._cache = _ImageCache()
         self._frame_timer = QTimer(self, singleShot=True)
         self._frame_timer.timeout.connect(self._advance_stored)
         self._media = None
@@ -321,7 +330,6 @@ class Player(QWidget):
         self.loop_button.setChecked(False)
         self._index = -1
         self._pending = None
-        self._wanted = self._wanted_full = None
         self.reason = ""
         self.status.setText(self._sound_line())
         self._first = first if first is not None else 0
@@ -479,62 +487,18 @@ class Player(QWidget):
         pos = bisect.bisect_right(self._stored_at, index) - 1
         return max(0, min(pos, len(self._stored) - 1))
 
-    def _image(self, path: str) -> Loaded | Failed | None:
-        """A stored frame from the loader (None: it is being decoded, `_image_ready` follows),
-        decoded to fit the screen's size (the longer side of _fit)."""
-        fit = self._fit()
-        side = max(fit.width(), fit.height())
-        if self._images.max_side != side:
-            self._images.set_max_side(side)
-        return self._images.get(path)
-
     def _show_stored(self, pos: int) -> None:
         frame = self._stored[pos]
-        got = self._image(frame.path)
-        for ahead in self._stored[pos + 3:pos:-1]:  # the next ones, for playback
-            if self._images.peek(ahead.path) is None:
-                self._images.request(ahead.path)
-        if got is None:  # decoding: the player is at the frame now, its picture follows
-            self._images.request(frame.path)  # before the ones ahead (newest first)
-            self._wanted = (pos, frame.path)
-            self._index = frame.index
-            self._update_position()
-            self.frame_shown.emit(frame.index)
-            return
-        self._wanted = None
-        if isinstance(got, Failed):
+        image = self._cache.get(frame.path, self._fit())
+        if image.isNull():
             self.view.set_text(f"cannot read {frame.path}")
             self._index = frame.index
             self.frame_shown.emit(frame.index)
             self._update_time()
             return
-        self._set_index(frame.index, got.pixmap)
-
-    def _image_ready(self, path: str) -> None:
-        wanted = self._wanted
-        if wanted is not None and wanted[1] == path and self._mode == "frames":
-            self._wanted = None
-            frame, got = self._stored[wanted[0]], self._images.peek(path)
-            if isinstance(got, Loaded):
-                self.view.set_frame(got.pixmap, frame.index, "stored", now=not self.playing)
-            else:
-                self.view.set_text(f"cannot read {frame.path}")
-        full = self._wanted_full
-        if full is not None and full[1] == path:
-            self._wanted_full = None
-            index, got = full[0], self._images.peek(path)
-            if (self._mode == "video" and not self.playing and isinstance(got, Loaded)
-                    and self._index != index and self._target in (None, index)):
-                self._target = index  # the video's own frame replaces it when decoded
-                self._set_index(index, got.pixmap, "stored")
+        self._set_index(frame.index, image)
 
     def _advance_stored(self) -> None:
-        if self._wanted is not None:  # the frame before is still being decoded: wait for it
-            path = self._wanted[1]
-            if self._image(path) is None:  # (asked again: a resize may have dropped it)
-                self._frame_timer.start(5)
-                return
-            self._image_ready(path)
         pos = self._nearest_stored(self._index) + 1
         stop = self._loop[1] if self._loop else self._last
         if pos >= len(self._stored) or self._stored[pos].index > stop:
@@ -592,16 +556,12 @@ class Player(QWidget):
             if self._pending is not None:
                 self._pending = index
                 return
-            self._wanted_full = None
             if not self.playing and index in self._full:
-                # the same source frame, stored: on screen now (or as soon as it is decoded),
-                # the video's decoded frame replaces it
-                got = self._image(self._full[index])
-                if isinstance(got, Loaded):
+                # the same source frame, stored: on screen now, the decoded one replaces it
+                image = self._cache.get(self._full[index], self._fit())
+                if not image.isNull():
                     self._target = index
-                    self._set_index(index, got.pixmap, "stored")
-                elif got is None:
-                    self._wanted_full = (index, self._full[index])
+                    self._set_index(index, image, "stored")
             self._seek_media(index)
         elif self._mode == "frames":
             self._show_stored(self._nearest_stored(index))
@@ -665,18 +625,15 @@ class Player(QWidget):
         # the middle of the frame's span: index / fps <= t < (index + 1) / fps
         self._media.setPosition(int(math.floor((index + 0.5) * 1000.0 / self._fps)))
 
-    def _set_index(self, index: int, image: QImage | QPixmap, source: str = "video") -> None:
+    def _set_index(self, index: int, image: QImage, source: str = "video") -> None:
         self._index = index
         self.view.set_frame(image, index, source if self._mode == "video" else "stored",
                             now=not self.playing)
-        self._update_position()
-        self.frame_shown.emit(index)
-
-    def _update_position(self) -> None:
         self.slider.blockSignals(True)
-        self.slider.setValue(self._index)
+        self.slider.setValue(index)
         self.slider.blockSignals(False)
         self._update_time()
+        self.frame_shown.emit(index)
 
     def _slider_moved(self, value: int) -> None:
         self.pause()

@@ -127,34 +127,6 @@ def test_a_missing_or_unplayable_video_falls_back_to_the_stored_frames(qtbot, cj
     store.close()
 
 
-def test_a_stored_frame_is_decoded_off_the_gui_thread_and_shown_when_it_arrives(qtbot,
-                                                                                   cjk_dir):
-    """Stepping or seeking through the stored frames never waits for a decode: the player is
-    at the frame at once (its index, frame_shown), and paints the frame when it arrives."""
-    store = video_project(cjk_dir / "项目", None, 40)
-    stored = [StoredFrame(f.frame_index, str(store.folder / f.image)) for f in store.frames()]
-    p = Player()
-    qtbot.addWidget(p)
-    p.resize(640, 480)
-    p.show()
-    shown: list[int] = []
-    p.frame_shown.connect(shown.append)
-    p.load(None, 25.0, stored)
-    assert p.mode == "frames" and p.index == 0 and shown == [0]
-    assert p.view.index == -1  # not decoded yet: the event loop has not run
-    wait_painted(qtbot, p, 0)
-    assert painted_index(p) == 0
-    p.seek(30)  # far from the frames decoded ahead of 0
-    assert p.index == 30 and shown == [0, 30]
-    assert p.view.index == 0  # the picture follows
-    wait_painted(qtbot, p, 30)
-    assert painted_index(p) == 30 and shown == [0, 30]  # announced once
-    p.step(-1)
-    wait_painted(qtbot, p, 29)
-    assert painted_index(p) == 29
-    store.close()
-
-
 # -- beside the strip --------------------------------------------------------------------------
 
 
