@@ -283,12 +283,17 @@ class MainWindow(QMainWindow):
         clips = self.store.clips()
         blind = {c.id for c in clips if self.session.is_blind(c.id)}
         self.clip_model.set_clips(clips, self.session.clip_summaries(), blind)
+        # read just now: the clip opened next in this same turn (set_store) needs no second read
+        self._fresh_summaries = True
+        QTimer.singleShot(0, lambda: setattr(self, "_fresh_summaries", False))
         self.status_info.update_counts()
         self.status_info.update_empty_text()
 
     def select_first_clip_if_none(self) -> None:
         if self.clip_id is None and self.clip_model.rowCount():
             self.clip_view.setCurrentIndex(self.clip_model.index(0))
+
+    _fresh_summaries = False  # load_clips read every clip's counts in this event-loop turn
 
     def _refresh_summary(self, clip_id: str) -> None:
         if self.session is None:
@@ -336,7 +341,10 @@ class MainWindow(QMainWindow):
             # The clip's rows live until the next clip: keep the cyclic garbage collector from
             # walking them on every full collection (100,000 rows: 100 ms pauses mid-labelling).
             gc.freeze()
-        self._refresh_summary(self.clip_id)
+        if self._fresh_summaries:
+            self.status_info.update_counts()
+        else:
+            self._refresh_summary(self.clip_id)
         self.filter_bar.set_count(self.strip_model.rowCount(), len(rows))
         self.status_info.update_annotator_label(self.session.is_blind(self.clip_id))
         self.status_info.update_empty_text()
@@ -403,6 +411,7 @@ class MainWindow(QMainWindow):
         ids = list(frame_ids)
         if not ids:
             return
+        self._fresh_summaries = False
         rows = self.session.rows(ids)
         changed = self.strip_model.update_frames(rows.values())
         for old, new in changed:
