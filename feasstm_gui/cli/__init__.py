@@ -20,7 +20,9 @@ from feasstm_gui.core.problems import EXIT_FAILED
 
 #: Modules under feasstm_gui.cli that add commands (each has `register(subparsers)`).
 COMMAND_MODULES = ("project", "faces", "export", "ratings", "ratings_stats", "sample",
-                   "propose", "identity")
+                   "propose", "identity", "team")
+
+COMMAND_MODULES += ("progress",)  # issue 16: feasstm progress (a module that is absent is skipped)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -245,6 +245,8 @@ def _specs() -> list[ActionSpec]:
                    lambda w: w.tools.open_adjudication()),
         ActionSpec("tools.agreement", "A&greement statistics…", "Tools",
                    lambda w: w.tools.open_agreement()),
+        ActionSpec("tools.progress", "Team &progress…", "Tools",  # issue 16
+                   lambda w: w.tools.open_progress()),
         ActionSpec("tools.identities", "&Identities of this clip…", "Tools",
                    lambda w: w.tools.open_identities(),
                    tip="The people found in the clip: say which one is the actor"),

@@ -74,10 +74,7 @@ class DisputeCount(QLabel):
         self.update_text()
 
     def update_text(self) -> None:
-        model = self.window.strip_model
-        here = sum(1 for i in model.disputes
-                   if (p := model.position_of(i)) is not None
-                   and not model.frames()[p].reasons and not model.frames()[p].irrelevant)
+        here = self.window.strip_model.open_dispute_count()
         total = here + self._others
         self.setText(f"≠ {here:,} here · {total:,} in project" if total else "")
 

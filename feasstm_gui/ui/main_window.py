@@ -32,7 +32,7 @@ from feasstm_gui.core.labels.session import Session
 from feasstm_gui.core.settings import Settings, config_dir, resolve_annotator
 from feasstm_gui.core.store import FrameRow, Store
 from feasstm_gui.ui import actions as act
-from feasstm_gui.ui import clip_list, label_state, player_panel, review_pages
+from feasstm_gui.ui import clip_list, label_state, live_updates, player_panel, review_pages
 from feasstm_gui.ui.clips import ClipListModel, ClipListView, ClipRole
 from feasstm_gui.ui.controller import guarded
 from feasstm_gui.ui.dialogs import KeymapEditor, KeyOverlay, show_error
@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         self._update_enabled()
         label_state.install(self)  # disagreements, scene cuts, read-only notice, last position
+        self.live = live_updates.install(self)  # a team project: others' edits, server lost
 
     @property
     def clip_id(self) -> str | None:
@@ -285,6 +286,8 @@ class MainWindow(QMainWindow):
         if self.clip_id is None and self.clip_model.rowCount():
             self.clip_view.setCurrentIndex(self.clip_model.index(0))
 
+    _fresh_summaries = False  # load_clips read every clip's counts in this event-loop turn
+
     def _refresh_summary(self, clip_id: str) -> None:
         if self.session is None:
             return
@@ -331,7 +334,10 @@ class MainWindow(QMainWindow):
             # The clip's rows live until the next clip: keep the cyclic garbage collector from
             # walking them on every full collection (100,000 rows: 100 ms pauses mid-labelling).
             gc.freeze()
-        self._refresh_summary(self.clip_id)
+        if self._fresh_summaries:
+            self.status_info.update_counts()
+        else:
+            self._refresh_summary(self.clip_id)
         self.filter_bar.set_count(self.strip_model.rowCount(), len(rows))
         self.status_info.update_annotator_label(self.session.is_blind(self.clip_id))
         self.status_info.update_empty_text()
@@ -398,6 +404,7 @@ class MainWindow(QMainWindow):
         ids = list(frame_ids)
         if not ids:
             return
+        self._fresh_summaries = False
         rows = self.session.rows(ids)
         changed = self.strip_model.update_frames(rows.values())
         for old, new in changed:
@@ -457,6 +464,8 @@ class MainWindow(QMainWindow):
     # -- status and messages ----------------------------------------------------------------------
 
     def report_error(self, exc: BaseException | str) -> None:
+        if self.live.refused(exc):  # the server away: the banner, not a dialog per key
+            return
         show_error(self, exc)
 
     # -- keys and the annotator ------------------------------------------------------------------
@@ -496,6 +505,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.jobs.stop()
+        self.live.detach()
         self.clip_list.stop()
         self._save_geometry()
         self.history.set_store(None, self.annotator)

@@ -15,7 +15,7 @@ Rewrites (outside string literals and comments):
   SQLite; the values are text: compare them with text columns);
 - `json_valid(X)` -> the server function `json_valid(text)` that `PG_PRELUDE` creates;
 - `SUM(condition)` -> the aggregate `sum(boolean)` that `PG_PRELUDE` creates (true counts 1);
-- `group_concat(X)` -> `string_agg((X)::text, ',')`;
+- `group_concat([DISTINCT] X)` -> `string_agg([DISTINCT] (X)::text, ',')`;
 - `INSERT OR IGNORE INTO ...` -> `INSERT INTO ... ON CONFLICT DO NOTHING`.
 `INSERT OR REPLACE` is refused: write `ON CONFLICT (...) DO UPDATE` (both back ends read it).
 
@@ -61,7 +61,7 @@ _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|.",
 _ARG = r"(\?|[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)?)"
 _JSON_EXTRACT = re.compile(r"\bjson_extract\s*\(\s*" + _ARG + r"\s*,\s*'\$\.(\w+)'\s*\)", re.I)
 _JSON_EACH = re.compile(r"\bjson_each\s*\(\s*" + _ARG + r"\s*\)", re.I)
-_GROUP_CONCAT = re.compile(r"\bgroup_concat\s*\(\s*" + _ARG + r"\s*\)", re.I)
+_GROUP_CONCAT = re.compile(r"\bgroup_concat\s*\(\s*(DISTINCT\s+)?" + _ARG + r"\s*\)", re.I)
 _INSERT_OR_IGNORE = re.compile(r"\bINSERT\s+OR\s+IGNORE\s+INTO\b", re.I)
 _REFUSED = {
     re.compile(r"\bINSERT\s+OR\s+REPLACE\b|\bREPLACE\s+INTO\b", re.I):
@@ -70,7 +70,7 @@ _REFUSED = {
     re.compile(r"\bAUTOINCREMENT\b", re.I): "AUTOINCREMENT",
     re.compile(r"\bjson_extract\b", re.I): "json_extract other than json_extract(column, '$.key')",
     re.compile(r"\bjson_each\b", re.I): "json_each other than json_each(column or ?)",
-    re.compile(r"\bgroup_concat\b", re.I): "group_concat other than group_concat(column)",
+    re.compile(r"\bgroup_concat\b", re.I): "group_concat other than group_concat([DISTINCT] column)",
     re.compile(r"\b(json_set|json_insert|json_array_length|json_group_array|"
                r"json_group_object|ifnull|instr|julianday|strftime|printf)\s*\(", re.I):
         "a SQLite-only function",
@@ -93,7 +93,7 @@ _JSON_PATH = re.compile(r"'\$\.\w+'")
 _REWRITES = (
     (_JSON_EXTRACT, r"((\1)::jsonb -> '\2')"),
     (_JSON_EACH, r"jsonb_array_elements_text((\1)::jsonb)"),
-    (_GROUP_CONCAT, r"string_agg((\1)::text, ',')"),
+    (_GROUP_CONCAT, r"string_agg(\1(\2)::text, ',')"),
     (_INSERT_OR_IGNORE, "INSERT INTO"),
 )
 

@@ -7,6 +7,7 @@ package.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -48,18 +49,21 @@ def disputes(store, *, clip_id: str | None = None, frame_ids: Iterable[int] | No
         sql = _DISPUTES.format(join="JOIN frames f ON f.id=l.frame_id", where="f.clip=?")
         args: tuple = (annotator, clip_id)
     else:
-        sql = _DISPUTES.format(join="", where="1")
+        sql = _DISPUTES.format(join="", where="1=1")
         args = (annotator,)
     return {r[0]: _dispute(r) for r in store.db.query(sql, args)}
 
 
 def dispute_counts(store) -> dict[str, int]:
-    """Frames in disagreement per clip (clips without any are left out)."""
+    """Frames in disagreement per clip (clips without any are left out). It starts from the
+    labels (a frame needs two to disagree), not from every frame of the project: opening a
+    project or a clip reads it."""
     return dict(store.db.query(
-        "SELECT f.clip, COUNT(*) FROM frames f WHERE f.irrelevant=0 "
+        "SELECT f.clip, COUNT(*) FROM (SELECT frame_id FROM labels GROUP BY frame_id "
+        "HAVING COUNT(DISTINCT code) > 1) m JOIN frames f ON f.id=m.frame_id "
+        "WHERE f.irrelevant=0 "
         "AND NOT EXISTS (SELECT 1 FROM deletions d WHERE d.frame_id=f.id) "
         "AND NOT EXISTS (SELECT 1 FROM adjudications a WHERE a.frame_id=f.id) "
-        "AND (SELECT COUNT(DISTINCT code) FROM labels l WHERE l.frame_id=f.id) > 1 "
         "GROUP BY f.clip"))
 
 
@@ -70,9 +74,18 @@ def cut_marks(store, clip_id: str) -> dict[int, dict]:
     a few kB a frame) is not read here: views.track_marks reads it for the frames a fill
     forward crosses."""
     rows = store.db.query(
-        "SELECT fa.frame_id FROM faces fa "
-        "WHERE (instr(fa.scores, '\"cut\":true') OR instr(fa.scores, '\"cut\": true')) "
-        "AND fa.frame_id IN (SELECT id FROM frames WHERE clip=?) "
-        "AND fa.version = (SELECT face_version FROM frames WHERE id=fa.frame_id) "
-        "AND json_valid(fa.scores) AND json_extract(fa.scores, '$.cut')", (clip_id,))
-    return {r[0]: {"cut": True} for r in rows}
+        "SELECT f.id, fa.scores FROM frames f "
+        "JOIN faces fa ON fa.frame_id=f.id AND fa.version=f.face_version "
+        "WHERE f.clip=? "
+        "AND (fa.scores LIKE '%\"cut\":true%' OR fa.scores LIKE '%\"cut\": true%')", (clip_id,))
+    return {r[0]: {"cut": True} for r in rows if _cut(r[1])}
+
+
+def _cut(scores: str) -> bool:
+    """The candidate's scores say `"cut": true` at the top level (the few candidates parsed
+    here, the same on both back ends)."""
+    try:
+        value = json.loads(scores)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and value.get("cut") is True

@@ -261,7 +261,7 @@ def recent_edits(store: Store, limit: int = 200, *,
     rows = store.db.query(
         f"""
         SELECT e.batch, MIN(e.at), MIN(e.annotator), MIN(e.description), MIN(e.state),
-               COUNT(*), MIN(json_extract(e.target, '$.frame'))
+               COUNT(*), MIN(CAST(json_extract(e.target, '$.frame') AS INTEGER))
         FROM edits e {where}
         GROUP BY e.batch ORDER BY e.batch DESC LIMIT ?
         """, (*args, int(limit)))
