@@ -4,8 +4,14 @@
 
 Builds the project first (not timed): a few real 100x100 JPEG crops made from tests/data are
 hard-linked (or copied) into the project's crops/ folder, and the rows are inserted in large
-transactions. Then times `plan_export` + the export job (hard links, the default), the same
-with copies (`--copy`), and `verify`. Prints the conditions, then one JSON line.
+transactions. Then times `feasstm status --json` on it (status_s: a fresh process, as a user
+runs it), `plan_export` + the export job (hard links, the default), the same with copies
+(export_copy_s; skipped above 100,000 images unless --copy), and `verify`. peak_rss_mb: this
+process's peak resident memory from the status on (the peak is reset after the build, where
+the kernel allows it: /proc/self/clear_refs). Prints the conditions, then one JSON line.
+
+Issue 19's scale: `--images 1000000 --clips 16000`; goals status_s <= 2, export_s <= 90,
+verify_s <= 90, peak_rss_mb <= 1000.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -98,6 +105,37 @@ def create_latency_us(folder: Path, n: int = 500) -> float:
     return elapsed / n * 1e6
 
 
+def peak_rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def reset_peak_rss() -> bool:
+    """Start the peak resident memory again from now (Linux: clear_refs 5)."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def timed_status(folder: Path) -> tuple[float, dict]:
+    """`feasstm status --json` in a fresh process: (seconds, what it printed)."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "feasstm_gui.cli", "status", "--json",
+                           str(folder)], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                              p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)})
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"status failed: {proc.stderr[-2000:]}")
+    return elapsed, json.loads(proc.stdout)
+
+
 def timed_export(store: Store, out: Path, options: ExportOptions) -> float:
     start = time.perf_counter()
     plan = plan_export(store, options)
@@ -114,16 +152,25 @@ def main() -> int:
     parser.add_argument("--dir", type=Path, default=None, help="where to work (default: a "
                         "temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the project and exports")
+    parser.add_argument("--copy", action=argparse.BooleanOptionalAction, default=None,
+                        help="also time an export with copies (default: up to 100,000 images)")
     args = parser.parse_args()
+    copy = args.copy if args.copy is not None else args.images <= 100_000
     work = Path(tempfile.mkdtemp(prefix="feasstm-bench-", dir=args.dir))
     try:
         t0 = time.perf_counter()
         store = build(work / "项目 project", args.images, args.clips)
         build_s = time.perf_counter() - t0
+        store.close()
+        peak_reset = reset_peak_rss()
+        status_s, status = timed_status(work / "项目 project")
+        assert status["frames"] == args.images, status
+        store = Store.open(work / "项目 project", annotator="bench", backup=False)
         export_s = timed_export(store, work / "导出 export", ExportOptions())
         linked = os.stat(next((work / "导出 export" / "faces").rglob("*.jpg"))).st_nlink > 1
         latency = create_latency_us(work)
-        export_copy_s = timed_export(store, work / "导出 copy", ExportOptions(link=False))
+        export_copy_s = (timed_export(store, work / "导出 copy", ExportOptions(link=False))
+                         if copy else None)
         t0 = time.perf_counter()
         verify = drive(verify_export(work / "导出 export"))
         verify_s = time.perf_counter() - t0
@@ -133,15 +180,19 @@ def main() -> int:
         print(f"project: {args.images} crops (100x100 JPEG) in {args.clips} clips, built in "
               f"{build_s:.1f} s; work folder {work}; creating a 4 KB file takes "
               f"{latency:.0f} us here now")
-        print(f"export (hard links: {linked}): {export_s:.2f} s; with copies: "
-              f"{export_copy_s:.2f} s; verify: {verify_s:.2f} s, "
-              f"{len(verify.problems)} problem(s)")
+        print(f"status: {status_s:.2f} s; export (hard links: {linked}): {export_s:.2f} s; "
+              f"with copies: {export_copy_s if export_copy_s is None else round(export_copy_s, 2)}"
+              f" s; verify: {verify_s:.2f} s, {len(verify.problems)} problem(s)")
         print(json.dumps({"images": args.images, "clips": args.clips,
+                          "status_s": round(status_s, 3),
                           "export_s": round(export_s, 3),
-                          "export_copy_s": round(export_copy_s, 3),
+                          "export_copy_s": None if export_copy_s is None
+                          else round(export_copy_s, 3),
                           "verify_s": round(verify_s, 3), "hard_links": linked,
                           "verify_problems": len(verify.problems),
-                          "file_create_us": round(latency)}))
+                          "file_create_us": round(latency),
+                          "peak_rss_mb": round(peak_rss_mb(), 1),
+                          "peak_rss_from": "status" if peak_reset else "start"}))
         return 0 if not verify.problems else 1
     finally:
         if not args.keep:

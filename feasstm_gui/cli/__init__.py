@@ -22,6 +22,8 @@ from feasstm_gui.core.problems import EXIT_FAILED
 COMMAND_MODULES = ("project", "faces", "export", "ratings", "ratings_stats", "sample",
                    "propose", "identity", "team")
 
+COMMAND_MODULES += ("progress",)  # issue 16: feasstm progress (a module that is absent is skipped)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(

@@ -28,5 +28,10 @@ class ProjectLocked(FeasstmError):
         self.holder = holder or {}
 
 
+class ServerUnavailable(FeasstmError):
+    """A project's database server cannot be reached (stopped, restarting, network): the
+    change asked for was not made. The window shows it as its banner, not as a dialog."""
+
+
 class Cancelled(Exception):
     """A job was cancelled by the user between two units of work."""

@@ -37,6 +37,7 @@ from feasstm_gui.core.jobs import JobResult, Progress
 from feasstm_gui.core.ratings import asa
 from feasstm_gui.core.store import Store
 from feasstm_gui.core.store import ratings as rdb
+from feasstm_gui.core.store.clip_list import reader_store
 from feasstm_gui.ui.workers import JobOutcome, JobRunner
 
 #: (column title, key in the statistics) of the two tables.
@@ -90,6 +91,27 @@ def compute_job(scores: list[tuple], labels: list[tuple], out: dict):
     except Exception as exc:  # noqa: BLE001 - shown to the user in the panel, not swallowed
         out["error"] = f"the statistics could not be computed: {exc!r}"
     return JobResult(done=1)
+
+
+def read_and_compute_job(store: Store, out: dict):
+    """Read the ratings and the labels (seconds on a project of a million labels: issue 19),
+    then compute: all of it off the GUI thread, so the panel shows at once. What was read
+    lands in out["read"]; out["nothing"] when there is nothing to compute."""
+    yield Progress(0, 1, "reading the ratings and labels")
+    reader, owned = reader_store(store)  # its own connection: the window keeps the store's
+    try:
+        scores = asa.score_rows(reader)
+        labels = rdb.label_rows(reader)
+        labels = labels if len({who for _, who, _ in labels}) >= 2 else []
+        out["read"] = {"scores": scores, "labels": labels, "totals": asa.totals(reader),
+                       "problems": asa.check_ratings(reader)}
+    finally:
+        if owned:
+            reader.close()
+    if not scores and not labels:
+        out["nothing"] = True
+        return JobResult(done=1)
+    return (yield from compute_job(scores, labels, out))
 
 
 def format_value(result: dict, key: str) -> str:
@@ -205,37 +227,43 @@ class AgreementPanel(QDialog):
     # -- computing ---------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Read the ratings and labels now; compute on a worker thread."""
-        self._scores = asa.score_rows(self.store)
+        """Read the ratings and labels and compute, on a worker thread (read_and_compute_job):
+        the panel shows at once, whatever the project's size."""
         if hasattr(self, "model_tab"):
             self.model_tab.refresh()
-        labels = rdb.label_rows(self.store)
-        self._labels = labels if len({who for _, who, _ in labels}) >= 2 else []
-        self._fill_totals(asa.totals(self.store))
-        problems = asa.check_ratings(self.store)
-        self.problems.setPlainText("\n".join(problems))
-        self.problems.setVisible(bool(problems))
-        if not self._scores and not self._labels:
+        out: dict = {}
+        store = self.store
+        if not self.runner.start("Agreement statistics",
+                                 lambda: read_and_compute_job(store, out)):
+            self.status.setText(f"Wait for '{self.runner.title}' to finish, then Refresh.")
+            return
+        self._out = out
+        self.status.setText("Reading the ratings and labels, then computing the statistics…")
+        self.refresh_button.setEnabled(False)
+
+    def _take_read(self, out: dict) -> None:
+        """Show what the job read: the totals and the problems."""
+        read = out.get("read")
+        if read is None:
+            return
+        self._scores, self._labels = read["scores"], read["labels"]
+        self._fill_totals(read["totals"])
+        self.problems.setPlainText("\n".join(read["problems"]))
+        self.problems.setVisible(bool(read["problems"]))
+
+    def _on_finished(self, outcome: JobOutcome) -> None:
+        out, self._out = self._out, None
+        if out is None:  # another job on the shared runner
+            return
+        self._take_read(out)
+        if out.get("nothing") and outcome.error is None and not outcome.cancelled:
+            self.refresh_button.setEnabled(True)
             self.result = {"scores": None, "labels": None, "score_figures": [],
                            "label_figures": []}
             self._show()
             self.status.setText("Nothing to compute yet: no completed rating by a group's "
                                 "rater, and no frame labelled by two or more annotators.")
             self.computed.emit()
-            return
-        out: dict = {}
-        scores, labels = self._scores, self._labels
-        if not self.runner.start("Agreement statistics",
-                                 lambda: compute_job(scores, labels, out)):
-            self.status.setText(f"Wait for '{self.runner.title}' to finish, then Refresh.")
-            return
-        self._out = out
-        self.status.setText("Computing the statistics…")
-        self.refresh_button.setEnabled(False)
-
-    def _on_finished(self, outcome: JobOutcome) -> None:
-        out, self._out = self._out, None
-        if out is None:  # another job on the shared runner
             return
         if outcome.error is not None:
             out = {"error": f"the statistics could not be computed: {outcome.error!r}"}

@@ -111,7 +111,8 @@ class EditController(Controller):
         rows = model.frames()
         # the strip's cut marks, and frames in disagreement count as labelled
         change = self.session.fill_forward(rows, model.position_of(cur.id), cuts=model.cuts,
-                                           labelled=model.is_labelled)
+                                           labelled=model.is_labelled,
+                                           step=model.typical_step())
         if not change.frames:
             self.status(change.message, 6000)
             return

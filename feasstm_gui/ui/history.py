@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from feasstm_gui.core.errors import ServerUnavailable
 from feasstm_gui.core.store import Store
 from feasstm_gui.core.store.views import EditSummary, recent_edits
 
@@ -74,11 +75,16 @@ class HistoryPanel(QWidget):
 
     def refresh(self) -> None:
         self._timer.stop()
-        self.list.clear()
         if self.store is None:
+            self.list.clear()
             return
+        try:
+            steps = recent_edits(self.store, self.LIMIT)
+        except ServerUnavailable:  # a team project's server away: the list as it was
+            return
+        self.list.clear()
         read_only = self.store.read_only
-        for step in recent_edits(self.store, self.LIMIT):
+        for step in steps:
             item = QListWidgetItem(_describe(step))
             item.setData(StepRole, step)
             item.setToolTip(f"{_describe(step).replace(chr(10), ' · ')}\nstep {step.batch} by "

@@ -11,41 +11,36 @@ The work is done by core.faces.identities; this module only shows it and passes 
 from __future__ import annotations
 
 from PySide6 import QtWidgets as W
-from PySide6.QtCore import QEvent, QSize, Qt
-from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QKeyEvent, QPixmap
+from PySide6.QtCore import QEvent, QRect, QSize, Qt
+from PySide6.QtGui import QBrush, QColor, QIcon, QKeyEvent, QPixmap
 
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.store import Store
+from feasstm_gui.core.store.views import frames_by_id
 from feasstm_gui.ui import actions as act
+from feasstm_gui.ui.thumbs import ImageLoader, Loaded
 
 ACTOR_COLOR = QColor("#d5f5e3")
 THUMB = 72
 SAMPLES = 6
 
 
-def _thumb(store: Store, image_rel: str | None, box) -> QPixmap | None:
-    """A square face cut from a stored frame around `box`, THUMB pixels wide."""
-    import cv2
-
-    from feasstm_gui.core.ingest.images import read_image
-
-    if not image_rel:
-        return None
-    img = read_image(store.folder / image_rel)
-    if img is None:
+def _face(item: Loaded, box) -> QPixmap | None:
+    """A square face cut around `box` (frame pixels) from a decoded frame, THUMB pixels wide."""
+    w, h = item.source_size.width(), item.source_size.height()
+    if w <= 0 or h <= 0:
         return None
     x1, y1, x2, y2 = box
     side = max(x2 - x1, y2 - y1) * 1.2
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    h, w = img.shape[:2]
     a, b = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
     c, d = int(min(w, cx + side / 2)), int(min(h, cy + side / 2))
     if c <= a or d <= b:
         return None
-    crop = cv2.resize(img[b:d, a:c], (THUMB, THUMB), interpolation=cv2.INTER_AREA)
-    rgb = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).copy()
-    qimg = QImage(rgb.data, THUMB, THUMB, 3 * THUMB, QImage.Format.Format_RGB888)
-    return QPixmap.fromImage(qimg.copy())
+    sx, sy = item.pixmap.width() / w, item.pixmap.height() / h  # decoded at another size
+    rect = QRect(int(a * sx), int(b * sy), max(1, int((c - a) * sx)), max(1, int((d - b) * sy)))
+    return item.pixmap.copy(rect).scaled(THUMB, THUMB, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                         Qt.TransformationMode.SmoothTransformation)
 
 
 class IdentityGallery(act.ScopedKeysMixin, W.QDialog):
@@ -59,6 +54,11 @@ class IdentityGallery(act.ScopedKeysMixin, W.QDialog):
         self.clip_id = clip_id
         self.window_ = window
         self.identities: list = []
+        # sample faces: their frames decoded off the GUI thread (ui/thumbs.ImageLoader), cut
+        # out as each arrives; path -> [(row, column, box)] waiting for it
+        self.images = ImageLoader(max_bytes=64 << 20, parent=self)
+        self.images.ready.connect(self._image_ready)
+        self._waiting: dict[str, list[tuple[int, int, object]]] = {}
         self.setWindowTitle(f"Identities of clip {clip_id}")
         self.resize(820, 520)
         self.summary = W.QLabel()
@@ -85,7 +85,9 @@ class IdentityGallery(act.ScopedKeysMixin, W.QDialog):
 
         row = max(0, self.table.currentRow())
         self.identities = clip_identities(self.store, self.clip_id, SAMPLES)
-        frames = {f.id: f.image for f in self.store.frames(self.clip_id)}
+        frames = {i: f.image for i, f in frames_by_id(
+            self.store, [s[0] for ident in self.identities for s in ident.samples]).items()}
+        self._waiting = {}
         t = self.table
         t.clear()
         t.setColumnCount(2 + SAMPLES)
@@ -97,9 +99,14 @@ class IdentityGallery(act.ScopedKeysMixin, W.QDialog):
             cells = [name, count]
             for frame_id, _index, box in ident.samples:
                 item = W.QTableWidgetItem()
-                pix = _thumb(self.store, frames.get(frame_id), box)
-                if pix is not None:
-                    item.setIcon(QIcon(pix))
+                image = frames.get(frame_id)
+                if image:
+                    path = str(self.store.folder / image)
+                    got = self.images.get(path)
+                    if isinstance(got, Loaded):
+                        self._set_face(item, got, box)
+                    elif got is None:  # decoding: shown when it arrives
+                        self._waiting.setdefault(path, []).append((r, len(cells), box))
                 cells.append(item)
             for c, item in enumerate(cells):
                 if ident.is_actor:
@@ -119,6 +126,19 @@ class IdentityGallery(act.ScopedKeysMixin, W.QDialog):
         else:
             self.summary.setText(f"No identities found in clip {self.clip_id} yet: press F to "
                                  "find them (or run `feasstm identities`).")
+
+    @staticmethod
+    def _set_face(item: W.QTableWidgetItem, image: Loaded, box) -> None:
+        pix = _face(image, box)
+        if pix is not None:
+            item.setIcon(QIcon(pix))
+
+    def _image_ready(self, path: str) -> None:
+        got = self.images.peek(path)
+        for r, c, box in self._waiting.pop(path, []):
+            item = self.table.item(r, c)
+            if item is not None and isinstance(got, Loaded):
+                self._set_face(item, got, box)
 
     # -- keys
 

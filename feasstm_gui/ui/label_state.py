@@ -64,19 +64,17 @@ class DisputeCount(QLabel):
                         "Adjudicate disagreements). Show ▸ In disagreement lists them.")
 
     def recount(self) -> None:
-        """Read the other clips' counts again (a clip or project change)."""
+        """Sum the other clips' counts again (a clip or project change; the clip list's counts,
+        read off the window's thread a chunk at a time: ui/clip_list.py)."""
         w = self.window
         self._others = 0
         if w.store is not None:
-            counts = state.dispute_counts(w.store)
-            self._others = sum(n for c, n in counts.items() if c != w.clip_id)
+            here = w.clip_model.known().get(w.clip_id) if w.clip_id else None
+            self._others = w.clip_model.totals()[0].disputed - (here.disputed if here else 0)
         self.update_text()
 
     def update_text(self) -> None:
-        model = self.window.strip_model
-        here = sum(1 for i in model.disputes
-                   if (p := model.position_of(i)) is not None
-                   and not model.frames()[p].reasons and not model.frames()[p].irrelevant)
+        here = self.window.strip_model.open_dispute_count()
         total = here + self._others
         self.setText(f"≠ {here:,} here · {total:,} in project" if total else "")
 

@@ -32,8 +32,8 @@ from feasstm_gui.core.labels.session import Session
 from feasstm_gui.core.settings import Settings, config_dir, resolve_annotator
 from feasstm_gui.core.store import FrameRow, Store
 from feasstm_gui.ui import actions as act
-from feasstm_gui.ui import label_state, player_panel
-from feasstm_gui.ui.clips import ClipListModel, ClipListView, ClipRole, counts_delta
+from feasstm_gui.ui import clip_list, label_state, live_updates, player_panel, review_pages
+from feasstm_gui.ui.clips import ClipListModel, ClipListView, ClipRole
 from feasstm_gui.ui.controller import guarded
 from feasstm_gui.ui.dialogs import KeymapEditor, KeyOverlay, show_error
 from feasstm_gui.ui.editing import EditController
@@ -82,6 +82,8 @@ class MainWindow(QMainWindow):
 
         self._build_central()
         self._build_docks()
+        self.clip_list = clip_list.install(self)  # filter bar, counts read off this thread
+        self.review_pages = review_pages.install(self)  # the review grid a page at a time
         self.status_info = StatusController(self)
         self.thumbs.failed.connect(self.status_info.image_failed)
         self.strip_model.crop_failed.connect(self.status_info.crop_failed)
@@ -109,6 +111,7 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         self._update_enabled()
         label_state.install(self)  # disagreements, scene cuts, read-only notice, last position
+        self.live = live_updates.install(self)  # a team project: others' edits, server lost
 
     @property
     def clip_id(self) -> str | None:
@@ -235,6 +238,7 @@ class MainWindow(QMainWindow):
     def set_store(self, store: Store | None) -> None:
         """Show a project (or none). The previous one is closed."""
         self.jobs.stop()
+        self.clip_list.stop()
         if self.store is not None and self.store is not store:
             self.store.close()
         self.store = store
@@ -274,20 +278,15 @@ class MainWindow(QMainWindow):
             a.setEnabled(enabled)
 
     def load_clips(self) -> None:
-        if self.session is None:
-            self.clip_model.set_clips([], {}, set())
-            self.status_info.update_counts()
-            self.status_info.update_empty_text()
-            return
-        clips = self.store.clips()
-        blind = {c.id for c in clips if self.session.is_blind(c.id)}
-        self.clip_model.set_clips(clips, self.session.clip_summaries(), blind)
+        self.clip_list.load()  # ui/clip_list.py: the counts come a chunk at a time
         self.status_info.update_counts()
         self.status_info.update_empty_text()
 
     def select_first_clip_if_none(self) -> None:
         if self.clip_id is None and self.clip_model.rowCount():
             self.clip_view.setCurrentIndex(self.clip_model.index(0))
+
+    _fresh_summaries = False  # load_clips read every clip's counts in this event-loop turn
 
     def _refresh_summary(self, clip_id: str) -> None:
         if self.session is None:
@@ -335,7 +334,10 @@ class MainWindow(QMainWindow):
             # The clip's rows live until the next clip: keep the cyclic garbage collector from
             # walking them on every full collection (100,000 rows: 100 ms pauses mid-labelling).
             gc.freeze()
-        self._refresh_summary(self.clip_id)
+        if self._fresh_summaries:
+            self.status_info.update_counts()
+        else:
+            self._refresh_summary(self.clip_id)
         self.filter_bar.set_count(self.strip_model.rowCount(), len(rows))
         self.status_info.update_annotator_label(self.session.is_blind(self.clip_id))
         self.status_info.update_empty_text()
@@ -402,12 +404,11 @@ class MainWindow(QMainWindow):
         ids = list(frame_ids)
         if not ids:
             return
+        self._fresh_summaries = False
         rows = self.session.rows(ids)
         changed = self.strip_model.update_frames(rows.values())
         for old, new in changed:
-            dl, df, ds = counts_delta(old, new)
-            if dl or df or ds:
-                self.clip_model.apply_delta(new.clip, dl, df, ds)
+            self.clip_model.apply_change(old, new)
         self.review_model.update_frames(rows.values())
         other = {r.clip for r in rows.values()} - ({self.clip_id} if changed else set())
         for clip_id in other:
@@ -439,14 +440,7 @@ class MainWindow(QMainWindow):
 
     @guarded
     def load_review(self, query: dict) -> None:
-        if self.session is None:
-            self.review_model.set_frames([], "")
-            return
-        rows = self.session.review_rows(query)
-        self.review_model.set_frames(rows, str(self.store.folder))
-        self.review_bar.count.setText(f"{len(rows):,} frames")
-        if rows:
-            self.review.go_to_row(0)
+        self.review_pages.load(query)  # ui/review_pages.py
 
     # -- jobs -----------------------------------------------------------------------------------
 
@@ -459,15 +453,19 @@ class MainWindow(QMainWindow):
         """Reload the clip list and the current clip, keeping the selection."""
         current = self.clip_id
         self.load_clips()
-        if current is not None and self.clip_model.row_of(current) is not None:
-            self.clip_view.blockSignals(True)
-            self.clip_view.setCurrentIndex(self.clip_model.index(self.clip_model.row_of(current)))
-            self.clip_view.blockSignals(False)
+        if current is not None and self.clip_model.clip(current) is not None:
+            if self.clip_model.row_of(current) is not None:  # shown (the filter may hide it)
+                self.clip_view.blockSignals(True)
+                self.clip_view.setCurrentIndex(self.clip_model.index(
+                    self.clip_model.row_of(current)))
+                self.clip_view.blockSignals(False)
             self.reload_clip(keep=True)
 
     # -- status and messages ----------------------------------------------------------------------
 
     def report_error(self, exc: BaseException | str) -> None:
+        if self.live.refused(exc):  # the server away: the banner, not a dialog per key
+            return
         show_error(self, exc)
 
     # -- keys and the annotator ------------------------------------------------------------------
@@ -507,6 +505,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.jobs.stop()
+        self.live.detach()
+        self.clip_list.stop()
         self._save_geometry()
         self.history.set_store(None, self.annotator)
         self.thumbs.clear()

@@ -19,7 +19,6 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget
 
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.ingest.media import frame_range
 from feasstm_gui.core.labels.live import LabelRun
 from feasstm_gui.core.store import FrameRow, Store
 from feasstm_gui.core.vocab import CODES
@@ -47,6 +46,8 @@ def clip_span(fps: float | None, start_s: float | None, end_s: float | None
     if not fps or fps <= 0:
         return None, None
     try:
+        from feasstm_gui.core.ingest.media import frame_range  # OpenCV: not at start-up
+
         first, stop = frame_range(fps, start_s, end_s)
     except FeasstmError:
         return None, None
@@ -91,13 +92,14 @@ class PlayerPanel(QObject):
         self._run_rows: list[FrameRow] = []
         self._id_at: dict[int, int] = {}  # source index -> frame id (the strip's clip)
         self._indices: list[int] = []
+        self._indexed = True  # _id_at and _indices are those of the strip's frames
         self._clip: str | None = None
         self.player.frame_shown.connect(self._on_frame_shown)
         self.player.notice.connect(self._notice)
         self.player.playing_changed.connect(self._on_playing)
         window.clip_changed.connect(self._load)
         window.strip.current_frame_changed.connect(self._on_strip_current)
-        window.strip_model.modelReset.connect(self._index_rows)
+        window.strip_model.modelReset.connect(self._rows_changed)
         window.project_changed.connect(lambda: self._load(window.clip_id or ""))
         self.dock.visibilityChanged.connect(self._on_visible)
 
@@ -142,6 +144,12 @@ class PlayerPanel(QObject):
     def _index_rows(self) -> None:
         self._id_at = {r.frame_index: r.id for r in self.window.strip_model.frames()}
         self._indices = sorted(self._id_at)
+        self._indexed = True
+
+    def _rows_changed(self) -> None:
+        """The strip read its frames again: indexed when the player next needs them (opening a
+        clip with the player hidden walks no frames for it)."""
+        self._indexed = False
 
     def _notice(self, text: str) -> None:
         self.window.statusBar().showMessage(text, 8000)
@@ -150,6 +158,8 @@ class PlayerPanel(QObject):
 
     def _row_at(self, index: int) -> int | None:
         """The strip row of the stored frame at source index `index`, or the last before it."""
+        if not self._indexed:
+            self._index_rows()
         i = bisect.bisect_right(self._indices, index) - 1
         return self.window.strip_model.row_of(self._id_at[self._indices[i]]) if i >= 0 else None
 

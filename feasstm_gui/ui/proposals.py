@@ -29,7 +29,7 @@ from feasstm_gui.core.store import FrameRow, Store
 from feasstm_gui.core.store import proposals as sp
 from feasstm_gui.core.vocab import CODES
 from feasstm_gui.ui import filters as flt
-from feasstm_gui.ui.strip import FrameDelegate, FrameRole
+from feasstm_gui.ui.strip import FrameDelegate
 
 #: The queue's default threshold (project setting proposals.queue_min_p overrides it).
 QUEUE_MIN_P = 0.6
@@ -88,26 +88,32 @@ class ProposalDelegate(FrameDelegate):
         self.controller = controller
         self._small = QFont()
         self._small.setPixelSize(10)
+        self._widths: dict[str, int] = {}  # the overlay's text -> its width (700 at most)
 
-    def paint(self, p: QPainter, option, index) -> None:
-        super().paint(p, option, index)
-        row = index.data(FrameRole)
-        prop = self.controller.get(row) if row is not None else None
+    def paint_overlay(self, p: QPainter, img: QRect, row: FrameRow) -> None:
+        # called with the row the strip's paint already has; nothing to do (a dict lookup)
+        # where the frame has no proposal or proposals are off
+        prop = self.controller.get(row)
         if prop is None:
             return
         code, conf = prop
-        rect = option.rect.adjusted(3, 3, -3, -3)
-        img = QRect(rect.left(), rect.top(), rect.width(), rect.width())
         text = f"{code}? {round(100 * conf)}%"
+        w = self._widths.get(text)
         p.save()
         p.setFont(self._small)
-        w = p.fontMetrics().horizontalAdvance(text) + 6
+        if w is None:
+            w = self._widths[text] = p.fontMetrics().horizontalAdvance(text) + 6
         box = QRect(img.right() - w + 1, img.bottom() - 14, w, 14)
-        p.fillRect(box, QColor(0, 0, 0, 90))
+        p.fillRect(box, _SHADE)
         differs = row.code is not None and row.code != code
-        p.setPen(QColor(255, 200, 80, 200) if differs else QColor(255, 255, 255, 150))
+        p.setPen(_DIFFERS if differs else _SAME)
         p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
         p.restore()
+
+
+_SHADE = QColor(0, 0, 0, 90)
+_DIFFERS = QColor(255, 200, 80, 200)
+_SAME = QColor(255, 255, 255, 150)
 
 
 # -- the controller ----------------------------------------------------------------------------------
@@ -150,7 +156,7 @@ class ProposalController(QObject):
         return store.param("proposals.in_blind_pass", "hidden") != "shown"
 
     def get(self, row: FrameRow) -> tuple[int, float] | None:
-        if row.clip in self._hidden_clips:
+        if not self._codes or row.clip in self._hidden_clips:
             return None
         return self._codes.get(row.id)
 
@@ -367,7 +373,7 @@ class ModelAgreementTab(QWidget):
         from feasstm_gui.core.store import ratings as rdb
 
         proposed, final, name = sp.model_and_final_codes(self.store)
-        labels = rdb.label_rows(self.store)
+        labels = rdb.label_rows(self.store) if proposed else []  # seconds on a big project
         self.result = model_agreement(proposed, labels, final, name) if proposed else None
         self.table.clear()
         headers = ["versus", "frames", "agree", "Cohen's kappa"]

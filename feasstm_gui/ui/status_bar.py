@@ -43,11 +43,10 @@ class StatusController(Controller):
         if self.store is None:
             self.counts_label.setText("no project")
             return
-        summaries = [w.clip_model.summary(c.id) for c in w.clip_model.clips()]
-        total = sum(s.total for s in summaries)
-        labelled = sum(s.labelled for s in summaries)
-        flagged = sum(s.flagged for s in summaries)
-        text = f"project: {labelled:,} labelled · {flagged:,} deleted · {total:,} frames"
+        known, n = w.clip_model.totals()  # clips still being counted: "at least"
+        more = "" if n == len(w.clip_model.clips()) else "≥ "
+        text = (f"project: {more}{known.labelled:,} labelled · {more}{known.flagged:,} deleted "
+                f"· {more}{known.total:,} frames")
         if w.clip_id is not None:
             s = w.clip_model.summary(w.clip_id)
             text = (f"clip: {s.labelled:,} labelled · {s.flagged:,} deleted · "
@@ -75,8 +74,7 @@ class StatusController(Controller):
                 text = ("No clips yet.\nFile ▸ Import videos…" + self._keys_of("file.import_videos")
                         + " or File ▸ Import clip table… adds them; or drop video files here.")
             elif w.clip_id is not None and not w.strip_model.frames():
-                row = w.clip_model.row_of(w.clip_id)
-                clip = w.clip_model.clips()[row] if row is not None else None
+                clip = w.clip_model.clip(w.clip_id)
                 if w.runner.busy:
                     text = "Working on it: the frames appear here as they are done."
                 elif clip is not None and clip.extract_status == "damaged":

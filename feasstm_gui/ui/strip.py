@@ -26,6 +26,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate
 
+from feasstm_gui.core.labels.fill import typical_step
 from feasstm_gui.core.store import FrameRow
 from feasstm_gui.core.vocab import CODES
 from feasstm_gui.ui.filters import FILTERS, SORTS, FrameFilter, FrameSort, visible_rows
@@ -49,6 +50,11 @@ ReasonsRole = Qt.ItemDataRole.UserRole + 4
 ThumbStateRole = Qt.ItemDataRole.UserRole + 5  # "ready" | "loading" | "missing" | "noface"
 
 _RoleIndex = QModelIndex | QPersistentModelIndex
+# Qt asks for flags and paints text thousands of times a second: the enum sums made once
+_ITEM_FLAGS = (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+               | Qt.ItemFlag.ItemNeverHasChildren)
+_RIGHT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight
+_LEFT = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
 
 
 class FrameStripModel(QAbstractListModel):
@@ -73,6 +79,8 @@ class FrameStripModel(QAbstractListModel):
         self.state_source = None
         self.disputes: dict = {}  # frame id -> label_state.Dispute
         self.cuts: set[int] = set()  # ids of frames that begin a new shot
+        self._open_disputes = 0  # disputes among frames neither deleted nor irrelevant
+        self._step: int | None = None  # the clip's typical step in frame index, once asked
         loader.ready.connect(self._on_image_ready)
 
     # -- Qt model API -----------------------------------------------------------------------
@@ -89,7 +97,7 @@ class FrameStripModel(QAbstractListModel):
         if role == FrameIdRole:
             return row.id
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{row.clip} #{row.frame_index}" if self.show_clip else str(row.frame_index)
+            return self.display_text(row)
         if role == CodeRole:
             return row.code
         if role == ReasonsRole:
@@ -116,10 +124,11 @@ class FrameStripModel(QAbstractListModel):
         return None
 
     def flags(self, index: _RoleIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | \
-            Qt.ItemFlag.ItemNeverHasChildren
+        return _ITEM_FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
+
+    def display_text(self, row: FrameRow) -> str:
+        """The number an item shows (the review grid: "clip #frame")."""
+        return f"{row.clip} #{row.frame_index}" if self.show_clip else str(row.frame_index)
 
     # -- contents -----------------------------------------------------------------------------
 
@@ -137,6 +146,10 @@ class FrameStripModel(QAbstractListModel):
         self.cuts = src.cuts(rows) if src and rows and not self.show_clip else set()
         self._all = [self._decorated(r) for r in rows] if self.disputes else rows
         self._pos_of = {r.id: i for i, r in enumerate(rows)}
+        self._step = None
+        self._open_disputes = sum(1 for i in self.disputes
+                                  if (p := self._pos_of.get(i)) is not None
+                                  and self._counted(self._all[p]))
         self._waiting.clear()
         self._apply_view()
         self.endResetModel()
@@ -183,6 +196,8 @@ class FrameStripModel(QAbstractListModel):
             # counted as the clip list counts: by final label (none while in disagreement)
             changed.append((replace(old, code=None) if was[new.id] else old,
                             replace(new, code=None) if new.id in self.disputes else new))
+            self._open_disputes += ((new.id in self.disputes and self._counted(new))
+                                    - (was[new.id] and self._counted(old)))
             r = self._row_of.get(new.id)
             if r is not None:
                 lo = r if lo is None else min(lo, r)
@@ -195,6 +210,22 @@ class FrameStripModel(QAbstractListModel):
         """A frame in disagreement shows the annotator's own code (its final label is none)."""
         d = self.disputes.get(row.id)
         return replace(row, code=d.own) if d is not None and row.code != d.own else row
+
+    @staticmethod
+    def _counted(row: FrameRow) -> bool:
+        return not row.reasons and not row.irrelevant
+
+    def typical_step(self) -> int:
+        """The clip's usual step in frame index (core/labels/fill.typical_step), worked out
+        on the first fill forward and kept until the next clip (edits do not change it)."""
+        if self._step is None:
+            self._step = typical_step(self._all)
+        return self._step
+
+    def open_dispute_count(self) -> int:
+        """Frames in disagreement that are neither deleted nor irrelevant (the status bar's
+        count), kept up to date as edits come in: never a walk over the clip."""
+        return self._open_disputes
 
     def is_labelled(self, row: FrameRow) -> bool:
         """Labelled for fill forward and N: a code, or labels in disagreement."""
@@ -270,6 +301,18 @@ def tooltip(row: FrameRow) -> str:
     return "\n".join(parts)
 
 
+_IRRELEVANT_SHADE = QColor(40, 50, 60, 170)
+_DELETED_SHADE = QColor(0, 0, 0, 120)
+_TEXT_ON: dict[int, QColor] = {}
+
+
+def _text_on(color: QColor) -> QColor:
+    got = _TEXT_ON.get(color.rgba())
+    if got is None:
+        got = _TEXT_ON[color.rgba()] = text_color_on(color)
+    return got
+
+
 class FrameDelegate(QStyledItemDelegate):
     """Paints a crop with a colour band for its code and badges for its flags."""
 
@@ -282,6 +325,8 @@ class FrameDelegate(QStyledItemDelegate):
         self._font.setPixelSize(11)
         self._bold = QFont(self._font)
         self._bold.setBold(True)
+        self._room_label: dict[int | None, int] = {}  # code -> room its digit needs
+        self._labels: dict[tuple[int | None, int], str] = {}  # (code, room) -> label shown
 
     def sizeHint(self, option, index) -> QSize:
         return QSize(self.thumb + 6, self.thumb + self.BAND + 6)
@@ -303,36 +348,22 @@ class FrameDelegate(QStyledItemDelegate):
                                                   else "loading")
             p.drawPixmap(img, placeholder(kind, img.width()))
         if row.irrelevant:
-            p.fillRect(img, QColor(40, 50, 60, 170))
+            p.fillRect(img, _IRRELEVANT_SHADE)
         if row.reasons:
-            p.fillRect(img, QColor(0, 0, 0, 120))
+            p.fillRect(img, _DELETED_SHADE)
             p.setPen(QPen(DELETED_COLOR, 3))
             p.drawLine(img.topLeft(), img.bottomRight())
             p.drawLine(img.topRight(), img.bottomLeft())
         # code band
         color = CODE_COLORS.get(row.code or 0, UNLABELLED_COLOR)
         p.fillRect(band, color)
-        p.setPen(text_color_on(color))
+        p.setPen(_text_on(color))
+        number, label = self._band_texts(p, row.code, model.display_text(row), band.width())
+        text_rect = band.adjusted(3, 0, -3, 0)
         p.setFont(self._font)
-        dispute = model.disputes.get(row.id)
-        label = f"{row.code} {CODES[row.code]}" if row.code else "–"
+        p.drawText(text_rect, _RIGHT, number)
         p.setFont(self._bold)
-        short = f"{row.code}" if row.code else "–"
-        room_label = p.fontMetrics().horizontalAdvance(short) + 6
-        p.setFont(self._font)
-        number = str(index.data(Qt.ItemDataRole.DisplayRole))
-        # the frame number (review grid: "clip #frame") keeps its end; the clip name is elided
-        # in the middle, so a long name never pushes the number out of the band on the left
-        width = band.width() - 6 - room_label
-        number = p.fontMetrics().elidedText(number, Qt.TextElideMode.ElideMiddle, width)
-        room = band.width() - p.fontMetrics().horizontalAdvance(number) - 10
-        p.drawText(band.adjusted(3, 0, -3, 0), Qt.AlignmentFlag.AlignVCenter
-                   | Qt.AlignmentFlag.AlignRight, number)
-        p.setFont(self._bold)
-        p.drawText(band.adjusted(3, 0, -3, 0), Qt.AlignmentFlag.AlignVCenter
-                   | Qt.AlignmentFlag.AlignLeft,
-                   p.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight,
-                                              max(room, room_label)))
+        p.drawText(text_rect, _LEFT, label)
         # badges: deletion reasons (red, top right), suggestions (amber, top left)
         if row.reasons:
             self._badge(p, img, "".join(REASON_LETTERS[r] for r in sorted(row.reasons)),
@@ -343,6 +374,7 @@ class FrameDelegate(QStyledItemDelegate):
         if row.irrelevant:
             self._badge(p, QRect(img.left(), img.bottom() - 16, img.width(), 16), "irrelevant",
                         IRRELEVANT_COLOR, right=False)
+        dispute = model.disputes.get(row.id)
         if dispute is not None:  # annotators differ: the codes given, bottom right
             self._badge(p, QRect(img.left(), img.bottom() - 14, img.width(), 15),
                         "≠" + "/".join(str(c) for c in dispute.codes), DISPUTE_COLOR, right=True)
@@ -362,6 +394,38 @@ class FrameDelegate(QStyledItemDelegate):
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(option.rect.adjusted(0, 0, -1, -1))
         p.restore()
+        self.paint_overlay(p, img, row)
+
+    def paint_overlay(self, p: QPainter, img: QRect, row: FrameRow) -> None:
+        """What a subclass adds over the thumbnail `img` (ui/proposals.py: the proposal)."""
+
+    def _band_texts(self, p: QPainter, code: int | None, number: str, width: int
+                    ) -> tuple[str, str]:
+        """The band's frame number and code label, elided to fit `width` (the number keeps
+        its end, the clip name of "clip #frame" is elided in the middle, so a long name never
+        pushes the number out of the band). Measures the number once (eliding only what does
+        not fit); the label's elision is kept per code and room."""
+        room_label = self._room_label.get(code)
+        if room_label is None:
+            p.setFont(self._bold)
+            short = f"{code}" if code else "–"
+            room_label = self._room_label[code] = p.fontMetrics().horizontalAdvance(short) + 6
+        p.setFont(self._font)
+        fm = p.fontMetrics()
+        avail = width - 6 - room_label
+        advance = fm.horizontalAdvance(number)
+        if advance > avail:
+            number = fm.elidedText(number, Qt.TextElideMode.ElideMiddle, avail)
+            advance = fm.horizontalAdvance(number)
+        room = max(width - advance - 10, room_label)
+        key = (code, room)
+        label = self._labels.get(key)
+        if label is None:
+            p.setFont(self._bold)
+            text = f"{code} {CODES[code]}" if code else "–"
+            label = self._labels[key] = p.fontMetrics().elidedText(
+                text, Qt.TextElideMode.ElideRight, room)
+        return number, label
 
     def _badge(self, p: QPainter, img: QRect, text: str, color: QColor, right: bool) -> None:
         p.setFont(self._bold)

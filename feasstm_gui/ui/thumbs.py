@@ -52,7 +52,10 @@ class _Drain(QRunnable):
             path = loader._pop_request()
             if path is None:
                 return
-            image, size, error = _decode(path, loader.max_side, loader.exact)
+            try:
+                image, size, error = _decode(path, loader.max_side, loader.exact)
+            except Exception as exc:  # noqa: BLE001 - a failed image, never a stopped loader
+                image, size, error = QImage(), QSize(), f"cannot be decoded ({exc})"
             try:
                 loader._sink.decoded.emit(path, image, size, error)
             except RuntimeError:  # the window closed while this image was decoded

@@ -48,6 +48,12 @@ class ToolsController(Controller):
         self._open("agreement", open_agreement_panel, runner=self.window.runner)
 
     @guarded
+    def open_progress(self) -> None:
+        from feasstm_gui.ui.progress_view import open_progress
+
+        self._open("progress", open_progress, live=getattr(self.window, "live", None))
+
+    @guarded
     def open_identities(self) -> None:
         from feasstm_gui.ui.identities import open_identities
 

@@ -96,7 +96,7 @@ def test_label_agreement_of_several_annotators(qtbot, store):
 def test_nothing_to_compute(qtbot, store):
     panel = AgreementPanel(store)
     qtbot.addWidget(panel)
-    assert "Nothing to compute yet" in panel.status.text()
+    qtbot.waitUntil(lambda: "Nothing to compute yet" in panel.status.text(), timeout=60_000)
     assert panel.score_table.rowCount() == 0
 
 

@@ -115,6 +115,14 @@ def test_disagreements_show_my_label_a_badge_a_filter_and_a_count(window, make_p
     assert ids[3] not in model.disputes and model.frames()[3].code == 7
     assert window.dispute_count.text().startswith("≠ 1 here")
     assert window.clip_model.summary(CLIP).labelled == 4  # 0, 1, 3 (agreed) and 4
+    # a deleted frame is not counted (the count follows the edit, not a walk over the clip)
+    go(window, qtbot, 2)
+    qtbot.keyClick(window.strip, Qt.Key.Key_B)
+    assert model.frames()[2].reasons and ids[2] in model.disputes
+    assert window.dispute_count.text() == ""
+    go(window, qtbot, 2)
+    qtbot.keyClick(window.strip, Qt.Key.Key_B)  # not deleted again: counted again
+    assert window.dispute_count.text().startswith("≠ 1 here")
 
 
 def test_export_dialog_says_how_many_frames_it_leaves_out_and_why(window, make_project, qtbot):

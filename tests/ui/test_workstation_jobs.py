@@ -93,6 +93,7 @@ def test_tools_menu_opens_the_tools(window, make_project, qtbot):
     tools = [a for a in window.menus["Tools"].actions() if not a.isSeparator()]
     assert [a.objectName() for a in tools] == ["tools.export", "tools.rating",
                                                "tools.adjudication", "tools.agreement",
+                                               "tools.progress",
                                                "tools.identities"]
     assert all(a.isVisible() and a.isEnabled() for a in tools)
     for action in tools:

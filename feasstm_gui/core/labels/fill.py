@@ -6,6 +6,7 @@ with the clip's rows, and tests check it on made-up rows.
 
 from __future__ import annotations
 
+import operator
 import statistics
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -19,8 +20,11 @@ CUT_STEP_FACTOR = 5
 def typical_step(rows: Sequence[FrameRow]) -> int:
     """The median step between consecutive frame indices (1 for a clip extracted at its own
     rate, more where extraction kept every n-th frame)."""
-    steps = [b.frame_index - a.frame_index for a, b in zip(rows, rows[1:])
-             if b.frame_index > a.frame_index]
+    return _typical_step([r.frame_index for r in rows])
+
+
+def _typical_step(index: list[int]) -> int:
+    steps = [d for d in map(operator.sub, index[1:], index[:-1]) if d > 0]
     return max(1, int(statistics.median(steps))) if steps else 1
 
 
@@ -101,10 +105,18 @@ def scene_cut_ids(rows: Sequence[FrameRow], marks: dict[int, dict | None] | None
     """Ids of the frames that begin a new shot: a jump of more than CUT_STEP_FACTOR usual
     steps in frame index, or what the tracker recorded (`marks`: frame id -> its track JSON
     keys, or the face's `cut` score: store/label_state.cut_marks, views.track_marks)."""
-    marks = marks or {}
-    step = step or typical_step(rows)
-    return {b.id for a, b in zip(rows, rows[1:])
-            if is_cut(a, b, step, marks.get(a.id), marks.get(b.id))}
+    # is_cut, over a whole clip at once (opening a clip of 100,000 frames reads it): the jumps
+    # in frame index first, then the tracker's marks where a frame has one
+    index = [r.frame_index for r in rows]
+    limit = CUT_STEP_FACTOR * (step or _typical_step(index))
+    cuts = {rows[i].id for i, d in enumerate(map(operator.sub, index[1:], index[:-1]), 1)
+            if d > limit}
+    if marks:
+        for i, row in enumerate(rows):
+            after = marks.get(row.id)
+            if i and after and is_track_reset(marks.get(rows[i - 1].id), after):
+                cuts.add(row.id)
+    return cuts
 
 
 def _skipped(row: FrameRow) -> bool:

@@ -99,7 +99,9 @@ class Session:
     def review_rows(self, query: dict) -> list[FrameRow]:
         """The review grid across clips: own labels everywhere as soon as any clip is blind
         (kept as it was; `views.review_frames(viewer=)` would apply the rule clip by clip)."""
-        blind = any(self.is_blind(c.id) for c in self.store.clips())
+        flag = self.store.param("labelling.blind", False)  # any clip blind (not every clip read)
+        blind = (any(self.store.has_clip(c) for c in flag) if isinstance(flag, list)
+                 else bool(flag) and bool(self.store.db.one("SELECT 1 FROM clips LIMIT 1")))
         return views.review_frames(self.store, annotator=self.annotator if blind else None,
                                    **query)
 
@@ -180,7 +182,8 @@ class Session:
 
     def fill_forward(self, rows: Sequence[FrameRow], pos: int,
                      cuts: Collection[int] | None = None,
-                     labelled: Callable[[FrameRow], bool] | None = None) -> FillChange:
+                     labelled: Callable[[FrameRow], bool] | None = None,
+                     step: int | None = None) -> FillChange:
         """rows[pos]'s code onto the following unlabelled frames of `rows` (a clip in frame
         order), up to the first scene cut, run of irrelevant or deleted frames, or labelled
         frame (core/labels/fill.fill_forward_span); the message says where it stopped and why.
@@ -189,11 +192,12 @@ class Session:
         (the strip's marks); None reads them from the store (jumps in frame index and the
         tracker's cut in the face scores). Tracker resets on the way are read as the fill goes.
         `labelled`: what counts as a labelled frame (default: one with a code; the window
-        counts frames in disagreement too)."""
+        counts frames in disagreement too). `step`: the clip's typical_step where the caller
+        keeps it (a fill then costs what it labels, not a walk over the clip)."""
         cur = rows[pos]
         if cur.code is None:
             return FillChange(message="The current frame has no label to fill forward")
-        step = typical_step(rows)
+        step = step or typical_step(rows)
         if cuts is None:
             cuts = scene_cut_ids(rows, state.cut_marks(self.store, cur.clip), step)
 
@@ -209,7 +213,8 @@ class Session:
         n = self.store.set_labels(span.targets, cur.code, annotator=self.annotator,
                                   description=f"fill forward {cur.code} ({CODES[cur.code]}) "
                                   f"over {len(span.targets)} frames")
-        index = {r.id: r.frame_index for r in rows}
+        end = span.stop if span.stop is not None else len(rows)
+        index = {r.id: r.frame_index for r in rows[pos:end]}  # the targets lie in between
         first, last = index[span.targets[0]], index[span.targets[-1]]
         return FillChange(span.targets, n, f"Filled {len(span.targets)} frames ({first}-{last}) "
                           f"with {cur.code} {CODES[cur.code]}; {why}", stop=span.stop,

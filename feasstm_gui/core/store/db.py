@@ -46,14 +46,16 @@ class Database:
     def snapshot(self):  # -> context manager
         raise NotImplementedError  # pragma: no cover - interface
 
-    def serialise_edits(self) -> None:
+    def serialise_edits(self, values: Sequence[str] | None = None) -> None:
         """Inside a transaction: wait until no other connection is writing edit-log steps, so
-        the next step number (MAX(batch) + 1) is this transaction's alone. SQLite's write
-        transaction (BEGIN IMMEDIATE) already has the database to itself."""
+        the old values read are current and the step numbers come in commit order. `values`
+        (keys naming what the step changes, e.g. op and target): a back end with concurrent
+        writers may wait only for steps changing one of them (a team labelling different
+        frames never waits for each other). SQLite's write transaction (BEGIN IMMEDIATE)
+        already has the database to itself."""
 
     def next_batch(self) -> int:
-        """Inside serialise_edits' transaction: the next edit-log step number (all steps
-        counted, also those the connection may not read: a server's row-level security)."""
+        """The next edit-log step number (after serialise_edits, in the same transaction)."""
         return self.one("SELECT COALESCE(MAX(batch), 0) + 1 FROM edits")[0]
 
     def has_table(self, name: str) -> bool:

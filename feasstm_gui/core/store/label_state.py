@@ -55,12 +55,15 @@ def disputes(store, *, clip_id: str | None = None, frame_ids: Iterable[int] | No
 
 
 def dispute_counts(store) -> dict[str, int]:
-    """Frames in disagreement per clip (clips without any are left out)."""
+    """Frames in disagreement per clip (clips without any are left out). It starts from the
+    labels (a frame needs two to disagree), not from every frame of the project: opening a
+    project or a clip reads it."""
     return dict(store.db.query(
-        "SELECT f.clip, COUNT(*) FROM frames f WHERE f.irrelevant=0 "
+        "SELECT f.clip, COUNT(*) FROM (SELECT frame_id FROM labels GROUP BY frame_id "
+        "HAVING COUNT(DISTINCT code) > 1) m JOIN frames f ON f.id=m.frame_id "
+        "WHERE f.irrelevant=0 "
         "AND NOT EXISTS (SELECT 1 FROM deletions d WHERE d.frame_id=f.id) "
         "AND NOT EXISTS (SELECT 1 FROM adjudications a WHERE a.frame_id=f.id) "
-        "AND (SELECT COUNT(DISTINCT code) FROM labels l WHERE l.frame_id=f.id) > 1 "
         "GROUP BY f.clip"))
 
 
@@ -71,10 +74,10 @@ def cut_marks(store, clip_id: str) -> dict[int, dict]:
     a few kB a frame) is not read here: views.track_marks reads it for the frames a fill
     forward crosses."""
     rows = store.db.query(
-        "SELECT fa.frame_id, fa.scores FROM faces fa "
-        "WHERE (fa.scores LIKE '%\"cut\":true%' OR fa.scores LIKE '%\"cut\": true%') "
-        "AND fa.frame_id IN (SELECT id FROM frames WHERE clip=?) "
-        "AND fa.version = (SELECT face_version FROM frames WHERE id=fa.frame_id)", (clip_id,))
+        "SELECT f.id, fa.scores FROM frames f "
+        "JOIN faces fa ON fa.frame_id=f.id AND fa.version=f.face_version "
+        "WHERE f.clip=? "
+        "AND (fa.scores LIKE '%\"cut\":true%' OR fa.scores LIKE '%\"cut\": true%')", (clip_id,))
     return {r[0]: {"cut": True} for r in rows if _cut(r[1])}
 
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
-from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.errors import FeasstmError, ServerUnavailable
 from feasstm_gui.core.store.db import Database
 from feasstm_gui.core.store.dialect import PG_PRELUDE, ddl_to_postgres, to_postgres
 from feasstm_gui.core.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -48,13 +48,13 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}@{netloc[-1]}"))
 
 
-def connect(url: str, *, connect_timeout: int = 10):
+def connect(url: str, *, connect_timeout: int = 10, **options):
     """A psycopg connection in autocommit mode (transactions are explicit), or a FeasstmError
-    naming the server and what libpq said."""
+    naming the server and what libpq said. `options`: more libpq parameters (keepalives)."""
     psycopg = _psycopg()
     try:
         return psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout,
-                               application_name="feasstm")
+                               application_name="feasstm", **options)
     except psycopg.Error as exc:
         lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
         reason = "; ".join(lines[:2]) if lines else type(exc).__name__
@@ -74,16 +74,20 @@ class PostgresDatabase(Database):
         self.where = where  # for messages: the server's URL without a password
         self.mutex = threading.RLock()
         self._depth = 0  # open transaction() / snapshot() levels
-        self._next_batch_sql: str | None = None  # next_batch's query, found once
 
     @classmethod
     def open(cls, url: str) -> PostgresDatabase:
-        return cls(connect(url), redact(url))
+        db = cls(connect(url), redact(url))
+        db.url = url  # to reconnect after the server was restarted (_fresh)
+        return db
+
+    #: The URL to reconnect to (set by `open`); None: no reconnecting.
+    url: str | None = None
 
     @contextmanager
     def _lost(self) -> Iterator[None]:
-        """A lost server is one clear message (the transaction it interrupted is not done).
-        Reconnecting and keeping edits made meanwhile are issue 16's fault handling, not here."""
+        """A lost server is one clear message (the transaction it interrupted is not done):
+        ServerUnavailable, which the window shows as its banner (issue 16's fault handling)."""
         psycopg = _psycopg()
         try:
             yield
@@ -94,11 +98,48 @@ class PostgresDatabase(Database):
                                f"{self.conn.info.user!r} ({first}); nothing was changed"
                                ) from exc
         except psycopg.OperationalError as exc:
-            if not self.conn.closed and not self.conn.broken:
+            if self.conn is not None and not self.conn.closed and not self.conn.broken:
                 raise
-            raise FeasstmError(f"lost the connection to the database server {self.where} "
-                               f"({str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
-                               "); the last change was not saved") from exc
+            raise ServerUnavailable(
+                f"lost the connection to the database server {self.where} "
+                f"({str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
+                "); the last change was not saved") from exc
+
+    def _fresh(self) -> None:
+        """Outside a transaction, a connection the server dropped (restarted, or a network
+        break) is replaced by a new one before the next statement; while the server is away,
+        ServerUnavailable says so and nothing is done. Inside a transaction the loss is the
+        transaction's end (never resumed on another connection)."""
+        if self._depth or self.url is None:
+            return
+        conn = self.conn
+        if conn is not None and not conn.closed and not conn.broken:
+            return
+        try:
+            new = connect(self.url, connect_timeout=3)
+        except FeasstmError as exc:
+            raise ServerUnavailable(f"{exc}; nothing was changed: the change is refused until "
+                                    "the server is back") from exc
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - it was broken already
+                pass
+        self.conn = new
+
+    def _retrying(self, first):
+        """Run `first()` (a read, or a transaction's BEGIN: nothing written yet); if it finds
+        the connection dropped since the last call, reconnect and run it once more."""
+        psycopg = _psycopg()
+        self._fresh()
+        try:
+            return first()
+        except psycopg.OperationalError:
+            if self._depth or self.url is None or (
+                    self.conn is not None and not self.conn.closed and not self.conn.broken):
+                raise
+        self._fresh()
+        return first()
 
     @property
     def in_transaction(self) -> bool:
@@ -106,14 +147,17 @@ class PostgresDatabase(Database):
 
     def query(self, sql: str, args: Sequence = ()) -> list[tuple]:
         with self.mutex, self._lost():
-            return self.conn.execute(to_postgres(sql), tuple(args)).fetchall()
+            return self._retrying(
+                lambda: self.conn.execute(to_postgres(sql), tuple(args)).fetchall())
 
     def one(self, sql: str, args: Sequence = ()) -> tuple | None:
         with self.mutex, self._lost():
-            return self.conn.execute(to_postgres(sql), tuple(args)).fetchone()
+            return self._retrying(
+                lambda: self.conn.execute(to_postgres(sql), tuple(args)).fetchone())
 
     def execute(self, sql: str, args: Sequence = ()) -> None:
         with self.mutex, self._lost():
+            self._fresh()  # a write outside a transaction is never sent twice
             self.conn.execute(to_postgres(sql), tuple(args))
 
     def executemany(self, sql: str, rows: Iterable[Sequence]) -> None:
@@ -121,18 +165,23 @@ class PostgresDatabase(Database):
             with self.conn.cursor() as cur:
                 cur.executemany(to_postgres(sql), [tuple(r) for r in rows])
 
-    def serialise_edits(self) -> None:
-        # Several workstations write at once: an advisory lock held until the commit.
-        self.execute("SELECT pg_advisory_xact_lock(?)", (_EDITS_LOCK,))
+    def serialise_edits(self, values: Sequence[str] | None = None) -> None:
+        # Several workstations write at once: advisory locks held until the commit. Given the
+        # values a step changes, only steps changing one of them wait for each other (one lock
+        # per value, taken in order, shared hold on the all-edits lock); without, all steps do.
+        if values is None:
+            self.execute("SELECT pg_advisory_xact_lock(?)", (_EDITS_LOCK,))
+            return
+        self.execute(
+            "SELECT pg_advisory_xact_lock_shared(?), (SELECT COUNT(*) FROM ("
+            "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(v, 0) AS k "
+            "FROM unnest(CAST(? AS text[])) AS u(v)) AS d ORDER BY k) AS l)",
+            (_EDITS_LOCK, list(values)))
 
     def next_batch(self) -> int:
-        # With the team's roles (core/store/roles.py) a rater reads only some edit-log rows;
-        # the step number comes from a function that sees them all.
-        if self._next_batch_sql is None:
-            found = self.one("SELECT to_regprocedure('feasstm_next_batch()') IS NOT NULL")[0]
-            self._next_batch_sql = ("SELECT feasstm_next_batch()" if found else
-                                    "SELECT COALESCE(MAX(batch), 0) + 1 FROM edits")
-        return self.one(self._next_batch_sql)[0]
+        # a sequence: unique without a lock; taken after serialise_edits, so two steps
+        # changing the same value are numbered in the order they commit
+        return int(self.one("SELECT nextval('feasstm_edit_batch')")[0])
 
     def has_table(self, name: str) -> bool:
         return self.one("SELECT to_regclass(?) IS NOT NULL", (name,))[0]
@@ -153,7 +202,7 @@ class PostgresDatabase(Database):
                     self._depth -= 1
                 return
             with self._lost():
-                self.conn.execute(begin)
+                self._retrying(lambda: self.conn.execute(begin))
             self._depth = 1
             try:
                 yield self
@@ -162,8 +211,15 @@ class PostgresDatabase(Database):
                 self._end("ROLLBACK")
                 raise
             self._depth = 0
-            with self._lost():
-                self._end("COMMIT")
+            try:
+                with self._lost():
+                    self._end("COMMIT")
+            except ServerUnavailable as exc:
+                # The commit's answer never came: it may or may not be on the server.
+                raise ServerUnavailable(str(exc).replace(
+                    "the last change was not saved",
+                    "the last change may not have been saved: it shows as it is on the server "
+                    "once the server is back")) from exc
 
     def _end(self, how: str) -> None:
         psycopg = _psycopg()
@@ -220,6 +276,7 @@ def migrate(db: PostgresDatabase) -> int:
         db.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
         before = check_version(db)
         if before == SCHEMA_VERSION:
+            _server_only(db)
             return before
         if before == 0:
             db.script(PG_PRELUDE)
@@ -232,4 +289,21 @@ def migrate(db: PostgresDatabase) -> int:
                 raise FeasstmError(f"could not create schema {n + 1} on the server ({exc}); "
                                    "nothing was changed") from exc
             db.execute("UPDATE schema_version SET version=?", (n + 1,))
+        _server_only(db)
     return before
+
+
+def _server_only(db: PostgresDatabase) -> None:
+    """What only the server has: the change notifications (core/store/live.py), and the
+    sequence that numbers edit-log steps (next_batch), brought past the log's last step on
+    every writable open (rows copied in with their own numbers are then behind it)."""
+    from feasstm_gui.core.store.live import install_triggers
+    install_triggers(db)
+    # created and moved only where needed: a role without CREATE (issue 16's per-person roles)
+    # opens a project whose sequence is there and current; it needs USAGE on it
+    if not db.one("SELECT to_regclass('feasstm_edit_batch') IS NOT NULL")[0]:
+        db.script("CREATE SEQUENCE feasstm_edit_batch")
+    last, top = db.one("SELECT (SELECT last_value FROM feasstm_edit_batch), "
+                       "(SELECT COALESCE(MAX(batch), 0) FROM edits)")
+    if top > last:
+        db.execute("SELECT setval('feasstm_edit_batch', ?)", (top,))

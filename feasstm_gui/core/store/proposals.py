@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from feasstm_gui.core.store.store import Store, _Op, register_op, utc_now
+
+if TYPE_CHECKING:  # numpy is loaded where proposals are stored, not with the window
+    import numpy as np
 
 #: Where a proposal counts as current: made from the frame's current face.
 _CURRENT = "p.face_version = f.face_version"
@@ -77,6 +79,8 @@ def store_proposals(store: Store, rows: Sequence[tuple[int, int]], probs: np.nda
                     model: str) -> None:
     """Write one batch of proposals in one transaction: rows are (frame id, face version),
     probs the matching (n, 7) probabilities."""
+    import numpy as np
+
     at = utc_now()
     values = []
     for (frame_id, version), p in zip(rows, probs):
@@ -136,8 +140,8 @@ def codes_for(store: Store, *, clip_id: str | None = None,
               frame_ids: Iterable[int] | None = None) -> dict[int, tuple[int, float]]:
     """frame id -> (proposed code, probability) of current proposals, of one clip or of the
     given frames: what the window paints (no probabilities parsed, so a clip of 100,000 frames
-    reads in a fraction of a second)."""
-    if not has_proposals_table(store):
+    reads in a fraction of a second). A project without proposals answers at once."""
+    if not has_proposals_table(store) or store.db.one("SELECT 1 FROM proposals LIMIT 1") is None:
         return {}
     sql = (f"SELECT p.frame_id, p.code, p.p FROM proposals p JOIN frames f ON f.id=p.frame_id "
            f"WHERE {_CURRENT}")
@@ -285,6 +289,8 @@ def model_and_final_codes(store: Store) -> tuple[dict[str, int], dict[str, int],
     proposed = {f"{c}/{i}": code for c, i, code in store.db.query(
         f"SELECT f.clip, f.frame_index, p.code FROM proposals p JOIN frames f ON "
         f"f.id = p.frame_id WHERE {_CURRENT} AND {keep}")}
+    if not proposed:  # nothing to compare: skip the final labels (a scan of every frame)
+        return {}, {}, None
     final = {f"{c}/{i}": code for c, i, code in store.db.query(
         f"SELECT f.clip, f.frame_index, fl.code FROM final_labels fl JOIN frames f ON "
         f"f.id = fl.frame_id WHERE fl.code IS NOT NULL AND {keep}")}

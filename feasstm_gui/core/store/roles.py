@@ -56,10 +56,6 @@ def _policies(g: dict[str, str]) -> str:
     r, a, t = (_ident(g[k]) for k in KINDS)
     rating_ops = ", ".join(_lit(op) for op in RATING_OPS)
     return f"""
-CREATE OR REPLACE FUNCTION feasstm_next_batch() RETURNS bigint
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS
-$$ SELECT COALESCE(MAX(batch), 0) + 1 FROM edits $$;
-
 -- every rater of the clip's group has completed their rating of it (and there is one)
 CREATE OR REPLACE FUNCTION feasstm_clip_rated(c text) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
@@ -69,8 +65,8 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
                        LEFT JOIN ratings x ON x.clip = k.id AND x.rater = rr.name
                        WHERE k.id = c AND x.completed_at IS NULL)
 $$;
-REVOKE ALL ON FUNCTION feasstm_next_batch(), feasstm_clip_rated(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION feasstm_next_batch(), feasstm_clip_rated(text) TO {r}, {a}, {t};
+REVOKE ALL ON FUNCTION feasstm_clip_rated(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION feasstm_clip_rated(text) TO {r}, {a}, {t};
 
 ALTER TABLE labels ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS researcher_all ON labels;

@@ -197,6 +197,14 @@ CREATE TABLE identity_frames (
 )
 """
 
+# Scale (issue 19: a million frames): the labels of a frame with their codes in one index, so
+# the final label and the per-clip and project counts read the index alone, frame after frame;
+# the clips in list order without sorting them (the clip list, the review grid's pages).
+SCALE_INDEXES = """
+CREATE INDEX labels_frame_code ON labels (frame_id, code);
+CREATE INDEX clips_position ON clips (position, id);
+"""
+
 # Jobs shared by machines (issue 16): who took which clip for which job, when, and how it ended.
 # The exclusion itself is the server's session advisory lock (core/store/claims.py); these rows
 # are the record (a killed worker's row is closed as 'abandoned' by the worker that takes over).
@@ -215,6 +223,6 @@ CREATE INDEX job_claims_clip ON job_claims (clip, job);
 """
 
 #: MIGRATIONS[n] takes the database from version n to n + 1.
-MIGRATIONS: list[str] = [SCHEMA_V1, PROPOSALS, IDENTITY, JOB_CLAIMS]
+MIGRATIONS: list[str] = [SCHEMA_V1, PROPOSALS, IDENTITY, SCALE_INDEXES, JOB_CLAIMS]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -117,6 +117,11 @@ _CLIP_COLUMNS = (
 )
 
 
+def _value_key(op: str, target: dict) -> str:
+    """What one edit changes, as a key (serialise_edits waits for steps changing the same)."""
+    return f"{op}:{_dumps(target)}"
+
+
 def _clip_from_row(row: Sequence) -> Clip:
     return Clip(*row[:5], row[5], *row[6:])
 
@@ -885,7 +890,8 @@ class Store:
         at = utc_now()
         try:
             with self._tx() as conn:
-                conn.serialise_edits()  # the old values read and the step number are ours
+                # the old values read and the step number are ours
+                conn.serialise_edits([_value_key(op, t) for op, t, _new in changes])
                 self._ensure_annotator(who)
                 batch = None
                 changed = 0
@@ -985,12 +991,15 @@ class Store:
             return None
         at = utc_now()
         with self._tx() as conn:
-            conn.serialise_edits()
+            conn.serialise_edits([_value_key(op, t) for op, t, _o, _n in step.changes])
             log_batch = conn.next_batch()
             changes = reversed(step.changes) if undo else step.changes
             for op_name, target, old, new in changes:
                 after = old if undo else new
                 current = OPS[op_name].get(self.db, target)
+                if current != (new if undo else old) and self._changed_by_others(
+                        op_name, target, step):
+                    continue  # a shared value someone else set since: theirs stays (issue 16)
                 OPS[op_name].set(self.db, target, after, step.annotator, at)
                 conn.execute(
                     "INSERT INTO edits (batch, at, annotator, op, target, old, new, state, "
@@ -1001,6 +1010,17 @@ class Store:
             conn.execute("UPDATE edits SET state=? WHERE batch=?",
                          ("undone" if undo else "done", step.batch))
         return step
+
+    def _changed_by_others(self, op_name: str, target: dict, step: EditBatch) -> bool:
+        """Whether another person changed this value after `step` (a shared value: a flag,
+        an adjudication; a label or a rating is each person's own row). Undoing the step then
+        leaves their value, so a team never loses each other's work to an undo."""
+        if "annotator" in target or "rater" in target:
+            return False
+        return self.db.one(
+            "SELECT 1 FROM edits WHERE batch > ? AND op = ? AND target = ? AND annotator != ? "
+            "AND state IN ('done', 'log') LIMIT 1",
+            (step.batch, op_name, _dumps(target), step.annotator)) is not None
 
     def history(self, limit: int = 200, annotator: str | None = None) -> list[EditBatch]:
         """Recent steps, newest first (undone steps included, marked by their state)."""

@@ -90,28 +90,46 @@ def frames_by_id(store: Store, frame_ids: Iterable[int], *, viewer: str | None =
 
 def review_frames(store: Store, *, code: int | None = None, reason: str | None = None,
                   suggested: str | None = None, viewer: str | None = None,
-                  annotator: str | None = None, limit: int = 50_000) -> list[FrameRow]:
+                  annotator: str | None = None, limit: int = 50_000,
+                  after: tuple[int, str, int] | None = None) -> list[FrameRow]:
     """Frames across all clips with a given code, deletion reason or open suggestion (the
     review grid that catches mislabels), in clip and frame order. Labels as in
-    `clip_frames`, clip by clip."""
+    `clip_frames`, clip by clip.
+
+    A page at a time: at most `limit` frames, those after `after` (the last frame of the
+    page before: its clip's position, its clip and its frame index, `review_key`). The clips
+    are walked in list order (an index), so a page reads only as far as it needs: a million
+    frames' first page in a fraction of a second, not a sort of all of them. A reason or a
+    suggestion (a few frames in many) starts from those frames and sorts them instead."""
     code_sql, select_args = _code_sql(store, viewer, annotator)
-    where: list[str] = []
+    where: list[str] = ["f.clip = c.id"]
     args: list[Any] = list(select_args)
     if code is not None:
         where.append(f"{code_sql} = ?")
         args += [*select_args, int(code)]
     if reason is not None:
-        where.append("EXISTS (SELECT 1 FROM deletions WHERE frame_id=f.id AND reason=?)")
+        where.append("f.id IN (SELECT frame_id FROM deletions WHERE reason=?)")
         args.append(reason)
     if suggested is not None:
-        where.append("EXISTS (SELECT 1 FROM suggestions WHERE frame_id=f.id AND reason=? "
+        where.append("f.id IN (SELECT frame_id FROM suggestions WHERE reason=? "
                      "AND status='open')")
         args.append(suggested)
-    sql = _ROW_SQL.format(code=code_sql)
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY (SELECT position FROM clips WHERE id=f.clip), f.clip, f.frame_index LIMIT ?"
+    if after is not None:
+        where.append("(c.position, c.id, f.frame_index) > (?, ?, ?)")
+        args += [int(after[0]), str(after[1]), int(after[2])]
+    walk = code is not None or (reason is None and suggested is None)
+    sql = _ROW_SQL.format(code=code_sql).replace(
+        "FROM frames f\n", "FROM clips c CROSS JOIN frames f\n" if walk else
+        "FROM frames f JOIN clips c ON c.id = f.clip\n", 1)
+    sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY c.position, c.id, f.frame_index LIMIT ?"
     return [_row(r) for r in store.db.query(sql, (*args, int(limit)))]
+
+
+def review_key(store: Store, row: FrameRow) -> tuple[int, str, int]:
+    """Where a frame stands in the review grid's order (`review_frames(after=)`)."""
+    got = store.db.one("SELECT position FROM clips WHERE id=?", (row.clip,))
+    return (int(got[0]) if got else 0, row.clip, row.frame_index)
 
 
 @dataclass
@@ -124,35 +142,53 @@ class ClipSummary:
     flagged: int = 0  # deleted: at least one deletion reason
     irrelevant: int = 0
     suggested: int = 0  # open suggestions not yet accepted or dismissed
+    todo: int = 0  # neither deleted nor irrelevant, and no label shown (nor a final one)
+    disputed: int = 0  # neither deleted nor irrelevant nor adjudicated; annotators differ
+
+
+_SUMMARY_SQL = """
+SELECT clip, COUNT(*), SUM(has_face), SUM(deleted), SUM(irrelevant),
+       SUM(CASE WHEN deleted=0 AND irrelevant=0 AND code IS NOT NULL THEN 1 ELSE 0 END),
+       SUM(suggested),
+       SUM(CASE WHEN deleted=0 AND irrelevant=0 AND code IS NULL THEN 1 ELSE 0 END),
+       SUM(CASE WHEN deleted=0 AND irrelevant=0 AND differ=1 THEN 1 ELSE 0 END)
+FROM (SELECT f.clip AS clip, CASE WHEN f.face_version IS NOT NULL THEN 1 ELSE 0 END
+               AS has_face, f.irrelevant,
+             CASE WHEN EXISTS (SELECT 1 FROM deletions WHERE frame_id=f.id) THEN 1
+                  ELSE 0 END AS deleted,
+             CASE WHEN EXISTS (SELECT 1 FROM suggestions
+                               WHERE frame_id=f.id AND status='open') THEN 1
+                  ELSE 0 END AS suggested,
+             {code} AS code,
+             CASE WHEN EXISTS (SELECT 1 FROM adjudications WHERE frame_id=f.id) THEN 0
+                  WHEN (SELECT MIN(code) FROM labels WHERE frame_id=f.id)
+                       <> (SELECT MAX(code) FROM labels WHERE frame_id=f.id) THEN 1
+                  ELSE 0 END AS differ
+      FROM frames f {where}) AS s
+GROUP BY clip
+"""
 
 
 def clip_summaries(store: Store, *, viewer: str | None = None, annotator: str | None = None,
-                   clip_id: str | None = None) -> dict[str, ClipSummary]:
-    """Per clip counts for the clip list; labelled counts the labels `clip_frames` shows."""
+                   clip_id: str | None = None, clip_ids: Sequence[str] | None = None,
+                   db=None) -> dict[str, ClipSummary]:
+    """Per clip counts for the clip list; labelled counts the labels `clip_frames` shows.
+    Every clip's (a scan of all frames: seconds at a million), or `clip_id`'s, or those of
+    `clip_ids` (the clip list reads a big project's counts a chunk at a time). `db`: another
+    handle on the same database to read through (clip_list.reader_db), else `store.db`."""
     code, args = _code_sql(store, viewer, annotator)
     where = ""
     if clip_id is not None:
         where = "WHERE f.clip=?"
         args = [*args, clip_id]
-    rows = store.db.query(
-        f"""
-        SELECT clip, COUNT(*), SUM(has_face), SUM(deleted), SUM(irrelevant),
-               SUM(CASE WHEN deleted=0 AND irrelevant=0 AND code IS NOT NULL THEN 1 ELSE 0 END),
-               SUM(suggested)
-        FROM (SELECT f.clip AS clip, CASE WHEN f.face_version IS NOT NULL THEN 1 ELSE 0 END
-                       AS has_face, f.irrelevant,
-                     CASE WHEN EXISTS (SELECT 1 FROM deletions WHERE frame_id=f.id) THEN 1
-                          ELSE 0 END AS deleted,
-                     CASE WHEN EXISTS (SELECT 1 FROM suggestions
-                                       WHERE frame_id=f.id AND status='open') THEN 1
-                          ELSE 0 END AS suggested,
-                     {code} AS code
-              FROM frames f {where}) AS s
-        GROUP BY clip
-        """, args)
+    elif clip_ids is not None:
+        where = "WHERE f.clip IN (SELECT value FROM json_each(?))"
+        args = [*args, json.dumps(list(clip_ids))]
+    rows = (db or store.db).query(_SUMMARY_SQL.format(code=code, where=where), args)
     return {r[0]: ClipSummary(total=r[1], faces=int(r[2] or 0), flagged=int(r[3] or 0),
                               irrelevant=int(r[4] or 0), labelled=int(r[5] or 0),
-                              suggested=int(r[6] or 0)) for r in rows}
+                              suggested=int(r[6] or 0), todo=int(r[7] or 0),
+                              disputed=int(r[8] or 0)) for r in rows}
 
 
 def next_unlabelled(store: Store, clip_id: str, after_index: int | None = None, *,

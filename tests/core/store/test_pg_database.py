@@ -261,18 +261,24 @@ def test_without_postgresql_the_server_tests_skip_except_in_ci(tmp_path, ci, out
 def test_a_lost_server_connection_is_one_message_and_the_change_is_not_claimed(db, pg_url):
     from feasstm_gui.core.store.pg import PostgresDatabase
     ids = _clip_with_frames(db)
-    pid = db.one("SELECT pg_backend_pid()")[0]
     admin = PostgresDatabase.open(pg_url)
     try:
+        # lost in the middle of a transaction: the transaction is over, nothing is claimed
+        with pytest.raises(FeasstmError, match="lost the connection to the database server"
+                           ) as err:
+            with db.transaction():
+                OPS["label"].set(db, {"frame": ids[0], "annotator": "alice"}, 4, "alice", "t")
+                pid = db.one("SELECT pg_backend_pid()")[0]
+                admin.execute("SELECT pg_terminate_backend(?)", (pid,))
+                OPS["label"].set(db, {"frame": ids[1], "annotator": "alice"}, 4, "alice", "t")
+        assert "not saved" in str(err.value)
+        assert admin.one("SELECT COUNT(*) FROM labels") == (0,)
+        # dropped between two transactions (a server restart): the next one reconnects
+        pid = db.one("SELECT pg_backend_pid()")[0]
         admin.execute("SELECT pg_terminate_backend(?)", (pid,))
+        with db.transaction():
+            OPS["label"].set(db, {"frame": ids[0], "annotator": "alice"}, 5, "alice", "t")
+        assert db.one("SELECT pg_backend_pid()")[0] != pid
+        assert admin.one("SELECT code FROM labels") == (5,)
     finally:
         admin.close()
-    with pytest.raises(FeasstmError, match="lost the connection to the database server") as err:
-        with db.transaction():
-            OPS["label"].set(db, {"frame": ids[0], "annotator": "alice"}, 4, "alice", "t")
-    assert "not saved" in str(err.value)
-    check = PostgresDatabase.open(pg_url)
-    try:
-        assert check.one("SELECT COUNT(*) FROM labels") == (0,)
-    finally:
-        check.close()
