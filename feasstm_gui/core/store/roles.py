@@ -177,7 +177,7 @@ def _grants(db, dbname: str, g: dict[str, str]) -> None:
     db.script(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {r}")
     db.script(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {r}")
     db.script(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {a}, {t}")
-    db.script(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {a}, {t}")
+    db.script(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {a}, {t}")
     for group, writes in ((a, _ANNOTATOR_WRITES), (t, _RATER_WRITES)):
         for table, what in writes.items():
             db.script(f"GRANT {what} ON {table} TO {group}")
