@@ -324,7 +324,10 @@ def main() -> int:
     # HOOK for the shared-jobs work (pg16b): benchmarks/team_workers.py provides
     # measure_workers(workers: int) -> dict with clips_done_twice, workers, speedup.
     try:
-        out.update(workers_phase(args.workers))
+        if args.workers > 0:
+            out.update(workers_phase(args.workers))
+        else:
+            out["workers_phase"] = "skipped (--workers 0)"
     except Exception as exc:  # noqa: BLE001 - phase 1's figures still printed
         out["workers_phase"] = f"failed: {type(exc).__name__}: {exc}"
     print(json.dumps(out))

@@ -22,7 +22,7 @@ def test_team_benchmark_short_run_loses_no_acked_edit():
         pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found: apt-get install postgresql")
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "team.py"), "--annotators", "3",
-         "--duration", "4", "--baseline", "1", "--no-fsync"],
+         "--duration", "4", "--baseline", "1", "--no-fsync", "--workers", "0"],
         capture_output=True, text=True, timeout=300, cwd=str(ROOT))
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
