@@ -60,7 +60,7 @@ class TrackerSettings(StoredSettings):
     #: all sizes on every absent frame. (Counted from the last all-sizes search, not by frame
     #: index: a shot of someone else shorter than this costs one all-sizes search, at its cut,
     #: as it does without identity.)
-    absent_full_every: int = 25
+    absent_full_every: int = 50
     #: the region searched around the last face: this many face sizes wide
     roi_scale: float = 2.5
     #: pyramid levels searched in the region: faces from lo to hi times the last face's size
@@ -93,7 +93,8 @@ class TrackerSettings(StoredSettings):
     #: `identity_every` frames (measured: the actor's other photographs 0.27-0.41 from a
     #: reference on the test clips, other people 0.68-0.91; 2 or more: every face is sampled)
     identity_settled: float = 0.15
-    #: identity: at most this many faces of a frame (largest first) are compared
+    #: identity: at most this many faces of a frame (largest first) are compared; the
+    #: comparison stops at a face that is clearly the actor (settled, below the limit)
     identity_max_faces: int = 4
     #: False: no face descriptors at all; each shot takes its largest face (what a plain
     #: "first face found" script does; the identity benchmark's baseline)
@@ -355,6 +356,8 @@ class ActorTracker:
                 if best is not None:
                     others.append({**_track_dict(best[0]), **best[1]})
                 best, best_mean = (f, vote), mean
+                if _settled(vote, s):  # clearly the actor: the smaller faces are not asked
+                    break
             else:
                 others.append({**_track_dict(f), **vote})
         self._state["others"] = others
