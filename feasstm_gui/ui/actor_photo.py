@@ -60,6 +60,7 @@ class ActorPhotoField(QWidget):
     def set_photos(self, paths: list[str]) -> None:
         self.photos = [str(p) for p in paths]
         self.shown.setText("; ".join(Path(p).name for p in self.photos))
+        self.shown.setCursorPosition(0)  # the first name shown, not the end of the last
         self.shown.setToolTip("\n".join(self.photos))
 
     def problem(self, actor: str) -> str:
