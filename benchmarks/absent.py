@@ -1,5 +1,5 @@
 """The tracker on a 720p clip where the actor is absent most of the time: searching at the actor's
-last scale while it is absent (absent_full_every=5, the default) against all sizes on every
+last scale while it is absent (absent_full_every=5; the default is now 50) against all sizes on every
 absent frame (absent_full_every=1), in the same run, alternating.
 
 The clip (rendered in memory from the test photographs, 1280 x 720): the actor (obama) for 40

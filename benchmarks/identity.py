@@ -12,7 +12,9 @@ Both runs in the same process, alternating (each goes first every other round): 
 without (identity=False: every shot takes its largest face, no descriptors). Prints frames per
 second, recall (actor's frames kept / actor's frames) and precision (kept frames that show the
 actor's face / kept frames) of each; the last line is JSON with actor_recall, actor_precision,
-fps_with_identity, fps_without, identity_cost (1 - fps_with / fps_without).
+fps_with_identity, fps_without, identity_cost (1 - fps_with / fps_without), and the same from the
+process's CPU time (cpu_fps_*, identity_cost_cpu: steadier when other jobs share the cores, as
+wall-clock time counts their work too).
 
     .venv/bin/python benchmarks/identity.py [--rounds 2] [--auto]
 """
@@ -61,9 +63,9 @@ def who(det, faces) -> str | None:
 
 def run(detector, frames, settings, refs):
     tracker = ActorTracker(detector, settings, references=refs)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     results = [tracker.step(i, f) for i, f in enumerate(frames)]
-    return time.perf_counter() - t0, results
+    return time.perf_counter() - t0, time.process_time() - c0, results
 
 
 def scores(results, truth):
@@ -91,16 +93,20 @@ def main() -> None:
     detector.detect(frames[0])  # warm up both
     identity.embed(frames[0], detector.detect(frames[0])[0])
     times = {"with": [], "without": []}
+    cpu = {"with": [], "without": []}
     last = {}
     runs = [("with", TrackerSettings()), ("without", TrackerSettings(identity=False))]
     for k in range(args.rounds):
         for name, settings in (runs if k % 2 == 0 else runs[::-1]):  # each goes first in turn
-            dt, results = run(detector, frames, settings, refs if name == "with" else [])
+            dt, dc, results = run(detector, frames, settings, refs if name == "with" else [])
             times[name].append(dt)
+            cpu[name].append(dc)
             last[name] = results
     n = len(frames)
     fps_with = n / statistics.median(times["with"])
     fps_without = n / statistics.median(times["without"])
+    cpu_with = n / statistics.median(cpu["with"])
+    cpu_without = n / statistics.median(cpu["without"])
     rec, prec, kept, right, actor_frames = scores(last["with"], truth)
     rec0, prec0, kept0, right0, _ = scores(last["without"], truth)
     embedded = sum(r.embedded for r in last["with"])
@@ -110,6 +116,8 @@ def main() -> None:
           f"recall {rec:.3f}, precision {prec:.3f}; {embedded} descriptors")
     print(f"without identity: {fps_without:6.2f} frames/s, kept {kept0}, of the actor {right0}: "
           f"recall {rec0:.3f}, precision {prec0:.3f}")
+    print(f"CPU time: {cpu_with:6.2f} frames per CPU second with identity, {cpu_without:6.2f} "
+          f"without")
     for r, t in zip(last["with"], truth):
         got = who(r.actor, t["faces"])
         if (got == ACTOR) != t["actor"]:
@@ -117,6 +125,9 @@ def main() -> None:
     print(json.dumps({"actor_recall": round(rec, 4), "actor_precision": round(prec, 4),
                       "fps_with_identity": round(fps_with, 2), "fps_without": round(fps_without, 2),
                       "identity_cost": round(1 - fps_with / fps_without, 4),
+                      "cpu_fps_with_identity": round(cpu_with, 2),
+                      "cpu_fps_without": round(cpu_without, 2),
+                      "identity_cost_cpu": round(1 - cpu_with / cpu_without, 4),
                       "descriptors": embedded, "designations": designations, "frames": n,
                       "recall_without": round(rec0, 4), "precision_without": round(prec0, 4)}))
 

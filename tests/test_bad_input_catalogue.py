@@ -887,6 +887,20 @@ def bad_actor_photos(env: Env) -> None:
     assert _actor_refs(env) == []
 
 
+def import_with_bad_actor_photo(env: Env) -> None:
+    """`import VIDEO --actor NAME --actor-photo FILE` (the Import videos dialog's photo, issue
+    15): the photo is checked before anything is added."""
+    clip_video = video(env, "带 照片 的 片段.avi")
+    no_face = env.base / "没有 脸.png"
+    shutil.copyfile(env.data / "nonface" / "coffee.png", no_face)
+    r = cli("import", env.project, clip_video, "--actor", "演员", "--actor-photo", no_face)
+    assert r.status == 2, r.err
+    assert f"feasstm: {no_face}: no face found in the actor's reference photo" in r.err, r.err
+    r = cli("import", env.project, clip_video, "--actor-photo", env.data / "faces" / "obama.jpg")
+    assert r.status == 2 and "needs the actor's name" in r.err, r.err
+    assert _actor_refs(env) == []
+
+
 CASES: dict[str, Callable[[Env], None]] = {
     "corrupt video": corrupt_video,
     "truncated video": truncated_video,
@@ -926,6 +940,7 @@ CASES: dict[str, Callable[[Env], None]] = {
     "model JSON naming a code outside 1-7": model_code_outside_1_7,
     "crop that cannot be read while proposing": crop_that_cannot_be_read,
     "bad actor reference photos": bad_actor_photos,
+    "import with a bad actor photo": import_with_bad_actor_photo,
 }
 
 

@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--clips", type=Path, metavar="CLIPS.csv", help="a clip table")
     for field in ("work", "actor", "role", "group"):
         p.add_argument(f"--{field}", default="", help=f"{field} of the videos given")
+    p.add_argument("--actor-photo", action="append", type=Path, default=[], metavar="FILE",
+                   help="a reference photo of the videos' --actor (repeatable): picks the actor "
+                   "in all their clips (a clip table has the column actor_photo instead)")
     p.add_argument("--replace", action="store_true", help="replace clips already there")
     p.add_argument("--process", action="store_true",
                    help="then extract and align the clips added, in one pass (as `process`)")
@@ -97,12 +100,16 @@ def cmd_new(args) -> int:
 def cmd_import(args) -> int:
     if bool(args.clips) == bool(args.videos):
         raise FeasstmError("give either --clips CLIPS.csv or video files, not both or neither")
+    if args.clips and args.actor_photo:
+        raise FeasstmError("--actor-photo goes with video files; a clip table names each "
+                           "clip's photo in its column actor_photo")
     with open_store(args) as store:
         if args.clips:
             job = import_clip_table(store, args.clips, replace=args.replace)
         else:
             job = import_videos(store, args.videos, work=args.work, actor=args.actor,
-                                role=args.role, group=args.group, replace=args.replace)
+                                role=args.role, group=args.group, replace=args.replace,
+                                actor_photos=args.actor_photo)
         if args.process:
             from feasstm_gui.core.ingest.pipeline import import_then_process
 

@@ -207,8 +207,9 @@ def _registry() -> list[Setting]:
         Setting("align.tracker.full_every", "Whole-frame check every N frames", "int", 1, 100000,
                 faces=True, help="how soon a face that appears elsewhere is noticed"),
         Setting("align.tracker.absent_full_every", "While the actor is absent, all sizes every "
-                "N frames", "int", 1, 1000, faces=True, help="between them, and after each cut, "
-                "the search looks for faces of the actor's last size (1: all sizes always)"),
+                "N frames", "int", 1, 1000, faces=True, help="all sizes at each cut and once N "
+                "frames have passed since the last all-sizes search; between, faces of the "
+                "actor's last size (1: all sizes always)"),
         Setting("align.tracker.cut_threshold", "Scene cut threshold", "float", 0.01, 1.0,
                 faces=True, help="colour-histogram distance between frames that counts as a cut"),
         Setting("align.tracker.identity_distance", "Actor identity: largest face-descriptor "
@@ -218,6 +219,18 @@ def _registry() -> list[Setting]:
         Setting("align.tracker.identity_every", "Actor identity: compare a followed face again "
                 "every N frames", "int", 1, 100000, faces=True, help="its samples vote; each "
                 "costs about 0.1 s"),
+        Setting("align.tracker.identity_settled", "Actor identity: a face this far from the "
+                "limit is settled", "float", 0.0, 2.0, faces=True, help="its vote is not sampled "
+                "again until a cut or a jump (2: every face sampled every N frames)"),
+        Setting("align.tracker.identity_margin", "Actor identity: margin for a face that looks "
+                "like the actor's last frame", "float", 0.0, 1.0, faces=True, help="a face up "
+                "to this much further than the limit is the actor when its thumbnail also "
+                "matches the actor's last frame (0: never)"),
+        Setting("align.tracker.min_similarity", "Actor identity: thumbnail similarity for that "
+                "margin", "float", 0.0, 1.0, faces=True, help="correlation of 16 x 16 grey "
+                "thumbnails; the same face in a shot 0.92-1.0, another person 0.23-0.25"),
+        Setting("align.tracker.identity_max_faces", "Actor identity: faces compared per frame",
+                "int", 1, 100, faces=True, help="the largest faces first"),
         Setting("quality.thresholds.min_prob", "Alignment failure: probability below", "float",
                 0.0, 1.0, faces=True),
         Setting("quality.thresholds.max_yaw", "Alignment failure: yaw above (degrees)", "float",

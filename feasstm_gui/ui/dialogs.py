@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -155,7 +156,8 @@ class ImportVideosDialog(QDialog):
     FIELDS = (("work", "Work (film or series)"), ("actor", "Actor"), ("role", "Role"),
               ("group", "Rater group"))
 
-    def __init__(self, parent: QWidget | None, paths: list[str], defaults: dict | None = None):
+    def __init__(self, parent: QWidget | None, paths: list[str], defaults: dict | None = None,
+                 choose_files=None):
         super().__init__(parent)
         self.setWindowTitle("Import videos")
         self.setMinimumWidth(460)
@@ -174,7 +176,18 @@ class ImportVideosDialog(QDialog):
             edit.setObjectName(f"import_{key}")
             self.edits[key] = edit
             form.addRow(title, edit)
+            if key == "actor":  # issue 15: the actor's reference photo(s), under the name
+                from feasstm_gui.ui.actor_photo import ActorPhotoField
+
+                self.photo = ActorPhotoField(self, choose_files or _choose_files_here(self))
+                form.addRow("Actor's reference photo", self.photo)
         self.edits["group"].setPlaceholderText("A, B, C... (the ASA rater group)")
+        self.error = QLabel()
+        self.error.setObjectName("import_error")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #b00020")
+        self.error.hide()
+        form.addRow(self.error)
         self.process = QCheckBox("Extract and align them now (one pass, in the background)")
         self.process.setChecked(bool(defaults.get("process", True)))
         form.addRow(self.process)
@@ -185,8 +198,28 @@ class ImportVideosDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
-    def metadata(self) -> dict[str, str]:
-        return {key: edit.text().strip() for key, edit in self.edits.items()}
+    def metadata(self) -> dict:
+        """The clips' metadata, and the actor's reference photos (`actor_photos`)."""
+        return {**{key: edit.text().strip() for key, edit in self.edits.items()},
+                "actor_photos": list(self.photo.photos)}
+
+    def accept(self) -> None:
+        problem = self.photo.problem(self.edits["actor"].text())
+        if problem:  # said in the dialog, which stays open to fix it
+            self.error.setText(problem)
+            self.error.show()
+            return
+        super().accept()
+
+
+def _choose_files_here(parent: QWidget):
+    """A file chooser for a dialog without the window's (which remembers folders)."""
+    def choose(title: str, _folder_key: str, filters: str, *, many: bool = False) -> list[str]:
+        if many:
+            return list(QFileDialog.getOpenFileNames(parent, title, str(Path.home()), filters)[0])
+        chosen = QFileDialog.getOpenFileName(parent, title, str(Path.home()), filters)[0]
+        return [chosen] if chosen else []
+    return choose
 
 
 # -- keymap editor ---------------------------------------------------------------------------

@@ -48,7 +48,9 @@ def import_videos_job(store: Store, paths: Sequence[str], metadata: dict,
     from feasstm_gui.core.ingest.importer import import_videos
 
     meta = {k: metadata.get(k, "") or "" for k in ("work", "actor", "role", "group")}
-    return _then_process(store, import_videos(store, list(paths), **meta), process)
+    photos = list(metadata.get("actor_photos") or [])
+    return _then_process(store, import_videos(store, list(paths), **meta, actor_photos=photos),
+                         process)
 
 
 def import_clips_job(store: Store, table: str, process: bool) -> Generator:

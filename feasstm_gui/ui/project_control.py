@@ -200,12 +200,14 @@ class ProjectController(Controller):
     def ask_import_videos(self, paths: list[str]) -> None:
         """The metadata dialog for video files chosen or dropped, then the import job."""
         settings = self.window.settings
-        dlg = ImportVideosDialog(self.window, paths, settings.get("import.metadata") or {})
+        dlg = ImportVideosDialog(self.window, paths, settings.get("import.metadata") or {},
+                                 choose_files=self._choose_files)
         if dlg.exec() != ImportVideosDialog.DialogCode.Accepted:
             return
         metadata = dlg.metadata()
         process = dlg.process.isChecked()
-        settings.set("import.metadata", {**metadata, "process": process})
+        remembered = {k: v for k, v in metadata.items() if k != "actor_photos"}  # per import
+        settings.set("import.metadata", {**remembered, "process": process})
         self.import_videos(paths, metadata, process)
 
     def import_videos(self, paths: list[str], metadata: dict, process: bool) -> bool:

@@ -108,3 +108,31 @@ def test_feasstm_params_lists_shows_and_changes(cjk_dir):
     assert _cli("params", project, "align.preset").stdout.strip() == "arcface"  # not written
     assert _cli("params", project, "extract.fps=none").stdout.strip() == \
         "extract.fps: 5 -> none (every frame)"
+
+
+def test_every_identity_parameter_is_a_project_setting(store, capsys):
+    """The tracker's identity parameters (issue 15) are in the registry that `feasstm params`
+    and the Project settings dialog read, with the tracker's defaults, and reach the tracker."""
+    from feasstm_gui.cli import main as cli_main
+    from feasstm_gui.core.faces.tracker import TrackerSettings
+
+    identity_fields = [f for f in TrackerSettings().to_dict()
+                       if f.startswith("identity_") or f == "min_similarity"]
+    assert {"identity_distance", "identity_margin", "identity_every", "identity_settled",
+            "identity_max_faces"} <= set(identity_fields)
+    for name in identity_fields:
+        s = ps.setting(f"align.tracker.{name}")
+        assert s.default() == getattr(TrackerSettings(), name) and s.faces
+    folder = str(store.folder)
+    store.close()
+    assert cli_main(["params", folder]) == 0
+    listing = capsys.readouterr().out
+    assert "align.tracker.identity_margin" in listing and "0.15" in listing
+    assert cli_main(["params", folder, "align.tracker.identity_margin=0.1",
+                     "align.tracker.identity_max_faces=2"]) == 0
+    assert "align.tracker.identity_margin: 0.15 -> 0.1" in capsys.readouterr().out
+    assert cli_main(["params", folder, "align.tracker.identity_margin=1.5"]) == 2
+    assert "identity_margin must be a number from 0 to 1" in capsys.readouterr().err
+    with Store.open(folder, read_only=True) as reopened:
+        _, _, tracker, _ = face_settings(reopened)
+    assert (tracker.identity_margin, tracker.identity_max_faces) == (0.1, 2)

@@ -64,19 +64,32 @@ def check_consistent(new: list[tuple[str, str]], existing: list[str], limit: flo
 def add_photo_references(store: Store, actor: str, photos: list[str | Path], *,
                          device: str | None = None) -> int:
     """Add reference photos for an actor name (all checked first; all or nothing)."""
+    refs = photo_references(store, actor, photos, device=device)
+    idstore.add_actor_refs(store, refs)
+    return len(refs)
+
+
+def photo_references(store: Store, actor: str, photos: list[str | Path], *,
+                     device: str | None = None) -> list[dict]:
+    """The reference rows reference photos would add for an actor name, every photo checked
+    (one face each, matching each other and the references held), nothing stored yet: a caller
+    may check them before doing anything else (an import with an actor's photo). FeasstmError
+    naming the file otherwise. Photos the actor already holds are left out."""
     actor = actor.strip()
     if not actor:
         raise FeasstmError("give the actor's name (--name)")
     det, trk = _settings(store, device)
+    held = {r.photo for r in idstore.actor_refs(store, actor) if r.photo}
     new = []
-    for p in photos:
+    for p in dict.fromkeys(Path(p) for p in photos):
+        if str(p.resolve()) in held:
+            continue
         desc, box = photo_descriptor(p, det)
-        new.append((str(Path(p)), desc, box))
+        new.append((str(p), desc, box))
     existing = [r.embedding for r in idstore.actor_refs(store, actor)]
     check_consistent([(w, d) for w, d, _ in new], existing, trk.identity_distance, actor)
-    idstore.add_actor_refs(store, [dict(actor=actor, source="photo", photo=str(Path(w).resolve()),
-                                        box=box, embedding=d) for w, d, box in new])
-    return len(new)
+    return [dict(actor=actor, source="photo", photo=str(Path(w).resolve()), box=box,
+                 embedding=d) for w, d, box in new]
 
 
 def add_frame_reference(store: Store, clip_id: str, frame_index: int, face: int | None = None,

@@ -148,11 +148,29 @@ def import_clip_table(store: Store, table: str | Path, *, replace: bool = False)
 
 def import_videos(store: Store, videos: Sequence[str | Path], *, work: str = "",
                   actor: str = "", role: str = "", group: str = "",
-                  replace: bool = False) -> Job:
-    """Add one clip per video file; the clip id is the file name without its extension."""
+                  replace: bool = False, actor_photos: Sequence[str | Path] = ()) -> Job:
+    """Add one clip per video file; the clip id is the file name without its extension.
+    `actor_photos`: reference photos of the actor (issue 15), checked before anything is added
+    (one face each, the same person as the actor's references already held: FeasstmError naming
+    the file, nothing imported), stored as the actor's references once a clip is added."""
+    refs: list[dict] = []
+    if actor_photos:
+        from feasstm_gui.core.faces.actors import photo_references
+
+        if not actor.strip():
+            raise FeasstmError("an actor's reference photo needs the actor's name (--actor): "
+                               "the photo picks that actor in all their clips",
+                               path=Path(actor_photos[0]))
+        refs = photo_references(store, actor, list(actor_photos))
     rows = [(ClipRow(Path(v).stem, _absolute(v), work, actor, role, group, None, None, 0),
              Path(v)) for v in videos]
-    return (yield from _add_video_clips(store, rows, replace, []))
+    result = yield from _add_video_clips(store, rows, replace, [])
+    if refs and result.done:
+        from feasstm_gui.core.store import identity as idstore
+
+        idstore.add_actor_refs(store, refs)
+        result.summary += f"; {len(refs)} reference photo(s) of {actor.strip()}"
+    return result
 
 
 def _absolute(path: str | Path) -> Path:

@@ -316,3 +316,36 @@ def test_actor_command_takes_a_face_on_a_frame(processed, tmp_path, capsys):
     assert identity.distance(refs[-1].embedding, _descriptor("obama2")) < 0.55
     assert cli_main(["actor", str(folder), "--name", "奥巴马"]) == 0
     assert f"奥巴马: {before + 1} reference(s)" in capsys.readouterr().out
+
+
+def test_import_videos_with_the_actors_photo(tmp_path, capsys, face_images):
+    """`feasstm import VIDEO --actor NAME --actor-photo FILE` (the window's Import videos dialog
+    calls the same job): a bad photo stops the import before anything is added, naming the
+    file; a good one becomes the actor's reference."""
+    folder = tmp_path / "项目 导入"
+    Store.create(folder).close()
+    video, _ = clipmaker.make_clip(tmp_path / "视频" / "片段 一.avi", SHOTS_B_FIRST[:1])
+    cases = [(["--actor", "甲", "--actor-photo", str(face_images["coffee"])],
+              [str(face_images["coffee"]), "no face found"]),
+             (["--actor-photo", str(face_images["obama"])],
+              [str(face_images["obama"]), "actor's name"]),
+             (["--actor", "甲", "--actor-photo", str(tmp_path / "没有.jpg")],
+              [str(tmp_path / "没有.jpg"), "reference photo"])]
+    for extra, words in cases:
+        assert cli_main(["import", str(folder), str(video), *extra]) == 2
+        err = capsys.readouterr().err
+        assert all(w in err for w in words) and "Traceback" not in err, err
+        with Store.open(folder, read_only=True) as store:
+            assert store.clips() == [] and idstore.actor_refs(store, "甲") == []
+    table = tmp_path / "表.csv"
+    table.write_text("clip,video\n一,x.avi\n", encoding="utf-8")
+    assert cli_main(["import", str(folder), "--clips", str(table), "--actor-photo",
+                     str(face_images["obama"])]) == 2
+    assert "actor_photo" in capsys.readouterr().err
+    assert cli_main(["import", str(folder), str(video), "--actor", "甲", "--actor-photo",
+                     str(face_images["obama"]), "--actor-photo", str(face_images["obama2"])]) == 0
+    assert "2 reference photo(s) of 甲" in capsys.readouterr().out
+    with Store.open(folder, read_only=True) as store:
+        assert [c.id for c in store.clips()] == ["片段 一"]
+        assert sorted(r.photo for r in idstore.actor_refs(store, "甲")) == sorted(
+            str(face_images[k].resolve()) for k in ("obama", "obama2"))

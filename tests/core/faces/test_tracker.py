@@ -174,8 +174,9 @@ def test_full_detections_are_scheduled_by_frame_index(clip, detector):
 
 def test_while_the_actor_is_absent_most_frames_search_at_its_scale(detector):
     """Absent frames search the whole frame at the actor's last scale, and at all sizes at a
-    cut and on every `absent_full_every`-th index; the actor coming back at another scale after
-    a cut is found at once, and the results equal searching all sizes on every frame."""
+    cut and once `absent_full_every` frames have passed since the last all-sizes search; the
+    actor coming back at another scale after a cut is found at once, and the results equal
+    searching all sizes on every frame."""
     shots = [clipmaker.Shot("close", "obama", 5, (200, 0.0, 320, 240), (204, 1.0, 322, 242)),
              clipmaker.Shot("other", "biden", 9, (180, 2.0, 320, 240), (186, -1.0, 330, 236)),
              clipmaker.Shot("none", "rocket", 4, (0, 0, 0, 0), (0, 0, 0, 0)),
@@ -194,12 +195,33 @@ def test_while_the_actor_is_absent_most_frames_search_at_its_scale(detector):
     first_other = next(i for i, t in enumerate(truth) if t["shot"] == "other")
     first_wide = next(i for i, t in enumerate(truth) if t["shot"] == "wide")
     assert modes[first_other] in ("roi", "full")  # the cut: the last face's region, then all
-    absent = [i for i, t in enumerate(truth) if t["shot"] in ("other", "none")][1:]
-    assert [i for i in absent if modes[i] == "full"] == [
-        i for i in absent if i % 5 == 0 or truth[i]["cut"]]
-    assert all(modes[i] == "frame" for i in absent if i % 5 and not truth[i]["cut"])
+    absent = [i for i, t in enumerate(truth) if t["shot"] in ("other", "none")]
+    due, last_full = [], None
+    for i in absent:
+        if truth[i]["cut"] or last_full is None or i - last_full >= 5:
+            due.append(i)
+            last_full = i
+    assert [i for i in absent if modes[i] == "full"] == due
+    assert len(due) > sum(truth[i]["cut"] for i in absent)  # one within the long shot too
+    assert all(modes[i] == "frame" for i in absent if i not in due)
     assert a[first_wide].status == "reacquired" and a[first_wide].mode == "full"
     assert all(r.mode == "full" for r in b if r.actor is None)
+
+
+def test_a_face_track_whose_identity_is_clear_is_described_once(auto_run, clip, detector):
+    """Descriptors where they are needed: a face new to a shot is described; one whose
+    distance is clearly on one side of the limit keeps its identity until a cut or a jump
+    (`identity_settled`), so following it within the shot costs none; with the band wide
+    enough to hold every face, followed faces are sampled every `identity_every` frames."""
+    tracked = [r for r in auto_run if r.status == "tracked" and not r.cut]
+    assert len(tracked) > 60 and all(r.embedded == 0 for r in tracked)
+    assert 0 < sum(r.embedded for r in auto_run) <= 2 * sum(r.cut for r in auto_run) + 2
+    frames, _ = clip
+    sampled = ActorTracker(detector, TrackerSettings(identity_settled=2.0, identity_every=10))
+    results = [sampled.step(i, frames[i]) for i in range(25)]
+    again = [r.frame_index for r in results if r.status == "tracked" and r.embedded]
+    assert again and all(i >= 10 for i in again)
+    assert [r.actor is None for r in results] == [r.actor is None for r in auto_run[:25]]
 
 
 def test_state_is_small_json(auto_run):
