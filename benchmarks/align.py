@@ -19,6 +19,8 @@ spaces, and imported into a fresh project there. Then, in the same run:
   inter-ocular distance.
 - missed: frames where the reference finds a face (p >= 0.9; the clip shows only the actor) and
   the store has no face.
+- bytes_per_frame: the project's disk use per frame after the run (stored frames, crops, the
+  database with its WAL), and bytes_per_frame_parts, the three apart.
 - tracker_only_fps / tracker_only_ratio (the earlier, detection-only figure, kept for
   comparison): tracking, alignment, scores and crop JPEG on frames already in memory, without
   decoding, reading frames or the store.
@@ -32,7 +34,17 @@ load average and the CPU time other processes used while timing are printed.
 
     .venv/bin/python benchmarks/align.py [--frames 320] [--full-every 30] [--threads 2]
                                          [--region-threads 1] [--rounds 1] [--separate]
-                                         [--periodic-all-sizes]
+                                         [--periodic-all-sizes] [--runtime onnx|torch]
+                                         [--device cpu|cuda] [--batch N]
+
+``--runtime torch`` runs the region detections' networks on torch instead of ONNX Runtime (the
+figure before issue 19). ``--device cuda`` runs the pipeline and the reference on the first GPU
+torch sees: the pipeline detects ``--batch`` (16) whole frames at a time and the tracker follows
+the actor among their faces (`process_clip`'s GPU path); the reference is plain MTCNN frame by
+frame as on the CPU (``detect_fps``, so ``ratio`` keeps its meaning) and, printed apart, on the
+same batches (``detect_batch_fps``). Without a CUDA device it stops at once with exit status 2
+and says so. ``--batch`` on the CPU runs that same batched path on the CPU (slow; a check of the
+code path, not a speed figure).
 
 The last line is JSON.
 """
@@ -56,6 +68,7 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's package, not whichever one the venv installed
 sys.path.insert(0, str(ROOT / "tests"))  # clipmaker: ground-truth clips from the test photos
 
 import clipmaker  # noqa: E402
@@ -67,7 +80,7 @@ from feasstm_gui.core.faces.tracker import ActorTracker, TrackerSettings  # noqa
 from feasstm_gui.core.ingest.importer import import_videos  # noqa: E402
 from feasstm_gui.core.ingest.pipeline import align_clip, extract_clip, process_clip  # noqa: E402
 from feasstm_gui.core.jobs import drive  # noqa: E402
-from feasstm_gui.core.store import Store  # noqa: E402
+from feasstm_gui.core.store import CROPS_DIR, FRAMES_DIR, Store  # noqa: E402
 
 SIZE = (1280, 720)
 FPS = 25.0
@@ -127,7 +140,7 @@ def new_project(folder: Path, video: Path, tset: TrackerSettings,
 
 
 def one_round(video: Path, folder: Path, tset, dset, threads: int, block: int = 16,
-              separate: bool = False) -> dict:
+              separate: bool = False, gpu_batch: int | None = None) -> dict:
     """A fresh project: the one-pass job (`process_clip`: decode once, write the frame, align),
     or with ``separate`` extract (timed as one block) then the align job; the tracker-only
     pipeline and the reference run in turns of ``block`` frames."""
@@ -135,7 +148,7 @@ def one_round(video: Path, folder: Path, tset, dset, threads: int, block: int = 
     from facenet_pytorch import MTCNN
 
     torch.set_num_threads(threads)
-    mtcnn = MTCNN(keep_all=True, device="cpu")
+    mtcnn = MTCNN(keep_all=True, device=dset.device)
     store = new_project(folder / "项目", video, tset, dset)
     try:
         t_extract = 0.0
@@ -147,13 +160,14 @@ def one_round(video: Path, folder: Path, tset, dset, threads: int, block: int = 
                 raise SystemExit(f"extract failed: {extracted.problems}")
             job = align_clip(store, CLIP, device=dset.device)
         else:
-            job = process_clip(store, CLIP, device=dset.device)
+            job = process_clip(store, CLIP, device=dset.device, detect_batch=gpu_batch)
         tracker_only = TrackerOnly(folder / "tracker-only", tset, dset)
         ref: list = []
-        t_align = t_only = t_ref = 0.0
+        t_align = t_only = t_ref = t_ref_batch = 0.0
+        c_align = c_ref = 0.0  # CPU seconds of this process (all its threads)
         k, done, finished = 0, 0, False
         while not finished:
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), own_cpu()
             target = done + block  # the job reports progress per committed batch
             while done < target:
                 try:
@@ -162,6 +176,7 @@ def one_round(video: Path, folder: Path, tset, dset, threads: int, block: int = 
                     finished = True
                     break
             t_align += time.perf_counter() - t1
+            c_align += own_cpu() - c1
             rows = store.frames(CLIP)  # outside the timings
             batch = [(r.frame_index, cv2.imread(str(store.folder / r.image)))
                      for r in rows[k:done]]  # read outside the timings
@@ -173,11 +188,18 @@ def one_round(video: Path, folder: Path, tset, dset, threads: int, block: int = 
             torch.set_num_threads(threads)  # the pipeline sets its own counts; reset them
             for _, frame in batch:
                 rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-                t3 = time.perf_counter()
+                t3, c3 = time.perf_counter(), own_cpu()
                 boxes, probs, points = mtcnn.detect(rgb, landmarks=True)
                 t_ref += time.perf_counter() - t3
+                c_ref += own_cpu() - c3
                 ref.append(None if boxes is None else
                            (boxes.astype(float), probs.astype(float), points.astype(float)))
+            if gpu_batch and batch:  # plain MTCNN on batches of the same frames
+                rgb = np.stack([cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for _, f in batch])
+                t4 = time.perf_counter()
+                for j in range(0, len(rgb), gpu_batch):
+                    mtcnn.detect(rgb[j : j + gpu_batch], landmarks=True)
+                t_ref_batch += time.perf_counter() - t4
         n = len(rows)
         faces = {f.frame_id: f for f in store.current_faces(CLIP)}
         stored = [faces.get(r.id) for r in rows]
@@ -185,12 +207,27 @@ def one_round(video: Path, folder: Path, tset, dset, threads: int, block: int = 
         for f in stored:
             if f is not None and f.scores:
                 modes[f.scores.get("mode", "?")] = modes.get(f.scores.get("mode", "?"), 0) + 1
-        return {"frames": n, "t_extract": t_extract, "t_align": t_align, "t_only": t_only,
+        disk = disk_use(store)
+        return {"frames": n, "disk": disk, "t_ref_batch": t_ref_batch,
+                "t_extract": t_extract, "t_align": t_align, "t_only": t_only,
+                "c_align": c_align, "c_ref": c_ref,
                 "t_ref": t_ref, "ref": ref, "stored": stored, "modes": modes,
                 "tracker_only_modes": tracker_only.modes,
                 "irrelevant": sum(r.irrelevant for r in store.frames(CLIP))}
     finally:
         store.close()
+
+
+def disk_use(store: Store) -> dict[str, int]:
+    """Bytes of the project's stored frames, crops and database files (with its WAL)."""
+    def size(path: Path) -> int:
+        if path.is_file():
+            return path.stat().st_size
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else 0
+
+    folder = store.folder
+    return {"frames": size(folder / FRAMES_DIR), "crops": size(folder / CROPS_DIR),
+            "db": sum(size(f) for f in folder.glob("project.sqlite*"))}
 
 
 def warm_up(path: Path, dset: DetectorSettings, threads: int) -> None:
@@ -201,7 +238,7 @@ def warm_up(path: Path, dset: DetectorSettings, threads: int) -> None:
     torch.set_num_threads(threads)
     frame = next(plain_frames(path))
     det = FaceDetector(dset)
-    mtcnn = MTCNN(keep_all=True, device="cpu")
+    mtcnn = MTCNN(keep_all=True, device=dset.device)
     for _ in range(3):
         face = det.detect(frame)[0]
         s = face.size
@@ -243,6 +280,11 @@ def landmark_errors(ref: list, stored: list) -> tuple[list[float], int, int]:
     return errs, missed, matched
 
 
+def own_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
 def cpu_busy() -> tuple[float, float]:
     """(machine-wide busy CPU seconds, this process's CPU seconds) so far."""
     with open("/proc/stat") as f:
@@ -265,12 +307,35 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--separate", action="store_true",
                     help="time extract then align as two jobs instead of the one-pass job")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                    help="cuda: the pipeline and the reference on the GPU, the pipeline detecting "
+                         "--batch frames at a time")
+    ap.add_argument("--batch", type=int, default=None,
+                    help="frames detected together, whole, by the pipeline (default 16 with "
+                         "--device cuda; on the CPU only to check that path: slow)")
+    ap.add_argument("--runtime", choices=("onnx", "torch"), default=DetectorSettings().runtime,
+                    help="what runs the networks of the pipeline's region detections")
     ap.add_argument("--periodic-all-sizes", action="store_true",
                     help="the periodic whole-frame detection searches all face sizes")
     args = ap.parse_args()
 
     import torch
 
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print(f"align.py: --device cuda: torch {torch.__version__} sees no CUDA device "
+              f"(built for CUDA {torch.version.cuda or 'none'}); run it on a machine with an "
+              "NVIDIA GPU and its driver, or leave --device out for the CPU benchmark",
+              file=sys.stderr)
+        raise SystemExit(2)
+    if args.device == "cuda" and args.separate:
+        print("align.py: --device cuda times the one-pass job; leave --separate out",
+              file=sys.stderr)
+        raise SystemExit(2)
+    if args.batch is None and args.device == "cuda":
+        args.batch = 16
+    if args.batch is not None and args.batch < 1:
+        print("align.py: --batch must be at least 1", file=sys.stderr)
+        raise SystemExit(2)
     tmp = Path(tempfile.mkdtemp(prefix="feasstm 基准 "))
     try:
         clip = tmp / f"{CLIP}.mp4"
@@ -278,14 +343,15 @@ def main() -> None:
         tset = TrackerSettings(full_every=args.full_every,
                                periodic_all_sizes=args.periodic_all_sizes)
         dset = DetectorSettings(num_threads=args.threads, region_threads=args.region_threads,
-                                device="cpu")
+                                device=args.device, runtime=args.runtime)
         warm_up(clip, dset, args.threads)
         load_before = os.getloadavg()
         rounds = []
         busy0, own0, wall0 = *cpu_busy(), time.perf_counter()
         for k in range(args.rounds):
             rounds.append(one_round(clip, tmp / f"round {k}", tset, dset, args.threads,
-                                      separate=args.separate))
+                                      separate=args.separate,
+                                      gpu_batch=args.batch))
         busy1, own1, wall1 = *cpu_busy(), time.perf_counter()
         load_after = os.getloadavg()
     finally:
@@ -317,13 +383,28 @@ def main() -> None:
         "missed": missed,
         "matched": matched,
         "irrelevant": last["irrelevant"],
+        "bytes_per_frame": round(sum(last["disk"].values()) / n),
+        "bytes_per_frame_parts": {k: round(v / n) for k, v in last["disk"].items()},
         "modes": last["modes"],
+        # CPU time per frame (this process, all threads): less sensitive to other processes than
+        # the wall-clock figures, though torch's waiting threads count too
+        "pipeline_cpu_ms": round(statistics.median(1e3 * r["c_align"] / r["frames"]
+                                                   for r in rounds), 2),
+        "detect_cpu_ms": round(statistics.median(1e3 * r["c_ref"] / r["frames"]
+                                                 for r in rounds), 2),
         "tracker_only_fps": round(statistics.median(only), 2),
         "tracker_only_ratio": round(statistics.median(o / d for o, d in zip(only, detect)), 2),
         "full_every": args.full_every,
         "periodic_all_sizes": args.periodic_all_sizes,
         "threads": args.threads,
         "region_threads": args.region_threads,
+        "runtime": args.runtime,
+        "device": args.device,
+        "gpu": torch.cuda.get_device_name(0) if args.device == "cuda" else None,
+        "batch": args.batch,
+        "detect_batch_fps": (round(statistics.median(r["frames"] / r["t_ref_batch"]
+                                                     for r in rounds), 2)
+                             if args.batch else None),
         "other_processes_cpu": round(others, 2),
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in load_after],
@@ -341,6 +422,8 @@ def main() -> None:
         print(f"round {k}: extract {r['t_extract']:.2f} s, align {r['t_align']:.2f} s -> "
               f"pipeline {pipeline[k]:.2f} fps; detect {detect[k]:.2f} fps; ratio "
               f"{ratios[k]:.2f}; tracker only {only[k]:.2f} fps")
+    print(f"disk per frame: {result['bytes_per_frame']} bytes "
+          f"({', '.join(f'{k} {v}' for k, v in result['bytes_per_frame_parts'].items())})")
     print(f"stored faces by search mode {last['modes']}; tracker-only modes "
           f"{last['tracker_only_modes']}")
     print(json.dumps(result))

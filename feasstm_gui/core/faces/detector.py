@@ -52,6 +52,11 @@ class DetectorSettings(StoredSettings):
     #: tensors gain little from a second thread, which is better left to decoding and JPEG
     #: writing, done meanwhile on other threads.
     region_threads: int = 1
+    #: what runs the networks of region detections on the CPU: "onnx" (ONNX Runtime on the
+    #: networks exported from facenet-pytorch's weights, `mtcnn_onnx.py`: the same outputs to
+    #: 1e-6, less overhead on small tensors) or "torch". Whole-frame detections (and CUDA) always
+    #: run facenet-pytorch's own code on torch.
+    runtime: str = "onnx"
 
 
 @dataclass
@@ -253,6 +258,10 @@ class FaceDetector:
         self.device = resolve_device(self.settings.device)
         _set_threads(self.settings.num_threads)
         self._net = _mtcnn(self.device)
+        if self.settings.runtime not in ("onnx", "torch"):
+            raise FeasstmError(f"unknown detector runtime {self.settings.runtime!r}; "
+                               "use 'onnx' or 'torch'")
+        self._onnx = self.settings.runtime == "onnx" and self.device == "cpu"
         if self.device.startswith("cuda"):
             import torch
 
@@ -302,6 +311,29 @@ class FaceDetector:
             dets = [d for d in dets if x1 <= d.center[0] <= x2 and y1 <= d.center[1] <= y2]
         return order_faces(dets, "size")
 
+    def detect_batch(self, images: Sequence[np.ndarray], *, bgr: bool = True
+                     ) -> list[list[Detection]]:
+        """Whole-frame detections (all sizes) of several frames of the same size at once, each
+        as `detect(image)` gives it: facenet-pytorch's cascade runs on the batch (one P-net pass
+        per pyramid level for all frames, one R- and O-net pass for all their candidates), which
+        keeps a GPU busy where frames one at a time would not."""
+        s = self.settings
+        if not images:
+            return []
+        imgs = [_check_image(im) for im in images]
+        h, w = imgs[0].shape[:2]
+        if any(im.shape[:2] != (h, w) for im in imgs):
+            raise FeasstmError("frames detected together must have the same size")
+        _set_threads(s.num_threads)
+        batch = np.stack([_as_rgb(im, bgr) for im in imgs])
+        out = []
+        for boxes, points in self._full_batch(batch, float(s.min_face_size),
+                                              tuple(float(t) for t in s.thresholds)):
+            dets = self._to_detections(boxes, points, w, h, "full")
+            dets = [d for d in dets if d.prob >= s.min_prob and d.visible >= s.min_visible]
+            out.append(order_faces(dets, "size"))
+        return out
+
     def detect_in_box(
         self,
         image: np.ndarray,
@@ -345,6 +377,24 @@ class FaceDetector:
             )
         return np.asarray(boxes[0], dtype=np.float64), np.asarray(points[0], dtype=np.float64)
 
+    def _full_batch(self, imgs: np.ndarray, mfs: float, thr: tuple[float, ...]):
+        """facenet-pytorch's cascade on N x H x W x 3 RGB frames: [(boxes, points)] per frame."""
+        import torch
+        from facenet_pytorch.models.utils.detect_face import detect_face
+
+        net = self._net
+        n = len(imgs)
+        if not pyramid_scales(imgs.shape[1], imgs.shape[2], mfs, self.settings.factor):
+            return [(np.zeros((0, 5)), np.zeros((0, 5, 2)))] * n
+        with torch.no_grad():
+            boxes, points = detect_face(
+                imgs, mfs, net.pnet, net.rnet, net.onet, list(thr), self.settings.factor,
+                net.device,
+            )
+        return [(np.asarray(b, dtype=np.float64).reshape(-1, 5),
+                 np.asarray(p, dtype=np.float64).reshape(-1, 5, 2))
+                for b, p in zip(boxes, points)]
+
     # -- region: the same cascade on the full frame's pyramid, computed inside a window only
 
     def _cascade(self, img, roi, mfs, thr, face_size):
@@ -352,7 +402,6 @@ class FaceDetector:
         from facenet_pytorch.models.utils.detect_face import (
             batched_nms_numpy,
             bbreg,
-            fixed_batch_process,
             pad,
             rerec,
         )
@@ -384,7 +433,7 @@ class FaceDetector:
             # first stage (PNet) once, on all pyramid windows side by side
             canvas, places = _canvas([lv[1] for lv in levels])
             x = torch.from_numpy(canvas).permute(2, 0, 1).unsqueeze(0).to(dev)
-            reg_all, probs_all = net.pnet((x - 127.5) * 0.0078125)
+            reg_all, probs_all = self._forward("pnet", (x - 127.5) * 0.0078125)
             found = []
             for (sc, _, r0, c0), (col, rows, cols) in zip(levels, places):
                 reg = reg_all[:, :, :rows, col : col + cols]
@@ -413,7 +462,7 @@ class FaceDetector:
             data = _crops(img, y, ey, x, ex, 24, dev)
             if data is None:
                 return empty
-            out = fixed_batch_process(data, net.rnet)
+            out = self._forward("rnet", data)
             out0 = out[0].permute(1, 0)
             score = out[1].permute(1, 0)[1, :]
             ipass = score > thr[1]
@@ -432,7 +481,7 @@ class FaceDetector:
             data = _crops(img, y, ey, x, ex, 48, dev)
             if data is None:
                 return empty
-            out = fixed_batch_process(data, net.onet)
+            out = self._forward("onet", data)
             out0 = out[0].permute(1, 0)
             points = out[1].permute(1, 0)
             score = out[2].permute(1, 0)[1, :]
@@ -453,6 +502,21 @@ class FaceDetector:
             boxes.cpu().numpy().astype(np.float64).reshape(-1, 5),
             points.cpu().numpy().astype(np.float64).reshape(-1, 5, 2),
         )
+
+    def _forward(self, name: str, x):
+        """One of the cascade's networks on a normalised batch: ONNX Runtime (on the CPU, the
+        default) or facenet-pytorch's torch module; torch tensors out either way."""
+        import torch
+
+        if self._onnx:
+            from feasstm_gui.core.faces import mtcnn_onnx
+
+            outs = mtcnn_onnx.run(name, x.numpy(), torch.get_num_threads())
+            return tuple(torch.from_numpy(o) for o in outs)
+        from facenet_pytorch.models.utils.detect_face import fixed_batch_process
+
+        net = getattr(self._net, name)
+        return net(x) if name == "pnet" else fixed_batch_process(x, net)
 
     def _onet_on_box(self, img: _Frame, box: Box) -> Detection:
         """Landmarks from MTCNN's last stage on a given (square-ised) box; the probability is

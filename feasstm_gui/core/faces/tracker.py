@@ -187,8 +187,13 @@ class ActorTracker:
 
     # -- one frame
 
-    def step(self, frame_index: int, image: np.ndarray, *, bgr: bool = True) -> TrackResult:
-        """Find the actor in one frame (BGR unless ``bgr=False``) and advance the state."""
+    def step(self, frame_index: int, image: np.ndarray, *, bgr: bool = True,
+             detections: list[Detection] | None = None) -> TrackResult:
+        """Find the actor in one frame (BGR unless ``bgr=False``) and advance the state.
+
+        ``detections``: the frame's faces from a whole-frame detection at all sizes done
+        beforehand (`FaceDetector.detect_batch`, frames batched for a GPU); the tracker then
+        searches nothing itself and treats every frame as a `full` search."""
         s = self.settings
         st = self._state
         idx = int(frame_index)
@@ -220,9 +225,12 @@ class ActorTracker:
             stages.extend(self._absent_stages(idx))
         if track is not None or not stages:
             stages.append(("full", {}))  # and whenever the track is lost
+        if detections is not None:  # found beforehand, at all sizes: nothing to search
+            stages = [("full", None)]
         for stage, search in stages:
             mode = stage
-            faces = self.detector.detect(image, bgr=bgr, **search)
+            faces = (list(detections) if search is None
+                     else self.detector.detect(image, bgr=bgr, **search))
             if stage == "full":
                 st["full_at"] = idx
             if track is not None:
@@ -232,8 +240,10 @@ class ActorTracker:
                     break
         if fresh or cut:
             st["others"] = []  # geometry means nothing across a cut: every face is new
+        look = None  # (face, its appearance): computed once per step (an aligned crop)
         if actor is not None and st["recent"] is not None:
-            similarity = descriptor_similarity(appearance(image, actor, bgr=bgr), st["recent"])
+            look = (actor, appearance(image, actor, bgr=bgr))
+            similarity = descriptor_similarity(look[1], st["recent"])
             if similarity < s.switch_similarity:  # someone else in the actor's place
                 actor, status, cut = None, "absent", True
                 st["vote"], st["others"] = None, []
@@ -273,7 +283,8 @@ class ActorTracker:
         st["track"] = _track_dict(actor) if actor is not None else None
         if actor is not None:
             st["scale"] = round(actor.size, 3)  # the actor's size, for searches while absent
-            st["recent"] = appearance(image, actor, bgr=bgr)
+            st["recent"] = (look[1] if look is not None and look[0] is actor
+                            else appearance(image, actor, bgr=bgr))
         elif fresh:
             st["scale"] = None  # nothing known: search all sizes until the actor is found
         self._state = _roundtrip(st)
