@@ -23,7 +23,8 @@ from __future__ import annotations
 import base64
 import importlib.util
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,24 @@ DESCRIPTOR_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 
 _lock = threading.Lock()
 _models: tuple | None = None
+_runner: ThreadPoolExecutor | None = None
+
+
+def _in_dlib_thread(fn: Callable, *args):
+    """Run `fn(*args)` on the one thread that calls dlib. dlib's Python binding takes the
+    interpreter's lock back with a thread state of its own choosing; on a pooled Qt thread (the
+    window's jobs run on one) that state can be stale, and the call hung or crashed
+    (tests/ui/test_import_and_process.py, about one run in two). A thread Python started
+    itself, always the same one, never has that problem, and it also keeps the network from
+    being run by two threads at once (dlib's objects are not thread-safe)."""
+    global _runner
+    with _lock:
+        if _runner is None:
+            _runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dlib")
+        runner = _runner
+    if threading.current_thread().name.startswith("dlib"):
+        return fn(*args)
+    return runner.submit(fn, *args).result()
 
 
 def models_folder() -> Path:
@@ -69,10 +88,14 @@ def _load():
 def embed(image: np.ndarray, detection, *, bgr: bool = True) -> np.ndarray:
     """The 128-D descriptor of one detected face (a `Detection`) in an image (BGR unless
     ``bgr=False``): dlib's 5-point predictor on MTCNN's box, then the network on the chip."""
-    dlib, shape_predictor, network = _load()
     img = np.ascontiguousarray(image[:, :, ::-1] if bgr else image)
-    x1, y1, x2, y2 = (int(round(v)) for v in detection.raw_box)
-    shape = shape_predictor(img, dlib.rectangle(x1, y1, x2, y2))
+    box = tuple(int(round(v)) for v in detection.raw_box)
+    return _in_dlib_thread(_describe, img, box)
+
+
+def _describe(img: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    dlib, shape_predictor, network = _load()
+    shape = shape_predictor(img, dlib.rectangle(*box))
     return np.asarray(network.compute_face_descriptor(img, shape), dtype=np.float32)
 
 
@@ -112,10 +135,8 @@ def cluster(vectors: Sequence, threshold: float) -> list[int]:
     ties by first appearance: the same input always gives the same labels."""
     if not len(vectors):
         return []
-    dlib, _, _ = _load()
-    vecs = [dlib.vector([float(x) for x in (decode(v) if isinstance(v, str) else v)])
-            for v in vectors]
-    raw = list(dlib.chinese_whispers_clustering(vecs, float(threshold)))
+    rows = [[float(x) for x in (decode(v) if isinstance(v, str) else v)] for v in vectors]
+    raw = _in_dlib_thread(_whispers, rows, float(threshold))
     sizes: dict[int, int] = {}
     first: dict[int, int] = {}
     for i, lab in enumerate(raw):
@@ -124,3 +145,8 @@ def cluster(vectors: Sequence, threshold: float) -> list[int]:
     order = sorted(sizes, key=lambda lab: (-sizes[lab], first[lab]))
     renumber = {lab: n for n, lab in enumerate(order)}
     return [renumber[lab] for lab in raw]
+
+
+def _whispers(rows: list[list[float]], threshold: float) -> list[int]:
+    dlib, _, _ = _load()
+    return list(dlib.chinese_whispers_clustering([dlib.vector(r) for r in rows], threshold))
