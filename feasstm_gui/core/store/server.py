@@ -198,7 +198,7 @@ class ServerStore(Store):
 
     def backup(self, tag: str = "", *, keep: int | None = None, from_file: bool = False):
         raise FeasstmError("a project on a server is backed up on the server (pg_dump); "
-                           "`feasstm snapshot` will write a SQLite copy (not yet there)",
+                           "or copied out as a SQLite project with `feasstm snapshot PROJECT OUT`",
                            path=self.folder)
 
     def backup_if_due(self):
