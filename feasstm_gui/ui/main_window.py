@@ -286,8 +286,6 @@ class MainWindow(QMainWindow):
         if self.clip_id is None and self.clip_model.rowCount():
             self.clip_view.setCurrentIndex(self.clip_model.index(0))
 
-    _fresh_summaries = False  # load_clips read every clip's counts in this event-loop turn
-
     def _refresh_summary(self, clip_id: str) -> None:
         if self.session is None:
             return
@@ -334,10 +332,7 @@ class MainWindow(QMainWindow):
             # The clip's rows live until the next clip: keep the cyclic garbage collector from
             # walking them on every full collection (100,000 rows: 100 ms pauses mid-labelling).
             gc.freeze()
-        if self._fresh_summaries:
-            self.status_info.update_counts()
-        else:
-            self._refresh_summary(self.clip_id)
+        self._refresh_summary(self.clip_id)
         self.filter_bar.set_count(self.strip_model.rowCount(), len(rows))
         self.status_info.update_annotator_label(self.session.is_blind(self.clip_id))
         self.status_info.update_empty_text()
@@ -404,7 +399,6 @@ class MainWindow(QMainWindow):
         ids = list(frame_ids)
         if not ids:
             return
-        self._fresh_summaries = False
         rows = self.session.rows(ids)
         changed = self.strip_model.update_frames(rows.values())
         for old, new in changed:
