@@ -39,6 +39,11 @@ DESCRIPTOR_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 _lock = threading.Lock()
 _models: tuple | None = None
 _runner: ThreadPoolExecutor | None = None
+_here = threading.local()  # .dlib is True on the runner's thread
+
+
+def _mark_dlib_thread() -> None:
+    _here.dlib = True
 
 
 def _in_dlib_thread(fn: Callable, *args):
@@ -51,9 +56,10 @@ def _in_dlib_thread(fn: Callable, *args):
     global _runner
     with _lock:
         if _runner is None:
-            _runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dlib")
+            _runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dlib",
+                                         initializer=_mark_dlib_thread)
         runner = _runner
-    if threading.current_thread().name.startswith("dlib"):
+    if getattr(_here, "dlib", False):  # called from the runner itself: waiting would deadlock
         return fn(*args)
     return runner.submit(fn, *args).result()
 
