@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -53,6 +54,7 @@ def main() -> None:
     ap.add_argument("--play-s", type=float, default=30.0)
     ap.add_argument("--gop", type=int, default=50)
     ap.add_argument("--seed", type=int, default=18)
+    ap.add_argument("--keep", action="store_true", help="keep the clip and project made in /tmp")
     args = ap.parse_args()
 
     from indexed_clip import make_indexed_clip, read_index, video_project
@@ -201,6 +203,10 @@ def main() -> None:
           f"({out['frames_dropped_pct']} % dropped) in {out['played_s']} s")
     window.close()
     store.close()
+    if args.keep:
+        print(f"kept: {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(out))
 
 
