@@ -51,10 +51,11 @@ def annotator(args) -> None:
     from feasstm_gui.core.store.live import ChangeListener
     from feasstm_gui.core.store.server import ServerStore
 
-    if args.generic_steps:  # diagnostic: the statement-by-statement path (Store._apply)
-        ServerStore._label_step = False
     sent = _count_statements()
     store = Store.open(Path(args.project), annotator=args.name)
+    if args.generic_steps:  # diagnostic: the statement-by-statement path (Store._apply)
+        assert isinstance(store, ServerStore)
+        store._label_step = False
     listener = ChangeListener(store.url)
     if not args.no_listen:
         listener.connect()
@@ -235,7 +236,9 @@ def run_phase(project: Path, n: int, duration: float, rate: float, work: Path,
             raise SystemExit("an annotator process did not start")
         time.sleep(0.05)
     start_at = time.time() + 0.5
-    go.write_text(repr(start_at))
+    tmp = go.with_name(go.name + ".tmp")  # whole or not there: the children poll for it
+    tmp.write_text(repr(start_at))
+    os.replace(tmp, go)
     restart_s = None
     if restart is not None:
         time.sleep(max(0.0, start_at + duration * restart_at - time.time()))
