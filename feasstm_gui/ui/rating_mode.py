@@ -429,9 +429,12 @@ class RatingDialog(act.ScopedKeysMixin, QDialog):
         self.queue.blockSignals(False)
         if clips:
             self._refresh_queue()
-        if self._clip not in clips:
+        if self._clip not in clips:  # taken out of the group elsewhere: the first clip
             self.commit_description()
-            self.queue.setCurrentRow(0) if clips else self._load_clip(None)
+            if clips:
+                self.queue.setCurrentRow(0)
+            else:
+                self._load_clip(None)
 
     def _show_message(self, text: str, *, error: bool = False) -> None:
         self.message.setStyleSheet("color: #c0392b" if error else "")
