@@ -75,5 +75,11 @@ def test_rating_mode_follows_another_raters_session(window, cjk_dir, pg_url, qtb
         assert other.undo("评分员 二").description == f"describe {C1}"
         qtbot.waitUntil(lambda: shown.description.toPlainText() == "眉毛上扬, 自然",
                         timeout=2000)
+
+        # the clip shown taken out of the group elsewhere: the queue's first clip is shown
+        rdb.set_clip_groups(other, {C1: "B"})
+        qtbot.waitUntil(lambda: _queue(shown) == [f"· {C2}"], timeout=2000)
+        assert shown.clip == C2 and _checked(shown) is None
+        assert shown.description.toPlainText() == ""
     finally:
         other.close()
