@@ -49,14 +49,20 @@ def annotator(args) -> None:
     from feasstm_gui.core.errors import FeasstmError, ServerUnavailable
     from feasstm_gui.core.store import Store
     from feasstm_gui.core.store.live import ChangeListener
+    from feasstm_gui.core.store.server import ServerStore
 
+    sent = _count_statements()
     store = Store.open(Path(args.project), annotator=args.name)
+    if args.generic_steps:  # diagnostic: the statement-by-statement path (Store._apply)
+        assert isinstance(store, ServerStore)
+        store._label_step = False
     listener = ChangeListener(store.url)
     if not args.no_listen:
         listener.connect()
     ids = [f.id for f in store.frames(CLIP)]
     heard = refused = errors = 0
     latencies: list[float] = []
+    round_trips: list[int] = []      # statements sent for each acked key
     acked: list[list[int]] = []      # [key number, frame id, code]
     unsure: list[list[int]] = []     # commit sent, answer lost: on the server or not
     period = 1.0 / args.rate
@@ -77,6 +83,7 @@ def annotator(args) -> None:
         frame = ids[(i + 10 * args.k) % len(ids)]
         code = (i + args.k) % 7 + 1
         t = time.perf_counter()
+        before = sent[0]
         try:
             store.set_labels([frame], code)
         except ServerUnavailable as exc:
@@ -89,6 +96,7 @@ def annotator(args) -> None:
             errors += 1
             continue
         latencies.append((time.perf_counter() - t) * 1000)
+        round_trips.append(sent[0] - before)
         acked.append([i, frame, code])
         if args.no_listen:
             continue
@@ -103,7 +111,24 @@ def annotator(args) -> None:
     store.close()
     Path(args.out).write_text(json.dumps({
         "name": args.name, "keys": n_keys, "latencies_ms": latencies, "acked": acked,
+        "round_trips": round_trips,
         "unsure": unsure, "refused": refused, "errors": errors, "heard": heard}))
+
+
+def _count_statements() -> list[int]:
+    """Count the statements this process sends (each one round trip: the store runs without
+    pipelining); [n], read before and after a key."""
+    import psycopg
+
+    sent = [0]
+    plain = psycopg.Cursor.execute
+
+    def execute(self, *a, **k):
+        sent[0] += 1
+        return plain(self, *a, **k)
+
+    psycopg.Cursor.execute = execute
+    return sent
 
 
 # -- the parent --------------------------------------------------------------------------------
@@ -137,7 +162,11 @@ def make_cluster(fsync: bool):
                                   "trust", "-U", "postgres", "-E", "UTF8", "--locale=C",
                                   "--no-sync"), "initdb")
             self.opts = (f"-k {self.sock} -p {self.port} -c listen_addresses='' "
-                         f"-c fsync={'on' if fsync else 'off'} -c max_connections=100")
+                         f"-c fsync={'on' if fsync else 'off'} -c max_connections=100 "
+                         "-c track_wal_io_timing=on")
+            if (Path(find_pkglibdir(self.bindir)) / "pg_stat_statements.so").exists():
+                self.opts += (" -c shared_preload_libraries=pg_stat_statements "
+                              "-c pg_stat_statements.track=top")
             self._pg_ctl("start", "-w", "-o", self.opts)
             return self
 
@@ -149,6 +178,44 @@ def make_cluster(fsync: bool):
             self._pg_ctl("restart", "-m", "fast", "-w", "-o", self.opts)
 
     return BenchCluster(bindir).start()
+
+
+def find_pkglibdir(bindir: Path) -> str:
+    bindir = (bindir / "initdb").resolve().parent  # /usr/local/bin/initdb may be a link
+    try:
+        return subprocess.run([str(bindir / "pg_config"), "--pkglibdir"], capture_output=True,
+                              text=True, timeout=30).stdout.strip() or str(bindir.parent / "lib")
+    except OSError:
+        return str(bindir.parent / "lib")
+
+
+def server_stats(url: str, reset: bool = False) -> dict:
+    """What the server spent: its statements' execution time (pg_stat_statements, top level:
+    a step's function counts once, with what it runs), and its WAL flushes (pg_stat_wal)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        has = conn.execute("SELECT COUNT(*) FROM pg_available_extensions WHERE "
+                           "name='pg_stat_statements'").fetchone()[0]
+        loaded = conn.execute("SHOW shared_preload_libraries").fetchone()[0]
+        out: dict = {}
+        if has and "pg_stat_statements" in loaded:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            if reset:
+                conn.execute("SELECT pg_stat_statements_reset()")
+            else:
+                row = conn.execute(
+                    "SELECT COALESCE(SUM(calls), 0), COALESCE(SUM(total_exec_time), 0) FROM "
+                    "pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+                    "WHERE d.datname = current_database() AND query NOT LIKE '%pg_stat%'"
+                ).fetchone()
+                out.update(statements=int(row[0]), exec_ms=float(row[1]))
+        if reset:
+            conn.execute("SELECT pg_stat_reset_shared('wal')")
+        else:
+            row = conn.execute("SELECT wal_sync, wal_sync_time FROM pg_stat_wal").fetchone()
+            out.update(wal_syncs=int(row[0]), wal_sync_ms=float(row[1]))
+    return out
 
 
 def run_phase(project: Path, n: int, duration: float, rate: float, work: Path,
@@ -169,7 +236,9 @@ def run_phase(project: Path, n: int, duration: float, rate: float, work: Path,
             raise SystemExit("an annotator process did not start")
         time.sleep(0.05)
     start_at = time.time() + 0.5
-    go.write_text(repr(start_at))
+    tmp = go.with_name(go.name + ".tmp")  # whole or not there: the children poll for it
+    tmp.write_text(repr(start_at))
+    os.replace(tmp, go)
     restart_s = None
     if restart is not None:
         time.sleep(max(0.0, start_at + duration * restart_at - time.time()))
@@ -238,6 +307,9 @@ def main() -> int:
     ap.add_argument("--baseline", type=float, default=8.0, help="seconds of one annotator alone")
     ap.add_argument("--no-listen", action="store_true",
                     help="diagnostic: the annotators do not listen to each other")
+    ap.add_argument("--generic-steps", action="store_true",
+                    help="diagnostic: each key as separate statements (Store._apply), not the "
+                         "one-round-trip server function")
     ap.add_argument("--no-notify", action="store_true",
                     help="diagnostic: the server announces nothing (triggers dropped)")
     # a child annotator
@@ -277,17 +349,24 @@ def main() -> int:
             store.db.script(f"CREATE OR REPLACE FUNCTION {_TRIGGER}() RETURNS trigger "
                             "LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$")
         store.close()
-        extra = ("--no-listen",) if args.no_listen else ()
+        extra = (("--no-listen",) if args.no_listen else ()) + (
+            ("--generic-steps",) if args.generic_steps else ())
 
-        base = run_phase(project, 1, args.baseline, args.rate, work)["results"]
+        base = run_phase(project, 1, args.baseline, args.rate, work, extra=extra)["results"]
         base_lat = [v for r in base for v in r["latencies_ms"]]
         print(f"# baseline (1 annotator, {args.baseline:g} s): p50 "
               f"{percentile(base_lat, 50)} ms, p99 {percentile(base_lat, 99)} ms", flush=True)
 
+        load_before = os.getloadavg()[0]
+        server_stats(url, reset=True)
         phase = run_phase(project, args.annotators, args.duration, args.rate, work,
                           restart=cluster.restart, restart_at=args.restart_at, extra=extra)
         results = phase["results"]
+        load_after = os.getloadavg()[0]
+        stats = server_stats(url)
         lat = [v for r in results for v in r["latencies_ms"]]
+        trips = [v for r in results for v in r["round_trips"]]
+        n_acked = max(1, len(trips))
         checked = verify(project, base + results)
         out = {
             "annotators": args.annotators,
@@ -310,11 +389,22 @@ def main() -> int:
             "fsync": not args.no_fsync,
             "listening": not args.no_listen,
             "notify": not args.no_notify,
-            "load_before": round(os.getloadavg()[0], 1),
+            "round_trips_per_key": round(sum(trips) / n_acked, 2),
+            "server_exec_ms_per_key": (round(stats["exec_ms"] / n_acked, 3)
+                                       if "exec_ms" in stats else None),
+            "wal_sync_ms_each": (round(stats["wal_sync_ms"] / stats["wal_syncs"], 3)
+                                 if stats.get("wal_syncs") else None),
+            "wal_syncs_per_key": round(stats.get("wal_syncs", 0) / n_acked, 2),
+            "steps": "generic" if args.generic_steps else "one-round-trip",
+            "load_before": round(load_before, 1),
+            "load_after": round(load_after, 1),
         }
         print(f"# annotators: p50 {out['commit_p50_ms']} ms, p99 {out['commit_p99_ms']} ms, "
               f"{out['acked']} acked, {out['refused_while_down']} refused while the server "
-              f"restarted ({out['restart_s']} s), lost {out['lost_edits']}", flush=True)
+              f"restarted ({out['restart_s']} s), lost {out['lost_edits']}; "
+              f"{out['round_trips_per_key']} round trips and {out['server_exec_ms_per_key']} ms "
+              f"of server statements per key, WAL flush {out['wal_sync_ms_each']} ms "
+              f"(load {out['load_before']} -> {out['load_after']})", flush=True)
     finally:
         cluster.stop()
         import shutil

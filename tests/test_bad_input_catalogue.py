@@ -1315,11 +1315,59 @@ def server_images_elsewhere(env: Env, url: str) -> None:
     assert r.status == 0 and '"labelled": 6' in r.out
 
 
+def server_killed_snapshot_left_a_partial(env: Env, url: str) -> None:
+    """A `feasstm snapshot` killed mid-way leaves its hidden `.OUT.partial-PID-HOST` folder; the
+    next snapshot to OUT removes it when that process is gone, and says so; one still running
+    (or of another machine) is left alone, and said to be."""
+    import signal
+    import socket
+    import time
+
+    from feasstm_gui.core.store.transfer import _host
+
+    _moved(env, url)
+    out = env.base / "快照"
+    # a real snapshot process, killed once its hidden folder is there
+    proc = subprocess.Popen([sys.executable, "-m", "feasstm_gui.cli", "snapshot", str(env.project),
+                             str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    partial = env.base / f".{out.name}.partial-{proc.pid}-{_host()}"
+    deadline = time.monotonic() + 120
+    while not partial.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if out.exists():  # it finished before the kill landed: leave what a kill leaves by hand
+        shutil.rmtree(out)
+        partial.mkdir()
+        (partial / "project.sqlite").write_bytes(b"SQLite format 3\x00 half")
+    assert partial.is_dir() and not out.exists()
+    alive = env.base / f".{out.name}.partial-{os.getpid()}-{_host()}"  # a snapshot running now
+    alive.mkdir()
+    other_host = env.base / f".{out.name}.partial-{proc.pid}-not-{socket.gethostname()[:8]}"
+    other_host.mkdir()
+    stranger = env.base / f".{out.name}.partial-notes"  # not ours by name: never touched
+    stranger.mkdir()
+    r = cli("snapshot", env.project, out)
+    assert r.status == 0, r.err
+    assert not partial.exists() and (out / "project.sqlite").is_file()
+    lines = r.err.strip().splitlines()
+    assert f"feasstm: {partial}: removed: an unfinished snapshot left by process {proc.pid}" \
+        in r.err
+    assert any(str(alive) in ln and "left alone" in ln and "still running" in ln for ln in lines)
+    assert any(str(other_host) in ln and "left alone" in ln for ln in lines)
+    assert len(lines) == 3, r.err
+    assert alive.is_dir() and other_host.is_dir() and stranger.is_dir()
+    with Store.open(out, annotator="check") as copy:
+        assert sum(f.code is not None for f in copy.frames(EXISTING, annotator="tester")) == 6
+
+
 SERVER_CASES: dict[str, Callable[[Env, str], None]] = {
     "server: wrong URL": server_wrong_url,
     "server: login refused": server_refuses_login,
     "server: database from a newer schema": server_newer_schema,
     "server: images not where the rows say": server_images_elsewhere,
+    "server: a killed snapshot's hidden folder": server_killed_snapshot_left_a_partial,
 }
 
 

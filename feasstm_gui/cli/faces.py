@@ -15,6 +15,7 @@ from feasstm_gui.core.ingest.pipeline import (
     extract_clip,
     for_clips,
     frames_in_ranges,
+    holding_frames,
     process_clips,
     realign_frames,
 )
@@ -129,7 +130,9 @@ def cmd_realign(args) -> int:
         landmarks=_pairs(_numbers(args.landmarks, 10, "--landmarks")) if args.landmarks else None)
     with open_store(args) as store:
         ids = frames_in_ranges(store, ranges)
-        result = run_job(realign_frames(store, ids, options, device=args.device), "realign")
+        # on a server project the frames' clips are held meanwhile (claims, as process does)
+        result = run_job(holding_frames(store, ids, "realign", lambda: realign_frames(
+            store, ids, options, device=args.device)), "realign")
     print(result.summary)
     return result.exit_status
 

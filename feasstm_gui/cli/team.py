@@ -4,6 +4,7 @@ snapshot` and `feasstm server-roles`."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from feasstm_gui.core.errors import FeasstmError
@@ -59,7 +60,8 @@ def cmd_move_to_server(args) -> int:
 def cmd_snapshot(args) -> int:
     from feasstm_gui.core.store.transfer import snapshot
 
-    counts = snapshot(args.project, args.out)
+    counts = snapshot(args.project, args.out,
+                      say=lambda note: print(f"feasstm: {note}", file=sys.stderr))
     print(f"snapshot written to {args.out}: {counts['clips']} clips, {counts['frames']} frames, "
           f"{counts['labels']} labels, {counts['ratings']} ratings, {counts['edits']} edit-log "
           "rows")

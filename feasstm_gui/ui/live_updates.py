@@ -207,9 +207,15 @@ class LiveUpdates(QObject):
         if self.listener is not None and not self._connecting:
             self.listener.close()
         self._set_online(False, str(exc))
-        self.window.statusBar().showMessage(
-            "Not saved: the database server cannot be reached. The key was refused; press it "
-            "again once the red banner is gone", 8000)
+        if "may not have been saved" in str(exc):  # sent, answer lost: on the server or not
+            self.window.statusBar().showMessage(
+                "Perhaps not saved: the database server was lost while the key was being "
+                "saved; once the red banner is gone the window shows what the server has",
+                8000)
+        else:
+            self.window.statusBar().showMessage(
+                "Not saved: the database server cannot be reached. The key was refused; press "
+                "it again once the red banner is gone", 8000)
         return True
 
 

@@ -25,15 +25,17 @@ def align_job(store: Store, clip_id: str) -> Generator:
 
 
 def realign_job(store: Store, frame_ids: Sequence[int], options: dict) -> Generator:
-    from feasstm_gui.core.ingest.pipeline import realign_frames
+    from feasstm_gui.core.ingest.pipeline import holding_frames, realign_frames
 
-    return realign_frames(store, list(frame_ids), options)
+    ids = list(frame_ids)  # on a server project the frames' clips are held meanwhile
+    return holding_frames(store, ids, "realign", lambda: realign_frames(store, ids, options))
 
 
 def actor_job(store: Store, frame_id: int, box: Sequence[float] | None) -> Generator:
-    from feasstm_gui.core.ingest.pipeline import set_actor
+    from feasstm_gui.core.ingest.pipeline import holding_frames, set_actor
 
-    return set_actor(store, frame_id, None if box is None else list(box))
+    return holding_frames(store, [frame_id], "actor",
+                          lambda: set_actor(store, frame_id, None if box is None else list(box)))
 
 
 def process_job(store: Store, clip_ids: Sequence[str] | None = None) -> Generator:

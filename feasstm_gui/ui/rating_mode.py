@@ -14,6 +14,13 @@ step, PgDown/PgUp next/previous clip; J and L play slower and faster, K loops th
 dialog lists them under the questionnaire, as the keymap binds them (KEYS_HELP). The strip's
 crops and the player's frames are decoded off the GUI thread (ui/thumbs.ImageLoader).
 
+On a server project (issue 16) the dialog follows what other sessions do (ui/live_updates.py's
+`changed`): a rating made elsewhere (the rater shown, on another workstation; or, for the
+researcher choosing a rater, that rater at work) shows at once, the queue's marks and the
+progress follow, and clips or raters put in groups elsewhere appear in the queue. Blindness is
+unchanged: the dialog still reads only the rater shown. A description being typed is left
+alone until it is committed.
+
 RatingGroupsDialog sets the rating up: clips in groups, raters in groups.
 """
 
@@ -339,13 +346,15 @@ class RatingDialog(act.ScopedKeysMixin, QDialog):
             if isinstance(loaded, Loaded):
                 item.setIcon(QIcon(loaded.pixmap))
 
-    def _show_rating(self) -> None:
-        """Show the store's rating of the current clip by this rater (and nothing else)."""
+    def _show_rating(self, *, keep_typing: bool = False) -> None:
+        """Show the store's rating of the current clip by this rater (and nothing else).
+        `keep_typing`: a description being typed (not yet committed) stays as typed."""
         self._loading = True
         try:
             r = rdb.rating(self.store, self._clip, self.rater) if self._clip else None
             text = r.description if r else ""
-            if self.description.toPlainText() != text:
+            typing = keep_typing and self._commit_timer.isActive()
+            if not typing and self.description.toPlainText() != text:
                 self.description.setPlainText(text)
             self.score_group.setExclusive(False)
             for button in self.score_group.buttons():
@@ -372,6 +381,60 @@ class RatingDialog(act.ScopedKeysMixin, QDialog):
             self._loading = False
         if self.queue.count():
             self._refresh_queue()
+
+    # -- what other sessions do (a server project) -----------------------------------------
+
+    def follow(self, live) -> None:
+        """Follow `live` (ui/live_updates.LiveUpdates): others' edits shown as they come."""
+        live.changed.connect(self.on_changes)
+
+    def on_changes(self, changes) -> None:
+        """A burst of edits (core.store.live.Changes): reread what they may have changed."""
+        if self._finished or not changes.others:
+            return
+        try:
+            if changes.everything or changes.clip_list:
+                self._reload_queue()
+            if changes.ratings and (changes.everything or not changes.clips
+                                    or self._clip in changes.clips):
+                self._show_rating(keep_typing=True)
+            elif changes.ratings and self.queue.count():
+                self._refresh_queue()
+        except FeasstmError as exc:  # the server away: the window's banner says so too
+            self._show_message(str(exc), error=True)
+
+    def _reload_queue(self) -> None:
+        """The raters and the rater's group's clips again (put in groups elsewhere), the clip
+        shown kept when it is still in the queue."""
+        names = [r.name for r in rdb.raters(self.store)]
+        if not self._fixed_rater:
+            have = [self.rater_box.itemText(i) for i in range(self.rater_box.count())]
+            self.rater_box.blockSignals(True)
+            self.rater_box.addItems([n for n in names if n not in have])
+            self.rater_box.blockSignals(False)
+        r = rdb.rater(self.store, self.rater) if self.rater else None
+        clips = rdb.group_clips(self.store, r.group) if r else []
+        shown = [self.queue.item(i).data(Qt.ItemDataRole.UserRole)
+                 for i in range(self.queue.count())]
+        if clips == shown:
+            return
+        self.queue.blockSignals(True)
+        self.queue.clear()
+        for clip in clips:
+            item = QListWidgetItem(clip)
+            item.setData(Qt.ItemDataRole.UserRole, clip)
+            self.queue.addItem(item)
+        if self._clip in clips:
+            self.queue.setCurrentRow(clips.index(self._clip))
+        self.queue.blockSignals(False)
+        if clips:
+            self._refresh_queue()
+        if self._clip not in clips:  # taken out of the group elsewhere: the first clip
+            self.commit_description()
+            if clips:
+                self.queue.setCurrentRow(0)
+            else:
+                self._load_clip(None)
 
     def _show_message(self, text: str, *, error: bool = False) -> None:
         self.message.setStyleSheet("color: #c0392b" if error else "")
@@ -570,9 +633,13 @@ class RatingDialog(act.ScopedKeysMixin, QDialog):
 
 
 def open_rating_mode(parent: QWidget | None, store: Store, rater: str | None = None,
-                     keymap: act.Keymap | None = None) -> RatingDialog:
-    """Open rating mode (non-modal) over `parent`; returns the dialog."""
+                     keymap: act.Keymap | None = None, live=None) -> RatingDialog:
+    """Open rating mode (non-modal) over `parent`; returns the dialog. It follows `live`
+    (else the parent window's `live`, ui/live_updates.py) on a server project."""
     dialog = RatingDialog(store, parent, rater, keymap)
+    live = live if live is not None else getattr(parent, "live", None)
+    if live is not None:
+        dialog.follow(live)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.show()
     return dialog

@@ -125,3 +125,39 @@ def test_server_restarted_between_keys_is_invisible_to_the_annotator(
     assert codes(w)[:4] == [1, 2, 3, 4]
     with Store.open(team, annotator="check", read_only=True) as check:
         assert [f.code for f in check.frames(CLIP, annotator="tester")][:4] == [1, 2, 3, 4]
+
+
+def test_a_key_cut_while_it_is_being_saved_says_perhaps_and_shows_the_servers_truth(
+        opened, qtbot, pg_url):
+    """The key is one statement (core/store/server_steps.py): once sent, a lost connection
+    leaves its fate unknown; the window says *perhaps* not saved, not shown as done, and once
+    reconnected shows what the server has."""
+    import threading
+
+    import psycopg
+
+    from feasstm_gui.core.store.store import _value_key
+
+    w = opened
+    frame = w.strip_model.frames()[1].id
+    pid = w.store.db.one("SELECT pg_backend_pid()")[0]
+    with psycopg.connect(pg_url, autocommit=True) as holder, \
+            psycopg.connect(pg_url, autocommit=True) as admin:
+        # another step on the same value holds the key's lock; the key's server process is
+        # terminated while it waits for it
+        holder.execute("BEGIN")
+        holder.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                       (_value_key("label", {"frame": frame, "annotator": "tester"}),))
+        cut = threading.Timer(1.0, lambda: admin.execute("SELECT pg_terminate_backend(%s)",
+                                                         (pid,)))
+        cut.start()
+        w.strip.go_to_row(1)
+        qtbot.keyClick(w.strip, Qt.Key.Key_5)
+        cut.join()
+        holder.execute("ROLLBACK")
+    assert "Perhaps not saved" in w.statusBar().currentMessage()
+    assert codes(w)[1] is None and w.property("last_message") is None
+    qtbot.waitUntil(lambda: not w.live.banner.isVisible(), timeout=5000)
+    assert w.store.db.one("SELECT COUNT(*) FROM labels WHERE frame_id=?", (frame,)) == (0,)
+    qtbot.keyClick(w.strip, Qt.Key.Key_5)  # again, once back: saved
+    assert codes(w)[1] == 5

@@ -204,6 +204,31 @@ def holding_clip(store: Store, clip_id: str, what: str, make_job, kind: str = "f
         claim.release(outcome)
 
 
+def holding_frames(store: Store, frame_ids: Sequence[int], what: str, make_job) -> Job:
+    """`make_job()` run while this worker holds the clips of `frame_ids` (a re-align, "this
+    face is the actor": they write new face versions, as align does, so they share its claim):
+    on a server project, the clips are taken one by one in sorted order (two jobs wanting
+    overlapping clips never wait for each other in a circle), waiting while another worker
+    holds one; each claim is recorded in job_claims. On SQLite: `make_job()` as it is."""
+    if not claims.is_shared(store):
+        return (yield from make_job())
+    ids = [int(f) for f in frame_ids]
+    clips: set[str] = set()
+    for k in range(0, len(ids), 500):
+        part = ids[k:k + 500]
+        clips.update(r[0] for r in store.db.query(
+            f"SELECT DISTINCT clip FROM frames WHERE id IN ({','.join('?' * len(part))})",
+            part))
+    ordered = sorted(clips)
+
+    def held(i: int) -> Job:
+        if i == len(ordered):
+            return (yield from make_job())
+        return (yield from holding_clip(store, ordered[i], what, lambda: held(i + 1)))
+
+    return (yield from held(0))
+
+
 #: Whether a clip is finished for a job, by the job's name in for_clips (shared workers skip a
 #: clip another worker finished).
 _FINISHED = {

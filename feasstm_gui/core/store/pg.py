@@ -299,6 +299,8 @@ def _server_only(db: PostgresDatabase) -> None:
     every writable open (rows copied in with their own numbers are then behind it)."""
     from feasstm_gui.core.store.live import install_triggers
     install_triggers(db)
+    from feasstm_gui.core.store.server_steps import install as install_steps
+    install_steps(db)  # a key press in one round trip (server_steps.py)
     # created and moved only where needed: a role without CREATE (issue 16's per-person roles)
     # opens a project whose sequence is there and current; it needs USAGE on it
     if not db.one("SELECT to_regclass('feasstm_edit_batch') IS NOT NULL")[0]:

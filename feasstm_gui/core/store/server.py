@@ -127,6 +127,8 @@ class ServerStore(Store):
             store = cls(folder, db, annotator or default_annotator(), read_only, url)
             from feasstm_gui.core.store.roles import own_name
             store.annotator = own_name(db, store.annotator)  # a team role's edits are its own
+            from feasstm_gui.core.store import server_steps
+            store._label_step = not read_only and server_steps.available(db)
             if check:
                 problems = store.consistency_problems()
                 if problems:
@@ -189,6 +191,29 @@ class ServerStore(Store):
                 f"{self.folder / missing[0]}: not in this project folder, though the server's "
                 f"rows name it ({len(missing)} of {len(sample)} images looked for are missing); "
                 "open the folder the team's project uses (its shared mount); nothing was changed")
+
+    #: Whether the one-round-trip label step (server_steps.py) may be used: looked up once.
+    _label_step: bool | None = None
+
+    def set_labels(self, frame_ids, code, *, annotator=None, description=None) -> int:
+        """Store.set_labels in one statement, one round trip (server_steps.py), where the
+        server has the function; the same step, locks and edit-log rows as the generic path."""
+        from feasstm_gui.core.store import server_steps
+        from feasstm_gui.core.store.pg import _EDITS_LOCK
+        from feasstm_gui.core.store.store import CODES, _dumps, _value_key, utc_now
+
+        if self._label_step is None:
+            self._label_step = not self.read_only and server_steps.available(self.db)
+        if not self._label_step or (code is not None and code not in CODES):
+            return super().set_labels(frame_ids, code, annotator=annotator,
+                                      description=description)
+        who = annotator or self.annotator
+        desc = description or (f"label {code} ({CODES[code]})" if code else "clear label")
+        frames = list(dict.fromkeys(int(f) for f in frame_ids))
+        targets = [{"frame": f, "annotator": who} for f in frames]
+        return server_steps.label_step(
+            self.db, who, utc_now(), frames, [_dumps(t) for t in targets],
+            [_value_key("label", t) for t in targets], code, _dumps(code), desc, _EDITS_LOCK)
 
     def _after_edit(self) -> None:
         pass  # no file backups: the server's are the administrator's

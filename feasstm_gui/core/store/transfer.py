@@ -159,9 +159,11 @@ def _json(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def snapshot(folder: str | Path, out: str | Path) -> dict[str, int]:
+def snapshot(folder: str | Path, out: str | Path, *, say=None) -> dict[str, int]:
     """Write a server project out as a self-contained SQLite project folder `out` (its rows,
-    and the frames/ and crops/ images). `out` appears only when complete."""
+    and the frames/ and crops/ images). `out` appears only when complete. What an earlier
+    snapshot to `out` that was killed left is cleaned first (`stale_partials`); `say(text)` is
+    told what was removed or left alone."""
     from feasstm_gui.core.store.server import is_server_project
 
     folder, out = Path(folder), Path(out)
@@ -172,8 +174,11 @@ def snapshot(folder: str | Path, out: str | Path) -> dict[str, int]:
         raise FeasstmError("already exists; choose a new folder for the snapshot", path=out)
     if not out.parent.is_dir():
         raise FeasstmError("no such folder", path=out.parent)
+    for note in stale_partials(out):
+        if say is not None:
+            say(note)
     src = Store.open(folder, annotator="snapshot")
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    tmp = out.parent / f"{_partial_prefix(out)}{os.getpid()}-{_host()}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         if src.schema_version != SCHEMA_VERSION:  # pragma: no cover - open migrates
@@ -209,6 +214,65 @@ def snapshot(folder: str | Path, out: str | Path) -> dict[str, int]:
     finally:
         src.close()
     return copied
+
+
+def _partial_prefix(out: Path) -> str:
+    return f".{out.name}.partial-"
+
+
+def _host() -> str:
+    """This machine's name as it can stand in a file name (a snapshot may be written on a
+    mount other workstations share: a process number means something only on its machine)."""
+    import re
+    import socket
+    return re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname())[:64] or "host"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's process, or cannot tell: alive
+    return True
+
+
+def stale_partials(out: str | Path) -> list[str]:
+    """Remove the hidden folders `.OUT.partial-PID-HOST` that a killed snapshot to `out` left,
+    where PID is a process of this machine that is no longer running; the others (a snapshot
+    still being written, here or on another machine) are left alone. Returns one line for each
+    found, saying which was removed and which left alone (and why)."""
+    out = Path(out)
+    prefix = _partial_prefix(out)
+    notes: list[str] = []
+    try:
+        found = sorted(p for p in out.parent.iterdir() if p.name.startswith(prefix))
+    except OSError:
+        return notes
+    here = _host()
+    for path in found:
+        pid_text, _sep, host = path.name[len(prefix):].partition("-")
+        if not pid_text.isdigit() or path.is_symlink() or not path.is_dir():
+            continue  # not one of ours
+        pid = int(pid_text)
+        if host and host != here:
+            notes.append(f"{path}: left alone: an unfinished snapshot written by process {pid} "
+                         f"on {host} (still running there, or killed: remove it by hand once "
+                         "it is not being written)")
+        elif _pid_alive(pid):
+            notes.append(f"{path}: left alone: a snapshot being written by process {pid}, "
+                         "still running")
+        else:
+            try:
+                shutil.rmtree(path)
+            except OSError as exc:
+                notes.append(f"{path}: an unfinished snapshot of process {pid} (no longer "
+                             f"running) could not be removed ({exc.strerror}); remove it by hand")
+                continue
+            notes.append(f"{path}: removed: an unfinished snapshot left by process {pid}, "
+                         "which was stopped before it finished")
+    return notes
 
 
 def _sync_tree(root: Path) -> None:

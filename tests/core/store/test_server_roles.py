@@ -131,6 +131,7 @@ def test_through_the_store_each_person_works_as_their_role(team, monkeypatch):
         assert r1.undo().description.startswith("complete rating")
     monkeypatch.setenv("PGUSER", "alice")
     with Store.open(folder) as alice:
+        assert alice._label_step  # a key in one round trip (server_steps.py), as her role
         alice.set_labels(frames[2:4], 4)
         with pytest.raises(FeasstmError, match="refused this for role 'alice'"):
             alice.set_labels(frames[:1], 1, annotator="bob")
