@@ -59,9 +59,9 @@ def test_per_group_statistics_and_the_one_way_icc_across_groups(qtbot, store, cj
     assert "nan" not in panel.score_notes.toPlainText().lower()
     assert "group 'B' has 2" not in panel.problems.toPlainText()
     assert panel.score_figures.count() == 3  # two figures and the stretch
-    totals = {panel.totals.item(i, 0).text(): panel.totals.item(i, 4).text()
-              for i in range(panel.totals.rowCount())}
-    assert totals["甲1"] == "13" and panel.totals.item(0, 3).text() == "3/3"
+    model = panel.totals.model()
+    totals = {model.index(i, 0).data(): model.index(i, 4).data() for i in range(model.rowCount())}
+    assert totals["甲1"] == "13" and model.index(0, 3).data() == "3/3"
     report = panel.write_report(cjk_dir / "报告")
     assert report is not None and report.is_file()
 
@@ -74,7 +74,7 @@ def test_fewer_than_two_raters_says_why(qtbot, store):
     assert cell(panel.score_table, "group A", "ICC(2,1)").text() == NULL
     assert "at least two raters" in panel.score_notes.toPlainText()
     assert "group 'A' has 1 rater(s) (r1)" in panel.problems.toPlainText()
-    assert panel.totals.item(0, 4).text() == "4"  # one rater in the group: complete with one
+    assert panel.totals.model().index(0, 4).data() == "4"  # one rater: complete with one
 
 
 def test_label_agreement_of_several_annotators(qtbot, store):
