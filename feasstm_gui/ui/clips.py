@@ -8,7 +8,16 @@ from collections.abc import Callable
 from itertools import islice
 from operator import lt
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, QStringListModel, Qt
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    QStringListModel,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate
 
@@ -62,7 +71,19 @@ class ClipListModel(QStringListModel):
 
     The rows shown are positions in `clips()` in ascending order (a filter keeps the list's
     order), so a clip's row is found by bisection: no clip id -> row table to build at every
-    key typed in the search box (issue 19: 8,000 rows, 2 ms of the keystroke)."""
+    key typed in the search box (issue 19: 8,000 rows, 2 ms of the keystroke).
+
+    `set_rows(rows, first=n)` lists the first n rows at once and the rest when the typing
+    pauses (`complete`: COMPLETE_MS after the last `set_rows`, then `completed`), or at once
+    when asked for (`row_of` a row not listed yet, `complete()`): a key typed in the search box
+    costs what the screen shows, not the 8,000 rows it keeps. Meanwhile rowCount() is the rows
+    listed so far and `shown_count()` all of them.
+    """
+
+    #: every row is listed (after `set_rows(..., first=n)`)
+    completed = Signal()
+    #: ms without a `set_rows` until the rest of a `set_rows(..., first=n)` is listed
+    COMPLETE_MS = 300
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -71,6 +92,11 @@ class ClipListModel(QStringListModel):
         self._ids: list[str] = []  # the clips' ids, in _clips order
         self._row_of: dict[str, int] | None = None  # clip id -> row, only for unsorted rows
         self._pos: dict[str, int] = {}  # clip id -> position in _clips
+        self._listed = 0  # how many of _rows the string list holds (the rest: `complete`)
+        self._completer = QTimer(self)
+        self._completer.setSingleShot(True)
+        self._completer.setInterval(self.COMPLETE_MS)
+        self._completer.timeout.connect(self.complete)
         self._summary: dict[str, ClipSummary] = {}
         self._blind: set[str] = set()
         #: clip id -> its counts, read now (the window sets it)
@@ -147,22 +173,43 @@ class ClipListModel(QStringListModel):
         self._blind = blind
         self._set_rows(list(range(len(clips))) if rows is None else rows)
 
-    def set_rows(self, rows: list[int]) -> None:
-        """Show these positions of `clips()` (a filter's result)."""
+    def set_rows(self, rows: list[int], *, first: int | None = None) -> None:
+        """Show these positions of `clips()` (a filter's result, ascending); with `first`,
+        list that many at once and the rest a moment later (the class docstring)."""
+        if self._completer.isActive():
+            self._completer.start()  # still typing: later
         if rows == self._rows:
             return
-        self._set_rows(rows)
+        self._set_rows(rows, first)
 
     def rows(self) -> list[int]:
         """The positions in `clips()` of the rows shown (a new list whenever they change)."""
         return self._rows
 
-    def _set_rows(self, rows: list[int]) -> None:
+    def _set_rows(self, rows: list[int], first: int | None = None) -> None:
         self._rows = rows
-        ids = list(map(self._ids.__getitem__, rows))
         ascending = all(map(lt, rows, islice(rows, 1, None)))
-        self._row_of = None if ascending else {c: r for r, c in enumerate(ids)}
-        self.setStringList(ids)  # resets the model (the view's layout stays in C++)
+        self._row_of = None if ascending else {self._ids[p]: r for r, p in enumerate(rows)}
+        n = len(rows) if first is None else min(len(rows), max(1, first))
+        self._listed = n
+        # resets the model (the view's layout stays in C++)
+        self.setStringList(list(map(self._ids.__getitem__, islice(rows, n))))
+        if n < len(rows):
+            self._completer.start()
+        else:
+            self._completer.stop()
+
+    def complete(self) -> None:
+        """List every row now (the rest of a `set_rows(..., first=n)`)."""
+        self._completer.stop()
+        if self._listed < len(self._rows):
+            self._listed = len(self._rows)
+            self.setStringList(list(map(self._ids.__getitem__, self._rows)))
+            self.completed.emit()
+
+    def shown_count(self) -> int:
+        """How many clips the filter keeps (listed or about to be)."""
+        return len(self._rows)
 
     def _add(self, got: dict[str, ClipSummary], sign: int = 1) -> None:
         t = self._tot
@@ -187,7 +234,14 @@ class ClipListModel(QStringListModel):
         return self._clips[p] if p is not None else None
 
     def row_of(self, clip_id: str) -> int | None:
-        """The row showing the clip (None: not in the project, or filtered out)."""
+        """The row showing the clip (None: not in the project, or filtered out); every row
+        is listed first when that one is not yet."""
+        r = self._row(clip_id)
+        if r is not None and r >= self._listed:
+            self.complete()
+        return r
+
+    def _row(self, clip_id: str) -> int | None:
         if self._row_of is not None:
             return self._row_of.get(clip_id)
         p = self._pos.get(clip_id)
@@ -226,8 +280,8 @@ class ClipListModel(QStringListModel):
         if fresh and self._rows:
             if self.repaint is not None:  # only the rows shown (a repaint of the whole list
                 for k in fresh:           # per chunk read cost the window 30 ms each time)
-                    r = self.row_of(k)
-                    if r is not None:
+                    r = self._row(k)
+                    if r is not None and r < self._listed:
                         self.repaint(r)
             else:
                 self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1),
@@ -263,8 +317,8 @@ class ClipListModel(QStringListModel):
             self.apply_delta(new.clip, *delta)
 
     def _changed(self, clip_id: str) -> None:
-        r = self.row_of(clip_id)
-        if r is None:
+        r = self._row(clip_id)
+        if r is None or r >= self._listed:
             return
         if self.repaint is not None:
             self.repaint(r)
@@ -346,6 +400,12 @@ class ClipDelegate(QStyledItemDelegate):
 
 
 class ClipListView(QListView):
+    def focusInEvent(self, event) -> None:  # noqa: N802 - Qt API
+        model = self.model()
+        if isinstance(model, ClipListModel):  # the keys move through every row the filter kept
+            model.complete()
+        super().focusInEvent(event)
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setItemDelegate(ClipDelegate(self))
