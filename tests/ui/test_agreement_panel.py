@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
 from feasstm_gui.core.store import Clip, Store
 from feasstm_gui.core.store import ratings as rdb
@@ -127,3 +128,26 @@ def test_keys_switch_tabs_and_the_notes_read_as_words(qtbot, store):
     panel.score_notes.setFocus()
     qtbot.keyClick(panel.score_notes, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
     assert panel.tabs.currentIndex() == 1
+
+
+def test_the_panel_shows_at_once_and_fills_in_as_the_job_reads(qtbot, store):
+    """issue 19: nothing is read on the window's thread when the panel opens (the model's tab
+    included); the totals, then the model's tab, then the statistics come from the job."""
+    rate_all(store, SCORES)
+    store.add_clip(Clip("片段", actor="演员", group="A"))
+    f = store.add_frames("片段", [(i, None, None, None) for i in range(4)])
+    store.set_labels(f, 4, annotator="甲")
+    store.set_labels(f, 4, annotator="乙")
+    panel = AgreementPanel(store)
+    qtbot.addWidget(panel)
+    assert panel.status.text().startswith("Reading the ratings and labels")
+    assert panel.model_tab.title.text() == "Reading the model's proposals…"
+    assert panel.totals.model().rowCount() == 0
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=120_000)
+    assert panel.model_tab.title.text() == "No proposals yet: run Faces > Propose expressions."
+    totals = panel.totals.model()
+    assert totals.rowCount() == len(store.clips())
+    assert [totals.headerData(j, Qt.Orientation.Horizontal) for j in range(5)] == [
+        "clip", "actor", "group", "rated", "total"]
+    assert cell(panel.label_table, "all", "targets").text() == "4"
+    assert "label(s) by several annotators" in panel.status.text()
