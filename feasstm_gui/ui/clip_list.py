@@ -21,7 +21,7 @@ from collections import deque
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QLineEdit, QSizePolicy, QWidget
 
 from feasstm_gui.core.store import clip_list as cl
 from feasstm_gui.core.store import views
@@ -167,6 +167,10 @@ class ClipFilterBar(QWidget):
             self.state.addItem(title, key)
         self.count = QLabel()
         self.count.setObjectName("clip-count")
+        # its text changes at every key and every chunk of counts read: were its width to
+        # count, each change would lay the main window out again and repaint the frame strip
+        # (issue 19: 40-70 ms of a key typed while the counts are read)
+        self.count.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         lay = QGridLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.setSpacing(2)
@@ -361,9 +365,13 @@ class ClipListController(QObject):
         model = self.window.clip_model
         shown, total = model.shown_count(), len(model.clips())
         text = f"{shown:,} of {total:,} clips" if shown != total else f"{total:,} clips"
+        tip = "Clips the filters keep, of all the project's clips."
         if self.filler.running and self.filler.left:
-            text += f" · counting frames of {self.filler.left:,}"
+            text += f" · counting {self.filler.left:,}"
+            tip += (f" The frames of {self.filler.left:,} clips are still being counted "
+                    "(a state filter leaves them out until then).")
         self.bar.count.setText(text)
+        self.bar.count.setToolTip(tip)
 
     # -- keys ----------------------------------------------------------------------------------
 

@@ -251,3 +251,17 @@ def test_rows_found_by_bisection_equal_a_table_of_them(qtbot):
         assert [model.index(r).data() for r in range(model.rowCount())] == \
             [clips[p].id for p in rows]
     assert model.row_of("no such clip") is None
+
+
+def test_the_count_line_never_widens_the_dock_or_moves_the_strip(window, make_project, qtbot):
+    """issue 19: the count under the filters changes at every key and every chunk of counts
+    read; its width does not count, so the window is not laid out again (nor the frame strip
+    repainted) each time."""
+    open_project(window, make_project, qtbot)
+    window.show()
+    qtbot.waitExposed(window)
+    bar = window.clip_list.bar
+    dock, strip = window.clips_dock.width(), window.strip.geometry()
+    bar.count.setText("16,000 of 16,000 clips · counting 16,000 " * 10)
+    QApplication.processEvents()
+    assert window.clips_dock.width() == dock and window.strip.geometry() == strip
