@@ -400,12 +400,6 @@ class ClipDelegate(QStyledItemDelegate):
 
 
 class ClipListView(QListView):
-    def focusInEvent(self, event) -> None:  # noqa: N802 - Qt API
-        model = self.model()
-        if isinstance(model, ClipListModel):  # the keys move through every row the filter kept
-            model.complete()
-        super().focusInEvent(event)
-
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setItemDelegate(ClipDelegate(self))
@@ -413,3 +407,9 @@ class ClipListView(QListView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setToolTip("labelled / deleted / total frames")
+
+    def focusInEvent(self, event) -> None:  # noqa: N802 - Qt API
+        model = self.model()
+        if isinstance(model, ClipListModel):  # the keys move through every row the filter kept
+            model.complete()
+        super().focusInEvent(event)
