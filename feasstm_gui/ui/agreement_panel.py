@@ -7,6 +7,12 @@ to PNG and shown as images. A value that cannot be computed shows "—" and the 
 statistics' notes), never NaN. pingouin and matplotlib take seconds to import, so the numbers are
 computed as a job on the JobRunner (the window's one runner when the panel is opened from it);
 the panel stays usable meanwhile.
+
+On a big project (issue 19: 16,000 clips, a million labels) the panel shows at once, empty, and
+fills in as the job goes: the totals, the problems and the model's tab as soon as they are read
+(the job's progress says so), the statistics when computed. The totals are a table model read
+by the view as it paints (16,000 clips: a QTableWidget's items took seconds on the window's
+thread).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -25,6 +31,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
+    QTableView,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -53,7 +60,11 @@ MAX_CONFUSION_FIGURES = 6
 
 def compute(scores: list[tuple], labels: list[tuple]) -> dict:
     """The statistics and the figures (PNG bytes) for the panel. Runs off the GUI thread."""
-    from feasstm_gui.core.ratings.agreement import label_agreement, score_agreement
+    from feasstm_gui.core.ratings.agreement import (
+        label_agreement,
+        normalise_rows,
+        score_agreement,
+    )
     from feasstm_gui.core.ratings.report import (
         confusion_figure,
         label_distribution_figure,
@@ -68,6 +79,8 @@ def compute(scores: list[tuple], labels: list[tuple]) -> dict:
         return buf.getvalue()
 
     out: dict = {"scores": None, "labels": None, "score_figures": [], "label_figures": []}
+    # checked once here, not again by each statistic and figure (seconds a time at 1M labels)
+    scores, labels = normalise_rows(scores), normalise_rows(labels)
     if scores:
         out["scores"] = score_agreement(scores)
         out["score_figures"] = [png(score_distribution_figure(scores)),
@@ -93,25 +106,75 @@ def compute_job(scores: list[tuple], labels: list[tuple], out: dict):
     return JobResult(done=1)
 
 
+#: The job's progress messages once out["read"] / out["model"] are in (the panel shows them).
+READ_DONE = "read; reading the model's proposals"
+MODEL_DONE = "computing the agreement statistics"
+
+
 def read_and_compute_job(store: Store, out: dict):
     """Read the ratings and the labels (seconds on a project of a million labels: issue 19),
     then compute: all of it off the GUI thread, so the panel shows at once. What was read
-    lands in out["read"]; out["nothing"] when there is nothing to compute."""
-    yield Progress(0, 1, "reading the ratings and labels")
+    lands in out["read"], the model against the annotators in out["model"] ((result, name):
+    sp.model_agreement_of), each followed by a progress the panel takes it at;
+    out["nothing"] when there is nothing to compute."""
+    from feasstm_gui.core.store.proposals import model_agreement_of
+
+    yield Progress(0, 3, "reading the ratings and labels")
     reader, owned = reader_store(store)  # its own connection: the window keeps the store's
     try:
         scores = asa.score_rows(reader)
-        labels = rdb.label_rows(reader)
-        labels = labels if len({who for _, who, _ in labels}) >= 2 else []
+        every = rdb.label_rows(reader)
+        labels = every if len({who for _, who, _ in every}) >= 2 else []
         out["read"] = {"scores": scores, "labels": labels, "totals": asa.totals(reader),
                        "problems": asa.check_ratings(reader)}
+        yield Progress(1, 3, READ_DONE)
+        out["model"] = model_agreement_of(reader, every)
     finally:
         if owned:
             reader.close()
+    yield Progress(2, 3, MODEL_DONE)
     if not scores and not labels:
         out["nothing"] = True
         return JobResult(done=1)
     return (yield from compute_job(scores, labels, out))
+
+
+class TotalsModel(QAbstractTableModel):
+    """Each clip's total (asa.ClipTotal), read by the view as it paints its rows."""
+
+    HEADERS = ("clip", "actor", "group", "rated", "total")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._totals: list[asa.ClipTotal] = []
+
+    def set_totals(self, totals: list[asa.ClipTotal]) -> None:
+        self.beginResetModel()
+        self._totals = list(totals)
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
+        return 0 if parent.isValid() else len(self._totals)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def text(self, row: int, column: int) -> str:
+        t = self._totals[row]
+        return (t.clip, t.actor, t.group or "(none)", f"{t.n_raters}/{t.group_raters}",
+                str(t.total) if t.complete else "incomplete")[column]
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if role != Qt.ItemDataRole.DisplayRole or not index.isValid():
+            return None
+        return self.text(index.row(), index.column())
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
+        return str(section + 1)
 
 
 def format_value(result: dict, key: str) -> str:
@@ -161,6 +224,7 @@ class AgreementPanel(QDialog):
         self.runner = runner or JobRunner(self)
         self._out: dict | None = None  # what the running computation fills in
         self.runner.finished.connect(self._on_finished)
+        self.runner.progressed.connect(self._on_progress)
         self._scores: list[tuple] = []
         self._labels: list[tuple] = []
 
@@ -180,12 +244,18 @@ class AgreementPanel(QDialog):
         self.tabs = QTabWidget()
         self.score_table, self.score_notes, self.score_figures = self._tab("Acting scores")
         self.label_table, self.label_notes, self.label_figures = self._tab("Expression labels")
-        self.totals = QTableWidget()
-        self.totals.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.totals_model = TotalsModel(self)
+        self.totals = QTableView()
+        self.totals.setModel(self.totals_model)
+        self.totals.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
+        # the column widths from the first rows, not from 16,000 clips
+        self.totals.horizontalHeader().setResizeContentsPrecision(200)
+        self.totals.verticalHeader().setDefaultSectionSize(
+            self.totals.verticalHeader().minimumSectionSize() + 6)
         self.tabs.addTab(self.totals, "Totals")
         from feasstm_gui.ui.proposals import ModelAgreementTab  # issue 17: the model's tab
 
-        self.model_tab = ModelAgreementTab(store)
+        self.model_tab = ModelAgreementTab(store, load=False)  # read on the worker (refresh)
         self.tabs.addTab(self.model_tab, "Model vs annotators")
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
@@ -229,8 +299,6 @@ class AgreementPanel(QDialog):
     def refresh(self) -> None:
         """Read the ratings and labels and compute, on a worker thread (read_and_compute_job):
         the panel shows at once, whatever the project's size."""
-        if hasattr(self, "model_tab"):
-            self.model_tab.refresh()
         out: dict = {}
         store = self.store
         if not self.runner.start("Agreement statistics",
@@ -242,14 +310,29 @@ class AgreementPanel(QDialog):
         self.refresh_button.setEnabled(False)
 
     def _take_read(self, out: dict) -> None:
-        """Show what the job read: the totals and the problems."""
+        """Show what the job has read so far (each part once): the totals and the problems,
+        then the model's tab."""
         read = out.get("read")
-        if read is None:
+        if read is not None and not out.get("read_shown"):
+            out["read_shown"] = True
+            self._scores, self._labels = read["scores"], read["labels"]
+            self._fill_totals(read["totals"])
+            self.problems.setPlainText("\n".join(read["problems"]))
+            self.problems.setVisible(bool(read["problems"]))
+        model = out.get("model")
+        if model is not None and not out.get("model_shown"):
+            out["model_shown"] = True
+            self.model_tab.show_result(*model)
+
+    def _on_progress(self, progress: Progress) -> None:
+        out = self._out
+        if out is None:  # another job on the shared runner
             return
-        self._scores, self._labels = read["scores"], read["labels"]
-        self._fill_totals(read["totals"])
-        self.problems.setPlainText("\n".join(read["problems"]))
-        self.problems.setVisible(bool(read["problems"]))
+        self._take_read(out)
+        read = out.get("read")
+        if progress.message == MODEL_DONE and read and (read["scores"] or read["labels"]):
+            self.status.setText(f"Computing the statistics: {len(read['scores']):,} score(s), "
+                                f"{len(read['labels']):,} label(s) by several annotators…")
 
     def _on_finished(self, outcome: JobOutcome) -> None:
         out, self._out = self._out, None
@@ -326,16 +409,7 @@ class AgreementPanel(QDialog):
 
     def _fill_totals(self, totals: list[asa.ClipTotal]) -> None:
         """Each clip's total: the sum of its group's raters' scores, only when all rated."""
-        headers = ["clip", "actor", "group", "rated", "total"]
-        self.totals.clear()
-        self.totals.setColumnCount(len(headers))
-        self.totals.setHorizontalHeaderLabels(headers)
-        self.totals.setRowCount(len(totals))
-        for i, t in enumerate(totals):
-            cells = (t.clip, t.actor, t.group or "(none)", f"{t.n_raters}/{t.group_raters}",
-                     str(t.total) if t.complete else "incomplete")
-            for j, text in enumerate(cells):
-                self.totals.setItem(i, j, QTableWidgetItem(text))
+        self.totals_model.set_totals(totals)
         self.totals.resizeColumnsToContents()
 
     @staticmethod

@@ -21,7 +21,7 @@ from collections import deque
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QLineEdit, QSizePolicy, QWidget
 
 from feasstm_gui.core.store import clip_list as cl
 from feasstm_gui.core.store import views
@@ -29,6 +29,9 @@ from feasstm_gui.core.store.views import ClipSummary
 
 #: Clips whose counts one query of the filler reads.
 CHUNK = 64
+#: A search lists this many of the clips it keeps at once, the rest a moment later
+#: (ClipListModel.set_rows): a key typed costs what the screen shows, not 8,000 rows.
+FIRST_ROWS = 256
 
 
 class SummaryFiller(QObject):
@@ -164,6 +167,10 @@ class ClipFilterBar(QWidget):
             self.state.addItem(title, key)
         self.count = QLabel()
         self.count.setObjectName("clip-count")
+        # its text changes at every key and every chunk of counts read: were its width to
+        # count, each change would lay the main window out again and repaint the frame strip
+        # (issue 19: 40-70 ms of a key typed while the counts are read)
+        self.count.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         lay = QGridLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.setSpacing(2)
@@ -243,6 +250,7 @@ class ClipListController(QObject):
         view = window.clip_view
         model.repaint = lambda row: (view.viewport().update() if row is None
                                      else view.update(model.index(row)))
+        model.completed.connect(self._restore_current)  # the rest of a search's rows listed
 
         page = QWidget()
         lay = QGridLayout(page)
@@ -340,7 +348,7 @@ class ClipListController(QObject):
         among = model.rows() if last is not None and cl.narrows(flt, last) else None
         rows = cl.filter_clips(model.clips(), flt, model.known(), keys=self._keys,
                                among=among)
-        model.set_rows(rows)
+        model.set_rows(rows, first=FIRST_ROWS)
         self._restore_current()
         self._show_count()
         w.status_info.update_empty_text()
@@ -355,11 +363,15 @@ class ClipListController(QObject):
 
     def _show_count(self) -> None:
         model = self.window.clip_model
-        shown, total = model.rowCount(), len(model.clips())
+        shown, total = model.shown_count(), len(model.clips())
         text = f"{shown:,} of {total:,} clips" if shown != total else f"{total:,} clips"
+        tip = "Clips the filters keep, of all the project's clips."
         if self.filler.running and self.filler.left:
-            text += f" · counting frames of {self.filler.left:,}"
+            text += f" · counting {self.filler.left:,}"
+            tip += (f" The frames of {self.filler.left:,} clips are still being counted "
+                    "(a state filter leaves them out until then).")
         self.bar.count.setText(text)
+        self.bar.count.setToolTip(tip)
 
     # -- keys ----------------------------------------------------------------------------------
 
@@ -373,6 +385,7 @@ class ClipListController(QObject):
 
     def _to_list(self) -> None:
         w = self.window
+        w.clip_model.complete()  # the keys move through every clip kept
         w.clip_view.setFocus()
         if not w.clip_view.currentIndex().isValid() and w.clip_model.rowCount():
             w.clip_view.setCurrentIndex(w.clip_model.index(0))

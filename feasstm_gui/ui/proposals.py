@@ -350,7 +350,7 @@ class ModelAgreementTab(QWidget):
     """The model as one more annotator: against each annotator and the final labels, the share
     of frames they agree on and Cohen's kappa, and the confusion matrix of the chosen row."""
 
-    def __init__(self, store: Store, parent: QWidget | None = None):
+    def __init__(self, store: Store, parent: QWidget | None = None, *, load: bool = True):
         super().__init__(parent)
         self.store = store
         self.result: dict | None = None
@@ -366,15 +366,18 @@ class ModelAgreementTab(QWidget):
         layout.addWidget(QLabel("Confusion matrix (rows: the model's code, columns: the other's):"))
         layout.addWidget(self.matrix, 2)
         self.table.currentCellChanged.connect(lambda row, *_: self._show_matrix(row))
-        self.refresh()
+        if load:  # else the agreement panel reads it on its worker and calls show_result
+            self.refresh()
+        else:
+            self.title.setText("Reading the model's proposals…")
 
     def refresh(self) -> None:
-        from feasstm_gui.core.ratings.model_agreement import model_agreement
-        from feasstm_gui.core.store import ratings as rdb
+        """Read and show (on this thread: seconds on a big project; the agreement panel reads
+        off it, sp.model_agreement_of, and calls show_result)."""
+        self.show_result(*sp.model_agreement_of(self.store))
 
-        proposed, final, name = sp.model_and_final_codes(self.store)
-        labels = rdb.label_rows(self.store) if proposed else []  # seconds on a big project
-        self.result = model_agreement(proposed, labels, final, name) if proposed else None
+    def show_result(self, result: dict | None, name: str | None) -> None:
+        self.result = result
         self.table.clear()
         headers = ["versus", "frames", "agree", "Cohen's kappa"]
         self.table.setColumnCount(len(headers))

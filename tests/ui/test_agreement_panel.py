@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
 from feasstm_gui.core.store import Clip, Store
 from feasstm_gui.core.store import ratings as rdb
@@ -59,9 +60,9 @@ def test_per_group_statistics_and_the_one_way_icc_across_groups(qtbot, store, cj
     assert "nan" not in panel.score_notes.toPlainText().lower()
     assert "group 'B' has 2" not in panel.problems.toPlainText()
     assert panel.score_figures.count() == 3  # two figures and the stretch
-    totals = {panel.totals.item(i, 0).text(): panel.totals.item(i, 4).text()
-              for i in range(panel.totals.rowCount())}
-    assert totals["甲1"] == "13" and panel.totals.item(0, 3).text() == "3/3"
+    model = panel.totals.model()
+    totals = {model.index(i, 0).data(): model.index(i, 4).data() for i in range(model.rowCount())}
+    assert totals["甲1"] == "13" and model.index(0, 3).data() == "3/3"
     report = panel.write_report(cjk_dir / "报告")
     assert report is not None and report.is_file()
 
@@ -74,7 +75,7 @@ def test_fewer_than_two_raters_says_why(qtbot, store):
     assert cell(panel.score_table, "group A", "ICC(2,1)").text() == NULL
     assert "at least two raters" in panel.score_notes.toPlainText()
     assert "group 'A' has 1 rater(s) (r1)" in panel.problems.toPlainText()
-    assert panel.totals.item(0, 4).text() == "4"  # one rater in the group: complete with one
+    assert panel.totals.model().index(0, 4).data() == "4"  # one rater: complete with one
 
 
 def test_label_agreement_of_several_annotators(qtbot, store):
@@ -127,3 +128,26 @@ def test_keys_switch_tabs_and_the_notes_read_as_words(qtbot, store):
     panel.score_notes.setFocus()
     qtbot.keyClick(panel.score_notes, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
     assert panel.tabs.currentIndex() == 1
+
+
+def test_the_panel_shows_at_once_and_fills_in_as_the_job_reads(qtbot, store):
+    """issue 19: nothing is read on the window's thread when the panel opens (the model's tab
+    included); the totals, then the model's tab, then the statistics come from the job."""
+    rate_all(store, SCORES)
+    store.add_clip(Clip("片段", actor="演员", group="A"))
+    f = store.add_frames("片段", [(i, None, None, None) for i in range(4)])
+    store.set_labels(f, 4, annotator="甲")
+    store.set_labels(f, 4, annotator="乙")
+    panel = AgreementPanel(store)
+    qtbot.addWidget(panel)
+    assert panel.status.text().startswith("Reading the ratings and labels")
+    assert panel.model_tab.title.text() == "Reading the model's proposals…"
+    assert panel.totals.model().rowCount() == 0
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=120_000)
+    assert panel.model_tab.title.text() == "No proposals yet: run Faces > Propose expressions."
+    totals = panel.totals.model()
+    assert totals.rowCount() == len(store.clips())
+    assert [totals.headerData(j, Qt.Orientation.Horizontal) for j in range(5)] == [
+        "clip", "actor", "group", "rated", "total"]
+    assert cell(panel.label_table, "all", "targets").text() == "4"
+    assert "label(s) by several annotators" in panel.status.text()

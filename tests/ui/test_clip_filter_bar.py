@@ -189,3 +189,79 @@ def test_review_grid_reads_a_page_then_more_at_the_end(window, make_project, qtb
     window.review.go_to_row(8)
     qtbot.keyClick(window.review, Qt.Key.Key_5)
     assert built.store.frames("片段 2")[2].code == 5
+
+
+def test_a_search_lists_the_first_clips_at_once_and_the_rest_when_typing_pauses(
+        window, make_project, qtbot, monkeypatch):
+    """issue 19: a key typed lists what the screen shows (here FIRST_ROWS = 1) and the rest
+    when the typing pauses; the count says all the clips kept meanwhile, typing further
+    narrows all of them, and the list's keys and the current clip see every row."""
+    from feasstm_gui.ui import clip_list
+
+    monkeypatch.setattr(clip_list, "FIRST_ROWS", 1)
+    open_project(window, make_project, qtbot)
+    bar, model, view = window.clip_list.bar, window.clip_model, window.clip_view
+    view.setCurrentIndex(model.index(0))  # 王 片段 01
+    assert window.clip_id == "王 片段 01"
+    window.clip_list.focus_search()
+    type_text(bar.search, "片段")
+    assert model.rowCount() == 1 and model.shown_count() == 3  # the rest: in a moment
+    assert bar.count.text() == "3 of 4 clips"
+    assert view.currentIndex().data() == "王 片段 01"
+    qtbot.waitUntil(lambda: model.rowCount() == 3, timeout=5000)
+    assert shown(window) == ["王 片段 01", "王 片段 02", "李 片段 03"]
+    assert view.currentIndex().data() == "王 片段 01" and window.clip_id == "王 片段 01"
+    # typing further while the rest is not listed yet narrows every clip kept, not the listed
+    qtbot.keyClick(bar.search, Qt.Key.Key_Escape)
+    type_text(bar.search, "片段")
+    type_text(bar.search, " 03")
+    assert shown(window) == ["李 片段 03"] and bar.count.text() == "1 of 4 clips"
+    # the current clip further down than the rows listed: all are listed, it stays selected
+    qtbot.keyClick(bar.search, Qt.Key.Key_Return)
+    assert window.clip_id == "李 片段 03"
+    window.clip_list.focus_search()
+    qtbot.keyClick(bar.search, Qt.Key.Key_Escape)
+    assert model.shown_count() == 4 and model.rowCount() == 4
+    assert view.currentIndex().data() == "李 片段 03"
+    type_text(bar.search, "片段")
+    assert model.rowCount() == 3 and view.currentIndex().data() == "李 片段 03"
+    # Down to the list: its keys move through every clip kept, at once
+    qtbot.keyClick(bar.search, Qt.Key.Key_Escape)
+    type_text(bar.search, "片段")
+    qtbot.keyClick(bar.search, Qt.Key.Key_Down)
+    assert view.hasFocus() and model.rowCount() == 3
+    qtbot.keyClick(view, Qt.Key.Key_End)
+    assert window.clip_id == "李 片段 03"
+
+
+def test_rows_found_by_bisection_equal_a_table_of_them(qtbot):
+    """ClipListModel.row_of on the rows a filter keeps (ascending: bisection), and on rows
+    in another order (a table), for every clip."""
+    from feasstm_gui.core.store import Clip
+    from feasstm_gui.ui.clips import ClipListModel
+
+    model = ClipListModel()
+    clips = [Clip(f"片段 {i:03d}") for i in range(50)]
+    model.set_clips(clips, {}, set())
+    for rows in ([], [0], [3, 4, 9, 20, 49], list(range(0, 50, 7)), [9, 3, 40, 1]):
+        model.set_rows(list(rows))
+        want = {clips[p].id: r for r, p in enumerate(rows)}
+        assert {c.id: model.row_of(c.id) for c in clips} == \
+            {c.id: want.get(c.id) for c in clips}, rows
+        assert [model.index(r).data() for r in range(model.rowCount())] == \
+            [clips[p].id for p in rows]
+    assert model.row_of("no such clip") is None
+
+
+def test_the_count_line_never_widens_the_dock_or_moves_the_strip(window, make_project, qtbot):
+    """issue 19: the count under the filters changes at every key and every chunk of counts
+    read; its width does not count, so the window is not laid out again (nor the frame strip
+    repainted) each time."""
+    open_project(window, make_project, qtbot)
+    window.show()
+    qtbot.waitExposed(window)
+    bar = window.clip_list.bar
+    dock, strip = window.clips_dock.width(), window.strip.geometry()
+    bar.count.setText("16,000 of 16,000 clips · counting 16,000 " * 10)
+    QApplication.processEvents()
+    assert window.clips_dock.width() == dock and window.strip.geometry() == strip

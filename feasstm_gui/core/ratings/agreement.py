@@ -602,11 +602,18 @@ def _no_residual(m: np.ndarray) -> bool:
 # Rows
 
 
+class Ratings(list):
+    """What `normalise_rows` returns: given to it again (the panel's statistics and figures
+    on the same million labels), it is returned as it is instead of checked once more."""
+
+
 def normalise_rows(rows: Iterable[RatingRow]) -> list[Rating]:
     """Rows as `Rating`s; refuses a rater who rated one target twice (FeasstmError).
 
     Where some rows carry a group and others carry none (None or ""), the latter are put in the
-    group ``(none)``."""
+    group ``(none)``. Returns a `Ratings` list, which it returns unchanged when given back."""
+    if isinstance(rows, Ratings):
+        return rows
     out: list[Rating] = []
     seen: set[tuple] = set()
     for row in rows:
@@ -626,7 +633,7 @@ def normalise_rows(rows: Iterable[RatingRow]) -> list[Rating]:
     if any(r.group is not None for r in out):
         out = [r if r.group is not None else Rating(r.target, r.rater, r.value, NO_GROUP)
                for r in out]
-    return out
+    return Ratings(out)
 
 
 def _finite(value) -> float:

@@ -282,8 +282,8 @@ def model_and_final_codes(store: Store) -> tuple[dict[str, int], dict[str, int],
     """For the agreement statistics, on the frames that count (neither deleted nor irrelevant),
     targets named '<clip>/<source frame index>' as `ratings.label_rows` names them: the current
     proposals' codes, the final labels, and the model that made most of the proposals."""
-    if not has_proposals_table(store):
-        return {}, {}, None
+    if not has_proposals_table(store) or store.db.one("SELECT 1 FROM proposals LIMIT 1") is None:
+        return {}, {}, None  # no proposal: the join below scans every frame (seconds at 1M)
     keep = ("f.irrelevant = 0 AND NOT EXISTS (SELECT 1 FROM deletions d "
             "WHERE d.frame_id = f.id)")
     proposed = {f"{c}/{i}": code for c, i, code in store.db.query(
@@ -297,3 +297,18 @@ def model_and_final_codes(store: Store) -> tuple[dict[str, int], dict[str, int],
     row = store.db.one(f"SELECT p.model, COUNT(*) AS n FROM proposals p JOIN frames f ON "
                      f"f.id = p.frame_id WHERE {_CURRENT} GROUP BY p.model ORDER BY n DESC")
     return proposed, final, row[0] if row else None
+
+
+def model_agreement_of(store: Store, labels: list[tuple[str, str, int]] | None = None
+                       ) -> tuple[dict | None, str | None]:
+    """The model against each annotator and the final labels (ratings/model_agreement.py) and
+    the model's name; (None, None) without proposals. `labels`: `ratings.label_rows(store)`
+    when already read (a million rows: seconds). Reads only: runs off the window's thread."""
+    from feasstm_gui.core.ratings.model_agreement import model_agreement
+    from feasstm_gui.core.store import ratings as rdb
+
+    proposed, final, name = model_and_final_codes(store)
+    if not proposed:
+        return None, None
+    labels = rdb.label_rows(store) if labels is None else labels
+    return model_agreement(proposed, labels, final, name), name

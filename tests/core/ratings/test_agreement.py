@@ -493,3 +493,16 @@ def test_heavy_libraries_are_imported_only_when_used():
             "print(sorted(heavy & set(sys.modules)))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_rows_normalised_once_are_taken_as_they_are():
+    """normalise_rows returns its own result unchanged (the panel's statistics and figures on a
+    million labels check them once), with the same statistics as the raw rows."""
+    from feasstm_gui.core.ratings.agreement import Ratings, label_agreement, normalise_rows
+
+    rows = [(f"t{i}", r, (i * 7 + len(r)) % 5 + 1) for i in range(40) for r in ("甲", "乙", "丙")]
+    once = normalise_rows(rows)
+    assert isinstance(once, Ratings) and normalise_rows(once) is once
+    assert label_agreement(once) == label_agreement(rows)
+    with pytest.raises(FeasstmError):
+        normalise_rows(rows + [rows[0]])  # raw rows are still checked

@@ -180,3 +180,25 @@ def test_reader_store_is_a_second_read_only_handle(store):
     finally:
         reader.close()
     assert store.clips()  # the window's store still open
+
+
+def test_search_equals_a_plain_substring_test_over_many_names():
+    """The search's loop in C (filter_clips) keeps what `text in name` (any case) keeps, in
+    the list's order, looking at every clip or only at those a shorter search kept."""
+    import random
+
+    rng = random.Random(19)
+    clips = [Clip(f"演员{c // 8:04d} 片段{c:05d}" if c % 3 else f"Actor{c % 7} CLIP {c}")
+             for c in range(3000)]
+    keys = cl.search_keys(clips)
+    texts = ["演员0", "演员00", "段0001", "clip 1", "ACTOR3", " clip", "片段02999", "无", "0"]
+    texts += [clips[rng.randrange(len(clips))].id[2:rng.randrange(3, 10)] for _ in range(20)]
+    for text in texts:
+        want = [i for i, c in enumerate(clips) if text.casefold().strip() in c.id.casefold()]
+        got = cl.filter_clips(clips, cl.ClipFilter(text=text), {}, keys=keys)
+        assert got == want, text
+        shorter = cl.ClipFilter(text=text[:-1])
+        if text[:-1].strip() and cl.narrows(cl.ClipFilter(text=text), shorter):
+            among = cl.filter_clips(clips, shorter, {}, keys=keys)
+            assert cl.filter_clips(clips, cl.ClipFilter(text=text), {}, keys=keys,
+                                   among=among) == want, text
