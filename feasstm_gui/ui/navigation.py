@@ -51,10 +51,14 @@ class NavigationController(Controller):
     def step_clip(self, step: int) -> None:
         """The next (1) or previous (-1) clip of the clip list."""
         w = self.window
-        n = w.clip_model.rowCount()
+        model = w.clip_model
+        n = model.rowCount()
+        cur = w.clip_view.currentIndex().row()
+        if cur + step >= n and n < model.shown_count():
+            model.complete()  # a search's rest not listed yet: the next clip is among it
+            n, cur = model.rowCount(), w.clip_view.currentIndex().row()
         if not n:
             return
-        cur = w.clip_view.currentIndex().row()
         target = max(0, min(n - 1, cur + step))
         if target != cur:
             w.clip_view.setCurrentIndex(w.clip_model.index(target))

@@ -234,6 +234,27 @@ def test_a_search_lists_the_first_clips_at_once_and_the_rest_when_typing_pauses(
     assert window.clip_id == "李 片段 03"
 
 
+def test_next_clip_just_after_a_search_reaches_the_clips_not_listed_yet(
+        window, make_project, qtbot, monkeypatch):
+    """The next-clip key pressed before the rest of a search is listed goes on to the next
+    clip kept, not nowhere (it stopped at the last row listed)."""
+    from feasstm_gui.ui import clip_list
+
+    monkeypatch.setattr(clip_list, "FIRST_ROWS", 1)
+    open_project(window, make_project, qtbot)
+    bar, model, view = window.clip_list.bar, window.clip_model, window.clip_view
+    view.setCurrentIndex(model.index(0))
+    window.clip_list.focus_search()
+    type_text(bar.search, "片段")
+    assert model.rowCount() == 1 and window.clip_id == "王 片段 01"
+    window.strip.setFocus()
+    qtbot.keyClick(window.strip, Qt.Key.Key_BracketRight)
+    assert window.clip_id == "王 片段 02"
+    qtbot.keyClick(window.strip, Qt.Key.Key_BracketRight)
+    qtbot.keyClick(window.strip, Qt.Key.Key_BracketRight)
+    assert window.clip_id == "李 片段 03"  # the last clip the search keeps
+
+
 def test_rows_found_by_bisection_equal_a_table_of_them(qtbot):
     """ClipListModel.row_of on the rows a filter keeps (ascending: bisection), and on rows
     in another order (a table), for every clip."""
