@@ -289,6 +289,7 @@ class ClipListController(QObject):
         view = window.clip_view
         model.repaint = lambda row: (view.viewport().update() if row is None
                                      else view.update(model.index(row)))
+        model.on_screen = self._on_screen
 
         page = QWidget()
         lay = QGridLayout(page)
@@ -303,6 +304,16 @@ class ClipListController(QObject):
         if w.session is None:
             return None
         return w.session.clip_summaries(clip_id).get(clip_id, ClipSummary())
+
+    def _on_screen(self) -> tuple[int, int]:
+        """The first and last rows of the clip list on screen."""
+        view = self.window.clip_view
+        rect = view.viewport().rect().adjusted(4, 4, -4, -4)
+        first = view.indexAt(rect.topLeft())
+        last = view.indexAt(rect.bottomLeft())
+        n = self.window.clip_model.rowCount()
+        return (first.row() if first.isValid() else 0,
+                last.row() if last.isValid() else n - 1)
 
     def _mark_edited(self, clip_id: str) -> None:
         self._edited[clip_id] = self.filler.mark()
