@@ -71,7 +71,8 @@ class ClipListModel(QStringListModel):
         self.request: Callable[[str], None] | None = None
         #: asked to read a clip's counts (again) off the window's thread (`recount`)
         self.refresh: Callable[[str], None] | None = None
-        #: told of every clip an edit changed (`apply_delta`), once the edit is committed
+        #: told of every clip an edit changed (`apply_delta`), once the edit is committed, and
+        #: of every clip to read again (`recount`): counts read before are out of date
         self.edited: Callable[[str], None] | None = None
         self._stale: set[str] = set()  # clips whose counts wait to be read again
         #: repaints a row (None: every row) whose counts changed; without it, dataChanged
@@ -98,7 +99,12 @@ class ClipListModel(QStringListModel):
                 self.request(clip.id)
             return s
         if role == StatusRole:  # the frame count matters only to a clip not extracted
-            frames = self.summary(clip.id).total if clip.extract_status != "done" else 0
+            frames = 0
+            if clip.extract_status != "done":  # as known (painting never counts frames)
+                s = self._summary.get(clip.id)
+                if s is None and self.request is not None:
+                    self.request(clip.id)
+                frames = s.total if s is not None else 0
             return clip_status(clip, frames)
         if role == Qt.ItemDataRole.ToolTipRole:
             s = self._summary.get(clip.id)
@@ -197,10 +203,11 @@ class ClipListModel(QStringListModel):
         """Whether the clip's counts wait to be read (again) after `recount`."""
         return clip_id in self._stale
 
-    def recount(self, clip_id: str) -> None:
+    def recount(self, clip_id: str, changed: bool = True) -> None:
         """The clip's counts changed in a way the edits' deltas do not tell (frames added, an
-        edit elsewhere than the strip), or were never read: read them again off the window's
-        thread (`refresh`); the counts known meanwhile stay shown. Without `refresh`: now."""
+        edit elsewhere than the strip), or were never read (not `changed`): read them (again)
+        off the window's thread (`refresh`), first; the counts known meanwhile stay shown.
+        Without `refresh`: now."""
         if clip_id not in self._pos:
             return
         if self.refresh is None:
@@ -208,6 +215,8 @@ class ClipListModel(QStringListModel):
                 self.set_summary(clip_id, got)
             return
         self._stale.add(clip_id)
+        if changed and self.edited is not None:  # counts read before are out of date
+            self.edited(clip_id)
         self.refresh(clip_id)
 
     def set_summary(self, clip_id: str, summary: ClipSummary) -> None:

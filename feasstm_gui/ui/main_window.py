@@ -286,7 +286,6 @@ class MainWindow(QMainWindow):
         if self.clip_id is None and self.clip_model.rowCount():
             self.clip_view.setCurrentIndex(self.clip_model.index(0))
 
-
     # -- clip and strip -------------------------------------------------------------------------
 
     def set_clip(self, clip_id: str | None) -> None:
@@ -327,8 +326,10 @@ class MainWindow(QMainWindow):
             gc.freeze()
         # the clip's counts: read off this thread when not known yet, or when a job may have
         # added frames (`keep`); edits move them as they come (refresh_frames)
-        if keep or self.clip_id not in self.clip_model.known():
+        if keep:
             self.clip_model.recount(self.clip_id)
+        elif self.clip_id not in self.clip_model.known():
+            self.clip_model.recount(self.clip_id, changed=False)
         self.status_info.update_counts()
         self.filter_bar.set_count(self.strip_model.rowCount(), len(rows))
         self.status_info.update_annotator_label(self.session.is_blind(self.clip_id))
