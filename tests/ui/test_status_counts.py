@@ -107,3 +107,28 @@ def test_a_clip_not_counted_yet_says_so_until_its_counts_come(window, make_proje
     qtbot.waitUntil(lambda: counts(window).startswith(
         "clip: 1 labelled · 1 deleted · 1 suggested · 6 frames   |   "), timeout=10000)
     assert built.store is window.store
+
+
+def test_counts_read_before_a_change_are_not_taken(window, make_project, qtbot):
+    """A read of the counts that began before frames changed under it (a job, an edit in
+    another clip) is dropped, and the clip read again: the clip list never goes back to older
+    counts."""
+    from feasstm_gui.core.store.views import ClipSummary
+
+    built = project(make_project)
+    window.set_store(built.store)
+    filler = window.clip_list.filler
+    qtbot.waitUntil(lambda: not filler.running, timeout=10000)
+    model = window.clip_model
+    before = filler.seq
+    # a frame of the other clip deleted behind the window's back, then the clip read again
+    ids = built.ids[OTHER_CLIP]
+    built.store.toggle_deletion([ids[0]], "blur")
+    model.recount(OTHER_CLIP)
+    assert model.is_stale(OTHER_CLIP)
+    # counts of the clip read before the change arrive late: not taken
+    window.clip_list._got({OTHER_CLIP: ClipSummary(total=3, labelled=2)}, filler.generation,
+                          before)
+    qtbot.waitUntil(lambda: not model.is_stale(OTHER_CLIP), timeout=10000)
+    s = model.known()[OTHER_CLIP]
+    assert (s.total, s.labelled, s.flagged) == (3, 1, 1)
