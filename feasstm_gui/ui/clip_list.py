@@ -37,7 +37,7 @@ FIRST_ROWS = 256
 class SummaryFiller(QObject):
     """Reads the clips' counts on a thread of its own (see the module's docstring)."""
 
-    got = Signal(object, int)  # {clip id: ClipSummary}, generation
+    got = Signal(object, int, int)  # {clip id: ClipSummary}, generation, ticket (`mark`)
     finished = Signal(int)  # generation
 
     def __init__(self, parent=None):
@@ -49,9 +49,20 @@ class SummaryFiller(QObject):
         self._queue: deque[str] = deque()
         self._urgent: deque[str] = deque()
         self._asked: set[str] = set()
+        self._source: tuple | None = None  # (store, viewer) read, while a project is open
+        self._alive = False  # a reading thread is on its way (under _lock)
         self.generation = 0
-        self.running = False
         self.left = 0
+        #: edits told so far (`mark`): counts read from a chunk taken after an edit's mark
+        #: include it; each chunk's counts come with the marks seen when it was taken
+        self.seq = 0
+        #: counts are being read, or the last of them not yet taken in by the window
+        self.running = False
+
+    @property
+    def alive(self) -> bool:
+        """Whether the reading thread is on its way."""
+        return self._alive
 
     def start(self, store, viewer: str | None, clip_ids: list[str]) -> None:
         """Count these clips of `store` (what `viewer` may see), from the start."""
@@ -62,10 +73,17 @@ class SummaryFiller(QObject):
         self._urgent = deque()
         self._asked = set()
         self.left = len(clip_ids)
+        self._source = (store, viewer)
         if not clip_ids:
             self.finished.emit(self.generation)
             return
-        self.running = True
+        with self._lock:
+            self._spawn()
+
+    def _spawn(self) -> None:
+        """Start the reading thread (under _lock)."""
+        store, viewer = self._source
+        self._alive = self.running = True
         db, owned = cl.reader_db(store)
         self._thread = threading.Thread(
             target=self._run, args=(store, viewer, db, owned, self._stop, self.generation),
@@ -75,9 +93,27 @@ class SummaryFiller(QObject):
     def request(self, clip_id: str) -> None:
         """Read this clip's counts next (it is on screen)."""
         with self._lock:
-            if self.running and clip_id not in self._asked:
+            if self._alive and clip_id not in self._asked:
                 self._asked.add(clip_id)
                 self._urgent.append(clip_id)
+
+    def refresh(self, clip_id: str) -> None:
+        """Read this clip's counts (again) next, also once every clip was read: an edit the
+        counts cannot follow, frames a job added, a clip not counted yet that is opened."""
+        with self._lock:
+            if self._source is None:
+                return
+            self._asked.add(clip_id)
+            if clip_id not in self._urgent:
+                self._urgent.append(clip_id)
+            if not self._alive:
+                self._spawn()
+
+    def mark(self) -> int:
+        """An edit was committed: its number (see `seq`)."""
+        with self._lock:
+            self.seq += 1
+            return self.seq
 
     def stop(self) -> None:
         """Stop reading (the project closes or is read again); waits for the query running."""
@@ -85,9 +121,11 @@ class SummaryFiller(QObject):
         if self._thread is not None:
             self._thread.join(10)
             self._thread = None
-        self.running = False
+        with self._lock:
+            self._alive = self.running = False
+            self._source = None
 
-    def _take(self) -> list[str]:
+    def _take(self) -> tuple[list[str], int]:
         with self._lock:
             out: list[str] = []
             while self._urgent and len(out) < CHUNK:
@@ -97,22 +135,27 @@ class SummaryFiller(QObject):
                 if c not in self._asked:
                     out.append(c)
             self._asked.update(out)
-            return out
+            if not out:  # done: a refresh after this starts a thread again
+                self._alive = False
+            return out, self.seq
 
     def _run(self, store, viewer, db, owned: bool, stop: threading.Event, gen: int) -> None:
         try:
             while not stop.is_set():
-                chunk = self._take()
+                chunk, ticket = self._take()
                 if not chunk:
                     break
                 try:
                     got = views.clip_summaries(store, viewer=viewer, clip_ids=chunk, db=db)
                 except Exception:  # noqa: BLE001 - closed under us: the window reads on demand
+                    with self._lock:
+                        if self._thread is threading.current_thread():
+                            self._alive = False
                     break
                 for c in chunk:  # a clip without frames has no row
                     got.setdefault(c, ClipSummary())
                 if not stop.is_set():
-                    self.got.emit(got, gen)
+                    self.got.emit(got, gen, ticket)
         finally:
             if owned:
                 cl.close_reader(db)
@@ -243,14 +286,18 @@ class ClipListController(QObject):
         self.bar.search.enter.connect(self._open_first)
         self._chunks = 0
         self._shown_clip: str | None = None
+        self._edited: dict[str, int] = {}  # clip id -> the filler's mark of its last edit
         window.clip_changed.connect(self._clip_changed)
         model = window.clip_model
         model.fetch = self._fetch
         model.request = self.filler.request
+        model.refresh = self.filler.refresh
+        model.edited = self._mark_edited
         view = window.clip_view
         model.repaint = lambda row: (view.viewport().update() if row is None
                                      else view.update(model.index(row)))
         model.completed.connect(self._restore_current)  # the rest of a search's rows listed
+        model.on_screen = self._on_screen
 
         page = QWidget()
         lay = QGridLayout(page)
@@ -266,15 +313,28 @@ class ClipListController(QObject):
             return None
         return w.session.clip_summaries(clip_id).get(clip_id, ClipSummary())
 
+    def _on_screen(self) -> tuple[int, int]:
+        """The first and last rows of the clip list on screen."""
+        view = self.window.clip_view
+        rect = view.viewport().rect().adjusted(4, 4, -4, -4)
+        first = view.indexAt(rect.topLeft())
+        last = view.indexAt(rect.bottomLeft())
+        n = self.window.clip_model.rowCount()
+        return (first.row() if first.isValid() else 0,
+                last.row() if last.isValid() else n - 1)
+
+    def _mark_edited(self, clip_id: str) -> None:
+        self._edited[clip_id] = self.filler.mark()
+
     def _clip_changed(self, clip_id: str) -> None:
-        """Read the counts of the clip left again (its disagreements are counted in the
-        project's), before the status bar sums them."""
+        """The clip left, when labelled blind: its counts read again off this thread (the
+        strip shows no disagreements there, so the edits could not move its count of them;
+        elsewhere the window moves it with each edit)."""
         w = self.window
         left, self._shown_clip = self._shown_clip, clip_id or None
-        if left and left != clip_id and w.clip_model.clip(left) is not None:
-            got = self._fetch(left)
-            if got is not None:
-                w.clip_model.set_summary(left, got)
+        if (left and left != clip_id and w.session is not None
+                and w.clip_model.clip(left) is not None and w.session.is_blind(left)):
+            w.clip_model.recount(left)
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -283,6 +343,7 @@ class ClipListController(QObject):
         w = self.window
         self.filler.stop()
         self._shown_clip = w.clip_id
+        self._edited = {}
         if w.session is None:
             w.clip_model.set_clips([], {}, set())
             self._keys = []
@@ -308,11 +369,21 @@ class ClipListController(QObject):
     def stop(self) -> None:
         self.filler.stop()
 
-    def _got(self, got: dict, gen: int) -> None:
+    def _got(self, got: dict, gen: int, ticket: int) -> None:
         if gen != self.filler.generation:
             return
         self.filler.left = max(0, self.filler.left - len(got))
-        self.window.clip_model.add_summaries(got)
+        model = self.window.clip_model
+        fresh, again = {}, {}
+        for c, s in got.items():
+            if self._edited.get(c, 0) > ticket:  # edited since this read began: it may
+                if model.is_stale(c):            # miss the edit
+                    self.filler.refresh(c)
+                continue
+            (again if model.is_stale(c) else fresh)[c] = s
+        model.add_summaries(fresh)
+        for c, s in again.items():
+            model.set_summary(c, s)
         if self.bar.filter().needs_counts and not self._refilter.isActive():
             self._refilter.start()
         self._show_count()
@@ -327,7 +398,7 @@ class ClipListController(QObject):
             count.recount()
 
     def _finished(self, gen: int) -> None:
-        if gen != self.filler.generation:
+        if gen != self.filler.generation or self.filler.alive:  # alive: a refresh since
             return
         self.filler.running = False
         self.filler.left = 0

@@ -286,14 +286,6 @@ class MainWindow(QMainWindow):
         if self.clip_id is None and self.clip_model.rowCount():
             self.clip_view.setCurrentIndex(self.clip_model.index(0))
 
-    def _refresh_summary(self, clip_id: str) -> None:
-        if self.session is None:
-            return
-        got = self.session.clip_summaries(clip_id)
-        if clip_id in got:
-            self.clip_model.set_summary(clip_id, got[clip_id])
-        self.status_info.update_counts()
-
     # -- clip and strip -------------------------------------------------------------------------
 
     def set_clip(self, clip_id: str | None) -> None:
@@ -332,7 +324,13 @@ class MainWindow(QMainWindow):
             # The clip's rows live until the next clip: keep the cyclic garbage collector from
             # walking them on every full collection (100,000 rows: 100 ms pauses mid-labelling).
             gc.freeze()
-        self._refresh_summary(self.clip_id)
+        # the clip's counts: read off this thread when not known yet, or when a job may have
+        # added frames (`keep`); edits move them as they come (refresh_frames)
+        if keep:
+            self.clip_model.recount(self.clip_id)
+        elif self.clip_id not in self.clip_model.known():
+            self.clip_model.recount(self.clip_id, changed=False)
+        self.status_info.update_counts()
         self.filter_bar.set_count(self.strip_model.rowCount(), len(rows))
         self.status_info.update_annotator_label(self.session.is_blind(self.clip_id))
         self.status_info.update_empty_text()
@@ -400,13 +398,17 @@ class MainWindow(QMainWindow):
         if not ids:
             return
         rows = self.session.rows(ids)
+        disputed = self.strip_model.open_dispute_count()
         changed = self.strip_model.update_frames(rows.values())
-        for old, new in changed:
+        disputed = self.strip_model.open_dispute_count() - disputed
+        for old, new in changed:  # the clip's counts move by the frames' old and new state
             self.clip_model.apply_change(old, new)
+        if disputed:
+            self.clip_model.apply_delta(self.clip_id, 0, 0, 0, disputed=disputed)
         self.review_model.update_frames(rows.values())
         other = {r.clip for r in rows.values()} - ({self.clip_id} if changed else set())
-        for clip_id in other:
-            self._refresh_summary(clip_id)
+        for clip_id in other:  # edited in the review grid, or by an undo: read again
+            self.clip_model.recount(clip_id)
         self.status_info.update_counts()
         cur = self.active_view().current_frame()
         if cur is not None and cur.id in rows:

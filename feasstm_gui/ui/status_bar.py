@@ -48,9 +48,12 @@ class StatusController(Controller):
         text = (f"project: {more}{known.labelled:,} labelled · {more}{known.flagged:,} deleted "
                 f"· {more}{known.total:,} frames")
         if w.clip_id is not None:
-            s = w.clip_model.summary(w.clip_id)
-            text = (f"clip: {s.labelled:,} labelled · {s.flagged:,} deleted · "
-                    f"{s.suggested:,} suggested · {s.total:,} frames   |   " + text)
+            s = w.clip_model.known().get(w.clip_id)  # never counted here: read off this
+            if s is None:                            # thread, shown when they come
+                text = "clip: counting…   |   " + text
+            else:
+                text = (f"clip: {s.labelled:,} labelled · {s.flagged:,} deleted · "
+                        f"{s.suggested:,} suggested · {s.total:,} frames   |   " + text)
         self.counts_label.setText(text)
 
     def update_annotator_label(self, blind: bool) -> None:
