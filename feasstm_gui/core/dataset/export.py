@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import heapq
 import json
 import os
+from json.encoder import encode_basestring as _encode_str
 import re
 import secrets
 import shutil
 from collections import Counter, defaultdict
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -97,17 +100,27 @@ class ExportOptions:
     label_distribution: bool = False  # label_distribution.csv: the annotators' codes per image
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedImage:
     """One image of the export. `path` is relative to the export folder (POSIX); `name` is how
-    the lists and CSVs name it (faf: `000001.jpg`; emotion-fan: `Happy/clip_001/0000001.jpg`)."""
+    the lists and CSVs name it (faf: `000001.jpg`; emotion-fan: `Happy/clip_001/0000001.jpg`).
+    A million of these stay in memory: the paths are worked out when asked for, from strings
+    shared by all the images of a folder."""
 
     frame: ExportFrame
-    src: str  # the crop in the project
-    path: str
+    folder: str  # the folder `path` is in; "" when `name` is the whole path (emotion-fan)
     name: str
     code: int  # 0: unlabelled
     split: str
+
+    @property
+    def src(self) -> str:
+        """The crop, relative to the project folder (POSIX)."""
+        return self.frame.crop
+
+    @property
+    def path(self) -> str:
+        return f"{self.folder}/{self.name}" if self.folder else self.name
 
 
 @dataclass
@@ -213,9 +226,10 @@ class ProjectSnapshot:
 def read_project(store: Store) -> ProjectSnapshot:
     with read_snapshot(store):
         params = store.params()
+        labels, decided = labels_by_frame(store), adjudications(store)
         return ProjectSnapshot(store.folder, params.get("project.name") or store.folder.name,
-                               store.clips(), export_frames(store), labels_by_frame(store),
-                               adjudications(store), params, *proposals_for_export(store))
+                               store.clips(), export_frames(store, labels, decided), labels,
+                               decided, params, *proposals_for_export(store))
 
 
 def plan_export(store: Store, options: ExportOptions | None = None, *,
@@ -317,7 +331,7 @@ class _Listing:
         self._names: dict[str, set[str]] = {}
 
     def path(self, rel: str) -> str:
-        return os.path.join(self.base, *rel.split("/"))
+        return _abs(self.base, rel)
 
     def exists(self, rel: str) -> bool:
         parent, _, name = rel.rpartition("/")
@@ -347,12 +361,12 @@ def _exportable(listing: _Listing, clip_id: str, frames: list[ExportFrame],
                                             and options.format == "faf")
         src = None
         if frame.crop is not None:
-            src = listing.path(frame.crop)
+            src = frame.crop
             image = _suffix(src) in IMAGE_EXTENSIONS
-            if wanted and not (image and listing.exists(frame.crop)):
+            if wanted and not (image and listing.exists(src)):
                 why = "is missing" if image else "is not a JPEG, PNG or BMP file"
-                problems.append(Problem.at(src, 0, f"crop of clip '{clip_id}' frame "
-                                           f"{frame.frame_index} {why}; frame left out"))
+                problems.append(Problem.at(listing.path(src), 0, f"crop of clip '{clip_id}' "
+                                           f"frame {frame.frame_index} {why}; frame left out"))
                 src = None
         elif wanted:
             no_face.append(frame)
@@ -365,22 +379,34 @@ def _exportable(listing: _Listing, clip_id: str, frames: list[ExportFrame],
 
 
 def _suffix(src: str) -> str:
+    if src.endswith(".jpg"):  # nearly every crop: no splitext
+        return ".jpg"
     s = os.path.splitext(src)[1].lower()
     return ".jpg" if s == ".jpeg" else s
 
 
+def _abs(base: str, rel: str) -> str:
+    """A path relative to the project folder (POSIX separators) made absolute."""
+    if os.sep == "/" and not rel.startswith("/"):
+        return f"{base}/{rel}"
+    return os.path.join(base, *rel.split("/"))
+
+
 def _faf_images(exported, split, options) -> list[PlannedImage]:
     images = []
+    append = images.append
+    unlabelled = options.include_unlabelled
     for clip_id, rows in exported.items():
         n = 0
+        folder = f"faces/{clip_id}"
+        clip_split = split[clip_id]
         for frame, src in rows:
-            if src is None or (frame.code is None and not options.include_unlabelled):
+            if src is None or (frame.code is None and not unlabelled):
                 continue
             n += 1
-            name = f"{n:06d}{_suffix(src)}"
             code = frame.code or 0
-            images.append(PlannedImage(frame, src, f"faces/{clip_id}/{name}", name, code,
-                                       split[clip_id] if code else ""))
+            append(PlannedImage(frame, folder, f"{n:06d}{_suffix(src)}", code,
+                                clip_split if code else ""))
     return images
 
 
@@ -401,8 +427,7 @@ def _emotion_fan_images(exported, split, options) -> tuple[list[PlannedImage], l
             planned = PlannedRun(clip_id, number, run.code, rel, [], split[clip_id])
             for k, (frame, src) in enumerate(rows[run.start:run.stop], start=1):
                 name = f"{rel}/{ef.frame_name(k, _suffix(src))}"
-                planned.images.append(PlannedImage(frame, src, name, name, run.code,
-                                                   split[clip_id]))
+                planned.images.append(PlannedImage(frame, "", name, run.code, split[clip_id]))
             images.extend(planned.images)
             runs.append(planned)
     return images, runs
@@ -479,7 +504,7 @@ def export_dataset(store: Store, out: str | Path, options: ExportOptions | None 
     _check_destination(out, store.folder, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}{_PARTIAL}{os.getpid()}-{secrets.token_hex(4)}"
-    writer = _Writer(tmp, plan.options.link)
+    writer = _Writer(tmp, plan.options.link, plan.project_folder, len(plan.images))
     problems = list(plan.problems)
     total = len(plan.images) + 1 + (len(plan.clips) if plan.options.with_videos else 0)
     done = False
@@ -488,8 +513,7 @@ def export_dataset(store: Store, out: str | Path, options: ExportOptions | None 
         yield Progress(0, total, "planned", list(plan.problems))
         n = 0
         for chunk in _chunks(plan.images, CHUNK):
-            for image in chunk:
-                writer.image(image.src, image.path)
+            writer.images(chunk, n)
             n += len(chunk)
             yield Progress(n, total, chunk[-1].frame.clip)
         _write_lists(writer, plan)
@@ -678,9 +702,9 @@ def _os_error(exc: OSError, out: Path) -> FeasstmError:
 # ---------------------------------------------------------------------------- file writing
 
 
-def _copy_file(src: str | Path, dst: Path, link: bool) -> tuple[str, int, bool]:
+def _copy_file(src: str | Path, dst: str | Path, link: bool) -> tuple[bytes, int, bool]:
     """Put `src`'s bytes at `dst` (new file): a hard link when `link`, else a copy. Returns the
-    SHA-256, the size, and whether a link was made (False: it fell back to a copy)."""
+    SHA-256 (32 bytes), the size, and whether a link was made (False: it fell back to a copy)."""
     if link:
         try:
             os.link(src, dst)
@@ -688,23 +712,49 @@ def _copy_file(src: str | Path, dst: Path, link: bool) -> tuple[str, int, bool]:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EEXIST):
                 raise
         else:
-            data = dst.read_bytes()
-            return hashlib.sha256(data).hexdigest(), len(data), True
-    with open(src, "rb") as f:
-        data = f.read()
+            with open(dst, "rb", buffering=0) as f:
+                data = f.readall()
+            return hashlib.sha256(data).digest(), len(data), True
+    with open(src, "rb", buffering=0) as f:
+        data = f.readall()
     with open(dst, "xb") as f:
         f.write(data)
-    return hashlib.sha256(data).hexdigest(), len(data), False
+    return hashlib.sha256(data).digest(), len(data), False
 
 
 class _Writer:
-    """Writes files under the temporary export folder and remembers each one's hash."""
+    """Writes files under the temporary export folder and remembers each one's hash: the
+    images' in two flat arrays in plan order (32 bytes and one integer each: a million images
+    take 40 MB, not the 300 MB of a dict), every other file's in `hashes`."""
 
-    def __init__(self, root: Path, link: bool):
+    def __init__(self, root: Path, link: bool, project: Path | str = "", n_images: int = 0):
         self.root = root
         self.link = link
         self.hashes: dict[str, tuple[str, int]] = {}
         self._dirs: set[str] = set()
+        self._root = os.fspath(root)
+        self._project = os.fspath(project)
+        self.digests = bytearray(32 * n_images)
+        self.sizes = array("q", bytes(8 * n_images))
+
+    def images(self, images: list[PlannedImage], start: int) -> None:
+        """Put `images` (plan.images[start:start + len(images)]) in place, each in one tight
+        step: the folder made once, the link (or copy), the hash."""
+        root, project, dirs = self._root, self._project, self._dirs
+        digests, sizes = self.digests, self.sizes
+        k = start
+        for image in images:
+            folder = image.folder or image.name.rpartition("/")[0]
+            if folder not in dirs:
+                (self.root / folder).mkdir(parents=True, exist_ok=True)
+                dirs.add(folder)
+            digest, size, linked = _copy_file(_abs(project, image.frame.crop),
+                                              _abs(root, image.path), self.link)
+            if self.link and not linked:
+                self.link = False  # another file system, or links not allowed: copy the rest
+            digests[32 * k:32 * k + 32] = digest
+            sizes[k] = size
+            k += 1
 
     def _target(self, rel: str) -> Path:
         parent = rel.rpartition("/")[0]
@@ -712,12 +762,6 @@ class _Writer:
             (self.root / parent).mkdir(parents=True, exist_ok=True)
             self._dirs.add(parent)
         return self.root / rel
-
-    def image(self, src: str | Path, rel: str) -> None:
-        digest, size, linked = _copy_file(src, self._target(rel), self.link)
-        if self.link and not linked:
-            self.link = False  # another file system, or links not allowed: copy the rest
-        self.hashes[rel] = (digest, size)
 
     def bytes(self, rel: str, data: bytes) -> None:
         with open(self._target(rel), "xb") as f:
@@ -928,13 +972,69 @@ def _write_manifest(writer: _Writer, plan: ExportPlan) -> None:
         **({"identity": plan.identity} if plan.identity else {}),
         "csv_text_prefix": "a text cell starting with = + - @ tab or CR has a ' prepended",
         "counts": plan.counts(),
-        "files": {rel: {"sha256": h, "bytes": n} for rel, (h, n) in sorted(writer.hashes.items())},
     }
-    data = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+    # What json.dumps(manifest + "files", ensure_ascii=False, indent=1) gives, with the
+    # files table written in pieces (a million entries through json.dumps: a minute, 1 GB).
+    head = json.dumps(manifest, ensure_ascii=False, indent=1)
+    assert head.endswith("\n}")
     with open(writer.root / MANIFEST, "xb") as f:
-        f.write(data)
+        f.write(head[:-2].encode("utf-8"))
+        f.write(b',\n "files": {')
+        first = True
+        piece: list[str] = []
+        for rel, digest, size in _manifest_files(writer, plan):
+            piece.append(f'{"" if first else ","}\n  {_json_str(rel)}: {{\n   "sha256": '
+                         f'"{digest}",\n   "bytes": {size}\n  }}')
+            first = False
+            if len(piece) >= 4096:
+                f.write("".join(piece).encode("utf-8"))
+                piece.clear()
+        f.write("".join(piece).encode("utf-8"))
+        f.write(b"}\n}\n" if first else b"\n }\n}\n")
         f.flush()
         os.fsync(f.fileno())
+
+
+def _json_str(text: str) -> str:
+    return _encode_str(text)
+
+
+def _manifest_files(writer: _Writer, plan: ExportPlan) -> Iterator[tuple[str, str, int]]:
+    """(path, SHA-256, bytes) of every file written, in path order (sorted() of the paths):
+    the images' from the writer's arrays folder by folder, merged with the other files'."""
+    images = plan.images
+    folders: dict[str, list[int]] = {}  # folder -> [first, last + 1] in plan order
+    spans: list[tuple[str, int, int]] = []
+    start = 0
+    for k in range(1, len(images) + 1):
+        if k == len(images) or _folder(images[k]) != _folder(images[start]):
+            folder = _folder(images[start])
+            if folder in folders:  # not one run (no plan makes that): sort every image
+                spans = [("", 0, len(images))]
+                break
+            folders[folder] = [start, k]
+            spans.append((folder, start, k))
+            start = k
+    # Paths of different folders at the same depth compare as their folders followed by "/".
+    spans.sort(key=lambda s: s[0] + "/")
+    digests, sizes = writer.digests, writer.sizes
+
+    def image_entries() -> Iterator[tuple[str, str, int]]:
+        for _, a, b in spans:
+            order = range(a, b)
+            paths = [images[k].path for k in order]
+            if any(paths[i] > paths[i + 1] for i in range(len(paths) - 1)):
+                order = sorted(order, key=lambda k: images[k].path)
+                paths = [images[k].path for k in order]
+            for k, rel in zip(order, paths):
+                yield rel, digests[32 * k:32 * k + 32].hex(), sizes[k]
+
+    others = ((rel, h, n) for rel, (h, n) in sorted(writer.hashes.items()))
+    return heapq.merge(image_entries(), others, key=lambda e: e[0])
+
+
+def _folder(image: PlannedImage) -> str:
+    return image.folder or image.name.rpartition("/")[0]
 
 
 def with_options(options: ExportOptions, **changes: Any) -> ExportOptions:

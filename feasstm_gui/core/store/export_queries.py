@@ -22,7 +22,7 @@ def read_snapshot(store: Store) -> Iterator[None]:
         yield
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ExportFrame:
     """One frame with what the export writes about it. `code` is the final label (None:
     unlabelled); `crop` is relative to the project folder (None: no aligned face)."""
@@ -40,8 +40,14 @@ class ExportFrame:
     code: int | None
 
 
-def export_frames(store: Store) -> list[ExportFrame]:
-    """Every frame of the project, by clip then source frame index."""
+def export_frames(store: Store, labels: dict[int, list[LabelRow]] | None = None,
+                  decided: dict[int, LabelRow] | None = None) -> list[ExportFrame]:
+    """Every frame of the project, by clip then source frame index. With `labels` and
+    `decided` (labels_by_frame and adjudications, read in the same snapshot) the final label is
+    worked out from them here instead of by the final_labels view, frame by frame in SQL (a
+    million frames: seconds less)."""
+    if labels is not None and decided is not None:
+        return _export_frames(store, labels, decided)
     rows = store.db.query(
         """
         SELECT f.id, f.clip, f.frame_index, f.time_ms, f.source_name, f.irrelevant,
@@ -56,7 +62,41 @@ def export_frames(store: Store) -> list[ExportFrame]:
                         r[10]) for r in rows]
 
 
-@dataclass(frozen=True)
+def _export_frames(store: Store, labels: dict[int, list[LabelRow]],
+                   decided: dict[int, LabelRow]) -> list[ExportFrame]:
+    """export_frames with the final label as the final_labels view defines it: the
+    adjudication, else the one code every annotator gave (None: none, or different codes)."""
+    deleted = {r[0] for r in store.db.query("SELECT DISTINCT frame_id FROM deletions")}
+    clips: dict[str, str] = {}  # one string per clip id, not one per frame
+    out = []
+    append = out.append
+    get = labels.get
+    for fid, clip, index, time_ms, source, irrelevant, crop, prob, sharp in store.db.query(
+            """
+            SELECT f.id, f.clip, f.frame_index, f.time_ms, f.source_name, f.irrelevant,
+                   fa.crop, fa.prob, fa.sharpness
+            FROM frames f
+            LEFT JOIN faces fa ON fa.frame_id = f.id AND fa.version = f.face_version
+            ORDER BY f.clip, f.frame_index
+            """):
+        adj = decided.get(fid) if decided else None
+        if adj is not None:
+            code = adj.code
+        else:
+            rows = get(fid)
+            if not rows:
+                code = None
+            elif len(rows) == 1:
+                code = rows[0].code
+            else:
+                first = rows[0].code
+                code = first if all(r.code == first for r in rows) else None
+        append(ExportFrame(fid, clips.setdefault(clip, clip), index, time_ms, source,
+                           bool(irrelevant), fid in deleted, crop, prob, sharp, code))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
 class LabelRow:
     annotator: str
     code: int
@@ -64,12 +104,16 @@ class LabelRow:
 
 
 def labels_by_frame(store: Store) -> dict[int, list[LabelRow]]:
-    """Every annotator's own label, per frame id (annotators in name order)."""
+    """Every annotator's own label, per frame id (annotators in name order). Equal names and
+    times share one string (a million labels: a few hundred MB less)."""
     out: dict[int, list[LabelRow]] = defaultdict(list)
+    names: dict[str, str] = {}
+    times: dict[str, str] = {}
     for frame_id, annotator, code, at in store.db.query(
             "SELECT frame_id, annotator, code, labelled_at FROM labels "
             "ORDER BY frame_id, annotator"):
-        out[frame_id].append(LabelRow(annotator, code, at))
+        out[frame_id].append(LabelRow(names.setdefault(annotator, annotator), code,
+                                      times.setdefault(at, at)))
     return out
 
 
