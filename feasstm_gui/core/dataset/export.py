@@ -23,13 +23,13 @@ import hashlib
 import heapq
 import json
 import os
-from json.encoder import encode_basestring as _encode_str
 import re
 import secrets
 import shutil
-from collections import Counter, defaultdict
 from array import array
+from collections import Counter, defaultdict
 from collections.abc import Iterator
+from json.encoder import encode_basestring as _encode_str
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,7 +39,7 @@ from feasstm_gui import __version__
 from feasstm_gui.core.dataset.split import SPLITS, TEST, TRAIN, choose_test_groups, read_split_file
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.formats import emotion_fan as ef
-from feasstm_gui.core.formats.csvsafe import csv_bytes
+from feasstm_gui.core.formats.csvsafe import FORMULA_TRIGGERS, QUOTE, csv_bytes, safe_cell
 from feasstm_gui.core.ingest.images import IMAGE_EXTENSIONS
 from feasstm_gui.core.jobs import Job, JobResult, Progress
 from feasstm_gui.core.names import clip_id_problem
@@ -771,6 +771,10 @@ class _Writer:
     def path(self, rel: str) -> Path:
         return self._target(rel)
 
+    def text(self, rel: str) -> _TextOut:
+        """A new text file written in pieces (UTF-8, hashed on the way): `with` it."""
+        return _TextOut(self, rel)
+
     def add_existing(self, rel: str) -> None:
         h = hashlib.sha256()
         size = 0
@@ -786,6 +790,45 @@ class _Writer:
             os.sync()
 
 
+class _TextOut:
+    """A file of the export written as text in pieces of about a megabyte, hashed as written
+    (a million lines never held in memory at once). The hash is recorded on a clean close."""
+
+    def __init__(self, writer: _Writer, rel: str):
+        self.writer, self.rel = writer, rel
+        self._file = open(writer._target(rel), "xb")
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self._pieces: list[str] = []
+        self._chars = 0
+
+    def write(self, text: str) -> None:
+        self._pieces.append(text)
+        self._chars += len(text)
+        if self._chars >= 1 << 20:
+            self.flush()
+
+    def flush(self) -> None:
+        data = "".join(self._pieces).encode("utf-8")
+        self._pieces.clear()
+        self._chars = 0
+        self._hash.update(data)
+        self._size += len(data)
+        self._file.write(data)
+
+    def __enter__(self) -> _TextOut:
+        return self
+
+    def __exit__(self, kind, value, tb) -> None:
+        try:
+            if kind is None:
+                self.flush()
+        finally:
+            self._file.close()
+        if kind is None:
+            self.writer.hashes[self.rel] = (self._hash.hexdigest(), self._size)
+
+
 def _write_lists(writer: _Writer, plan: ExportPlan) -> None:
     if plan.options.format == "emotion-fan":
         for s in SPLITS:
@@ -793,18 +836,56 @@ def _write_lists(writer: _Writer, plan: ExportPlan) -> None:
                      if r.split == s]
             writer.bytes(f"{s}.txt", "".join(lines).encode("utf-8"))
         return
-    per_clip: dict[str, list[str]] = defaultdict(list)
-    lists: dict[str, list[str]] = {s: [] for s in (*SPLITS, "unlabelled")}
-    for image in plan.images:
-        clip = image.frame.clip
-        per_clip[clip].append(f"{image.name} {image.code}\n")
-        lists[image.split or "unlabelled"].append(f"{clip}/{image.name} {image.code}\n")
-    for clip, lines in per_clip.items():
-        writer.bytes(f"annotations/{clip}.txt", "".join(lines).encode("utf-8"))
-    for s in SPLITS:
-        writer.bytes(f"{s}.txt", "".join(lists[s]).encode("utf-8"))
-    if plan.options.include_unlabelled:
-        writer.bytes("unlabelled.txt", "".join(lists["unlabelled"]).encode("utf-8"))
+    per_clip: dict[str, list[str]] = defaultdict(list)  # a plan holds each clip's images in a row
+    outs = {s: writer.text(f"{s}.txt") for s in SPLITS}
+    try:
+        if plan.options.include_unlabelled:
+            outs["unlabelled"] = writer.text("unlabelled.txt")
+        last = None
+        for image in plan.images:
+            clip = image.frame.clip
+            if clip != last:
+                if last is not None and len(per_clip[last]) > 256:  # written below, in order
+                    per_clip[last] = ["".join(per_clip[last])]
+                last = clip
+            line = f"{image.name} {image.code}\n"
+            per_clip[clip].append(line)
+            out = outs.get(image.split or "unlabelled")
+            if out is not None:
+                out.write(f"{clip}/{line}")
+        for clip, lines in per_clip.items():
+            writer.bytes(f"annotations/{clip}.txt", "".join(lines).encode("utf-8"))
+        for out in outs.values():
+            out.__exit__(None, None, None)
+        outs = {}
+    finally:
+        for out in outs.values():  # an error: close what is open (the folder is removed)
+            out._file.close()
+
+
+class _Safe(dict):
+    """safe_cell of text cells, remembered: clip ids, video and annotator names repeat over a
+    million rows."""
+
+    def __missing__(self, text: str) -> Any:
+        value = self[text] = safe_cell(text)
+        return value
+
+
+def _safe_text(text: str) -> str:
+    """safe_cell for a text cell that rarely repeats (a time)."""
+    return QUOTE + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def _csv_out(writer: _Writer, rel: str, header, rows) -> None:
+    """What writer.bytes(rel, csv_bytes(header, rows)) writes, streamed, for rows whose cells
+    are already safe (numbers, or text through safe_cell)."""
+    import csv
+
+    with writer.text(rel) as out:
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow([safe_cell(h) for h in header])
+        w.writerows(rows)
 
 
 def _write_tables(writer: _Writer, plan: ExportPlan) -> None:
@@ -812,19 +893,28 @@ def _write_tables(writer: _Writer, plan: ExportPlan) -> None:
         (c.id, Path(c.video).name if c.video else "", c.work, c.actor, c.role, c.group,
          _num(c.start_s), _num(c.end_s), plan.split.get(c.id, "")) for c in plan.clips)))
     labels, decided = plan.labels, plan.adjudications
-    videos = {c.id: Path(c.video).name if c.video else "" for c in plan.clips}
-    label_rows = []
-    provenance = []
-    for image in plan.images:
-        f = image.frame
-        for row in labels.get(f.id, ()):
-            label_rows.append((f.clip, image.name, row.annotator, row.code))
-        who, when = _final_author(f.code, labels.get(f.id, ()), decided.get(f.id))
-        provenance.append((f.clip, image.name, videos[f.clip], f.frame_index, _num(f.time_ms),
-                           _num(f.prob), _num(f.sharpness), who, when,
-                           *_proposal_cells(plan, f.id, f.code, decided.get(f.id))))
-    writer.bytes("labels_by_annotator.csv", csv_bytes(LABELS_HEADER, label_rows))
-    writer.bytes("provenance.csv", csv_bytes(PROVENANCE_HEADER, provenance))
+    safe = _Safe()
+    videos = {c.id: safe[Path(c.video).name] if c.video else "" for c in plan.clips}
+    # Image names are ours (digits, or an Emotion-FAN class name first): never a formula.
+
+    def label_rows():
+        for image in plan.images:
+            f = image.frame
+            clip = safe[f.clip]
+            for row in labels.get(f.id, ()):
+                yield clip, image.name, safe[row.annotator], row.code
+
+    def provenance():
+        for image in plan.images:
+            f = image.frame
+            adjudication = decided.get(f.id)
+            who, when = _final_author(f.code, labels.get(f.id, ()), adjudication)
+            yield (safe[f.clip], image.name, videos[f.clip], f.frame_index, _num(f.time_ms),
+                   _num(f.prob), _num(f.sharpness), safe[who], _safe_text(when),
+                   *_proposal_cells(plan, f.id, f.code, adjudication))
+
+    _csv_out(writer, "labels_by_annotator.csv", LABELS_HEADER, label_rows())
+    _csv_out(writer, "provenance.csv", PROVENANCE_HEADER, provenance())
     if plan.options.label_distribution:
         writer.bytes("label_distribution.csv", csv_bytes(DISTRIBUTION_HEADER, (
             (i.frame.clip, i.name, *_distribution(labels.get(i.frame.id, ())))
