@@ -29,9 +29,9 @@ import shutil
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from json.encoder import encode_basestring as _encode_str
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from json.encoder import encode_basestring as _encode_str
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +149,7 @@ class ExportPlan:
     problems: list[Problem] = field(default_factory=list)
     alignment: dict[str, Any] = field(default_factory=dict)
     split_method: str = "fraction"
-    labels: dict[int, list[LabelRow]] = field(default_factory=dict)  # every annotator's own
+    labels: dict[int, tuple[LabelRow, ...]] = field(default_factory=dict)  # every annotator's own
     adjudications: dict[int, LabelRow] = field(default_factory=dict)
     #: frame id -> (proposed code, its probability), and -> {annotator: accepted code}
     proposals: dict[int, tuple[int, float]] = field(default_factory=dict)
@@ -216,7 +216,7 @@ class ProjectSnapshot:
     name: str
     clips: list[Clip]
     frames: list[ExportFrame]
-    labels: dict[int, list[LabelRow]]
+    labels: dict[int, tuple[LabelRow, ...]]
     adjudications: dict[int, LabelRow]
     params: dict[str, Any]
     proposals: dict[int, tuple[int, float]] = field(default_factory=dict)
@@ -247,12 +247,13 @@ def plan_export(store: Store, options: ExportOptions | None = None, *,
     for frame in snap.frames:
         frames_by_clip[frame.clip].append(frame)
     listing = _Listing(snap.folder)
-    exported: dict[str, list[tuple[ExportFrame, str | None]]] = {}
+    exported: dict[str, tuple[list[ExportFrame], set[int]]] = {}
     for clip in clips:
-        exported[clip.id] = _exportable(listing, clip.id, frames_by_clip.get(clip.id, []),
+        exported[clip.id] = _exportable(listing, clip.id, frames_by_clip.pop(clip.id, []),
                                         options, problems)
-    weights = {cid: Counter(f.code for f, src in rows if src is not None and f.code)
-               for cid, rows in exported.items()}
+    weights = {cid: Counter(f.code for f in rows if f.code and f.crop is not None
+                            and f.id not in bad)
+               for cid, (rows, bad) in exported.items()}
     from feasstm_gui.core.dataset import identity_leaks as leaks
     from feasstm_gui.core.faces.tracker import TrackerSettings
 
@@ -347,35 +348,35 @@ class _Listing:
 
 def _exportable(listing: _Listing, clip_id: str, frames: list[ExportFrame],
                 options: ExportOptions, problems: list[Problem]
-                ) -> list[tuple[ExportFrame, str | None]]:
-    """The clip's kept frames (not deleted, not irrelevant) in source order, each with its crop
-    file, or None where it has none (reported; such a frame is not exported). Unlabelled frames
-    are kept in the sequence (Emotion-FAN runs end at them); the faf plan drops them unless
-    asked."""
-    out: list[tuple[ExportFrame, str | None]] = []
+                ) -> tuple[list[ExportFrame], set[int]]:
+    """The clip's kept frames (not deleted, not irrelevant) in source order, and the ids of
+    those among them whose crop file is missing or not an image (reported; such a frame, like
+    one without a crop, is not exported). Unlabelled frames are kept in the sequence
+    (Emotion-FAN runs end at them); the faf plan drops them unless asked."""
+    out: list[ExportFrame] = []
+    bad: set[int] = set()
     no_face: list[ExportFrame] = []
     for frame in frames:
         if frame.irrelevant or frame.deleted:
             continue
         wanted = frame.code is not None or (options.include_unlabelled
                                             and options.format == "faf")
-        src = None
-        if frame.crop is not None:
-            src = frame.crop
+        src = frame.crop
+        if src is not None:
             image = _suffix(src) in IMAGE_EXTENSIONS
             if wanted and not (image and listing.exists(src)):
                 why = "is missing" if image else "is not a JPEG, PNG or BMP file"
                 problems.append(Problem.at(listing.path(src), 0, f"crop of clip '{clip_id}' "
                                            f"frame {frame.frame_index} {why}; frame left out"))
-                src = None
+                bad.add(frame.id)
         elif wanted:
             no_face.append(frame)
-        out.append((frame, src))
+        out.append(frame)
     if no_face:
         problems.append(Problem.at(
             listing.base, 0, f"clip '{clip_id}': {len(no_face)} kept frame(s) have no aligned "
             f"face (first: frame {no_face[0].frame_index}); left out (align them first)"))
-    return out
+    return out, bad
 
 
 def _suffix(src: str) -> str:
@@ -396,12 +397,13 @@ def _faf_images(exported, split, options) -> list[PlannedImage]:
     images = []
     append = images.append
     unlabelled = options.include_unlabelled
-    for clip_id, rows in exported.items():
+    for clip_id, (rows, bad) in exported.items():
         n = 0
         folder = f"faces/{clip_id}"
         clip_split = split[clip_id]
-        for frame, src in rows:
-            if src is None or (frame.code is None and not unlabelled):
+        for frame in rows:
+            src = frame.crop
+            if src is None or (frame.code is None and not unlabelled) or frame.id in bad:
                 continue
             n += 1
             code = frame.code or 0
@@ -414,8 +416,8 @@ def _emotion_fan_images(exported, split, options) -> tuple[list[PlannedImage], l
     images: list[PlannedImage] = []
     runs: list[PlannedRun] = []
     owner: dict[str, str] = {}  # folder name (case folded) -> clip id
-    for clip_id, rows in exported.items():
-        codes = [f.code if src is not None else None for f, src in rows]
+    for clip_id, (rows, bad) in exported.items():
+        codes = [f.code if f.crop is not None and f.id not in bad else None for f in rows]
         for number, run in enumerate(ef.find_runs(codes, int(options.min_run)), start=1):
             folder = ef.folder_name(clip_id, number)
             other = owner.setdefault(folder.casefold(), clip_id)
@@ -425,8 +427,8 @@ def _emotion_fan_images(exported, split, options) -> tuple[list[PlannedImage], l
                     f"{folder!r} (whitespace becomes '_', case is ignored); rename one")
             rel = f"{ef.AFEW_CLASSES[run.code]}/{folder}"
             planned = PlannedRun(clip_id, number, run.code, rel, [], split[clip_id])
-            for k, (frame, src) in enumerate(rows[run.start:run.stop], start=1):
-                name = f"{rel}/{ef.frame_name(k, _suffix(src))}"
+            for k, frame in enumerate(rows[run.start:run.stop], start=1):
+                name = f"{rel}/{ef.frame_name(k, _suffix(frame.crop))}"
                 planned.images.append(PlannedImage(frame, "", name, run.code, split[clip_id]))
             images.extend(planned.images)
             runs.append(planned)
