@@ -84,7 +84,9 @@ def load_manifest(folder: Path) -> dict[str, Any]:
     if not folder.is_dir():
         raise FeasstmError("no such export folder", path=folder)
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = _read_as_written(path)
+        if manifest is None:  # not byte for byte as the export writes it: the JSON parser
+            manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise FeasstmError(f"not an export: no {MANIFEST}", path=folder) from exc
     except (OSError, ValueError) as exc:
@@ -92,6 +94,61 @@ def load_manifest(folder: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
         raise FeasstmError("not an export manifest (no 'files' table)", path=path)
     return manifest
+
+
+# A manifest as export.py writes it: the files table one entry in four lines.
+_ENTRY_KEY = re.compile(rb'  "((?:[^"\\\x00-\x1f]|\\.)*)": \{\n')
+_ENTRY_SHA = re.compile(rb'   "sha256": "([0-9a-f]{64})",\n')
+_ENTRY_BYTES = re.compile(rb'   "bytes": (0|[1-9][0-9]{0,17})\n')
+
+
+def _read_as_written(path: Path) -> dict[str, Any] | None:
+    """The manifest, when it is laid out exactly as the export writes it, read line by line
+    with each file's entry packed in 40 bytes (SHA-256, then the size): a million files take
+    a few hundred MB less than the JSON parser's dicts and the whole text at once. None when
+    the layout differs anywhere (then the JSON parser reads it, as before)."""
+    try:
+        with open(path, "rb") as f:
+            head: list[bytes] = []
+            for line in f:
+                if line == b' "files": {\n':
+                    break
+                head.append(line)
+            else:
+                return None
+            if not head or head[0] != b"{\n" or not head[-1].endswith(b",\n"):
+                return None
+            head[-1] = head[-1][:-2] + b"\n}"
+            manifest = json.loads(b"".join(head).decode("utf-8"))
+            if not isinstance(manifest, dict) or "files" in manifest:
+                return None
+            files: dict[str, bytes] = {}
+            while True:
+                m = _ENTRY_KEY.fullmatch(f.readline())
+                sha = _ENTRY_SHA.fullmatch(f.readline()) if m else None
+                size = _ENTRY_BYTES.fullmatch(f.readline()) if sha else None
+                end = f.readline() if size else b""
+                if end not in (b"  },\n", b"  }\n"):
+                    return None
+                key = m.group(1)
+                rel = json.loads(b'"' + key + b'"') if b"\\" in key else key.decode("utf-8")
+                files[rel] = bytes.fromhex(sha.group(1).decode()) + int(size.group(1)).to_bytes(
+                    8, "little")
+                if end == b"  }\n":
+                    break
+            if f.read() != b" }\n}\n":
+                return None
+    except (ValueError, UnicodeDecodeError):
+        return None
+    manifest["files"] = files
+    return manifest
+
+
+def _entry(entry: Any) -> Any:
+    """A files table entry as the JSON gives it (a dict), also from a packed one."""
+    if isinstance(entry, bytes) and len(entry) == 40:
+        return {"sha256": entry[:32].hex(), "bytes": int.from_bytes(entry[32:], "little")}
+    return entry
 
 
 def _check_files(base: str, folder: Path, rels: list[str], files: dict[str, Any]
@@ -102,17 +159,21 @@ def _check_files(base: str, folder: Path, rels: list[str], files: dict[str, Any]
     sep = os.sep
     for rel in rels:
         entry = files[rel]
-        if sep == "/" and isinstance(entry, dict) and _inside(rel):  # the usual case, quickly
+        if sep == "/" and _inside(rel):  # the usual case, quickly
             try:
                 with open(f"{base}/{rel}", "rb", buffering=0) as f:
                     data = f.read(1 << 20)
-                    if len(data) < 1 << 20:
-                        if sha256(data).hexdigest() == entry.get("sha256") \
-                                and entry.get("bytes") in (None, len(data)):
+                if len(data) < 1 << 20:
+                    if isinstance(entry, bytes):
+                        if sha256(data).digest() == entry[:32] \
+                                and int.from_bytes(entry[32:], "little") == len(data):
                             continue
+                    elif isinstance(entry, dict) and sha256(data).hexdigest() == \
+                            entry.get("sha256") and entry.get("bytes") in (None, len(data)):
+                        continue
             except OSError:
                 pass
-        problem = _check_file(folder, rel, entry)  # the full check, saying what is wrong
+        problem = _check_file(folder, rel, _entry(entry))  # the full check: what is wrong
         if problem is not None:
             out.append(problem)
     return out
@@ -191,9 +252,17 @@ def _lines(path: Path, problems: list[Problem]) -> Iterator[tuple[int, str]]:
                                    "\\r in the file (line ends must be \\n)"))
     if text and not text.endswith("\n"):
         problems.append(Problem.at(path, text.count("\n") + 1, "the last line has no \\n"))
-    for number, line in enumerate(text.split("\n"), start=1):
+    # text.split("\n"), one line at a time (a million lines: no list of them all)
+    start, number, end_of_text = 0, 0, len(text)
+    while start <= end_of_text:
+        end = text.find("\n", start)
+        if end < 0:
+            end = end_of_text
+        number += 1
+        line = text[start:end]
         if line.strip("\r"):
             yield number, line.rstrip("\r")
+        start = end + 1
 
 
 def _code(text: str, allowed: range | tuple) -> int | None:
@@ -208,15 +277,18 @@ def _check_faf(folder: Path, manifest: dict) -> list[Problem]:
     unlabelled_ok = bool((manifest.get("options") or {}).get("include_unlabelled"))
     allowed = range(0, 8) if unlabelled_ok else range(1, 8)
     images = _faf_images(folder, problems)
+    # clip -> image name -> code + _LISTED * (1 + index of the list naming it, 0: none yet).
+    # One small int per image (a million images: no tuple or second dict each).
     codes: dict[str, dict[str, int]] = {}
     ann_dir = folder / "annotations"
-    for clip, names in images.items():
-        codes[clip] = _check_annotation(ann_dir / f"{clip}.txt", names, allowed, problems)
+    for clip in list(images):
+        codes[clip] = _check_annotation(ann_dir / f"{clip}.txt", images[clip], allowed,
+                                        problems)
+        images[clip] = None  # the names are the keys of codes[clip] now
     if ann_dir.is_dir():
         for txt in sorted(ann_dir.iterdir()):
             if txt.suffix != ".txt" or txt.stem not in images:
                 problems.append(Problem.at(txt, 0, f"no folder faces/{txt.stem}/ for this file"))
-    seen: dict[tuple[str, str], str] = {}
     clip_splits: dict[str, set[str]] = defaultdict(set)
     lists = ["train", "test"] + (["unlabelled"] if unlabelled_ok else [])
     for list_name in lists:
@@ -231,28 +303,33 @@ def _check_faf(folder: Path, manifest: dict) -> list[Problem]:
                                            f"with code {'0' if want == range(0, 1) else '1-7'}, "
                                            f"got {line!r}"))
                 continue
-            if clip not in codes or name not in codes[clip]:
+            names = codes.get(clip)
+            state = names.get(name) if names is not None else None
+            if state is None:
                 problems.append(Problem.at(path, number, f"no image faces/{where}"))
                 continue
-            if codes[clip][name] != code:
+            if state % _LISTED != code:
                 problems.append(Problem.at(path, number, f"code {code} differs from "
-                                           f"annotations/{clip}.txt ({codes[clip][name]})"))
-            if (clip, name) in seen:
+                                           f"annotations/{clip}.txt ({state % _LISTED})"))
+            if state >= _LISTED:
                 problems.append(Problem.at(path, number, f"{where} is already listed in "
-                                           f"{seen[clip, name]}.txt"))
+                                           f"{lists[state // _LISTED - 1]}.txt"))
                 continue
-            seen[clip, name] = list_name
+            names[name] = state + _LISTED * (1 + lists.index(list_name))
             if list_name != "unlabelled":
                 clip_splits[clip].add(list_name)
     for clip, names in codes.items():
         for name, code in names.items():
-            if (clip, name) in seen:
+            if code >= _LISTED:
                 continue
             why = ("listed in neither train.txt nor test.txt" if code
                    else "not listed in unlabelled.txt")
             problems.append(Problem.at(folder / "faces" / clip / name, 0, why))
     problems.extend(_leaks(folder, manifest, clip_splits))
     return problems
+
+
+_LISTED = 16  # codes are 0-7
 
 
 def _faf_images(folder: Path, problems: list[Problem]) -> dict[str, dict[str, None]]:
@@ -271,7 +348,7 @@ def _faf_images(folder: Path, problems: list[Problem]) -> dict[str, dict[str, No
         if bad_id:
             problems.append(Problem.at(clip_dir, 0, f"bad clip id: {bad_id}"))
         names = sorted(os.listdir(clip_dir))
-        out[clip_dir.name] = dict.fromkeys(names)
+        out[clip_dir.name] = {n: n for n in names}
         _continuity(clip_dir, names, _FAF_NAME, problems)
     return out
 
@@ -320,7 +397,7 @@ def _check_annotation(path: Path, names: dict[str, None], allowed: range,
         if name < last:
             problems.append(Problem.at(path, number, f"{name} is out of name order"))
         last = name
-        codes[name] = code
+        codes[names[name] or name] = code  # the listing's string: one per image, not two
     for name in names:
         if name not in codes and path.exists():
             problems.append(Problem.at(path.parent.parent / "faces" / path.stem / name, 0,
