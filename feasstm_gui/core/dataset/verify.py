@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+from binascii import unhexlify
 from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -97,9 +98,9 @@ def load_manifest(folder: Path) -> dict[str, Any]:
 
 
 # A manifest as export.py writes it: the files table one entry in four lines.
-_ENTRY_KEY = re.compile(rb'  "((?:[^"\\\x00-\x1f]|\\.)*)": \{\n')
-_ENTRY_SHA = re.compile(rb'   "sha256": "([0-9a-f]{64})",\n')
-_ENTRY_BYTES = re.compile(rb'   "bytes": (0|[1-9][0-9]{0,17})\n')
+_ENTRY = re.compile(rb'  "([^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*)": \{\n'
+                    rb'   "sha256": "([0-9a-f]{64})",\n   "bytes": (0|[1-9][0-9]{0,17})\n  \}(,?)\n')
+_BLOCK = 1 << 22
 
 
 def _read_as_written(path: Path) -> dict[str, Any] | None:
@@ -123,20 +124,21 @@ def _read_as_written(path: Path) -> dict[str, Any] | None:
             if not isinstance(manifest, dict) or "files" in manifest:
                 return None
             files: dict[str, bytes] = {}
-            while True:
-                m = _ENTRY_KEY.fullmatch(f.readline())
-                sha = _ENTRY_SHA.fullmatch(f.readline()) if m else None
-                size = _ENTRY_BYTES.fullmatch(f.readline()) if sha else None
-                end = f.readline() if size else b""
-                if end not in (b"  },\n", b"  }\n"):
-                    return None
-                key = m.group(1)
+            buf, pos, more, last = f.read(_BLOCK), 0, True, False
+            while not last:
+                m = _ENTRY.match(buf, pos)
+                if m is None:
+                    if not more:
+                        return None
+                    block = f.read(_BLOCK)  # an entry cut by the block's end: read on
+                    more = bool(block)
+                    buf, pos = buf[pos:] + block, 0
+                    continue
+                key, sha, size, comma = m.groups()
                 rel = json.loads(b'"' + key + b'"') if b"\\" in key else key.decode("utf-8")
-                files[rel] = bytes.fromhex(sha.group(1).decode()) + int(size.group(1)).to_bytes(
-                    8, "little")
-                if end == b"  }\n":
-                    break
-            if f.read() != b" }\n}\n":
+                files[rel] = unhexlify(sha) + int(size).to_bytes(8, "little")
+                pos, last = m.end(), not comma
+            if buf[pos:] + f.read() != b" }\n}\n":
                 return None
     except (ValueError, UnicodeDecodeError):
         return None
