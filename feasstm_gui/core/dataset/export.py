@@ -745,13 +745,24 @@ class _Writer:
         root, project, dirs = self._root, self._project, self._dirs
         digests, sizes = self.digests, self.sizes
         k = start
+        last, prefix = None, ""
+        posix = os.sep == "/"
         for image in images:
-            folder = image.folder or image.name.rpartition("/")[0]
-            if folder not in dirs:
-                (self.root / folder).mkdir(parents=True, exist_ok=True)
-                dirs.add(folder)
-            digest, size, linked = _copy_file(_abs(project, image.frame.crop),
-                                              _abs(root, image.path), self.link)
+            folder = image.folder
+            if not folder:  # emotion-fan: the name is the path
+                folder = image.name.rpartition("/")[0]
+            if folder is not last:
+                if folder not in dirs:
+                    (self.root / folder).mkdir(parents=True, exist_ok=True)
+                    dirs.add(folder)
+                last = folder
+                prefix = f"{root}/{image.folder}/" if image.folder else f"{root}/"
+            crop = image.frame.crop
+            if posix and not crop.startswith("/"):
+                src, dst = f"{project}/{crop}", prefix + image.name
+            else:
+                src, dst = _abs(project, crop), _abs(root, image.path)
+            digest, size, linked = _copy_file(src, dst, self.link)
             if self.link and not linked:
                 self.link = False  # another file system, or links not allowed: copy the rest
             digests[32 * k:32 * k + 32] = digest
