@@ -39,6 +39,7 @@ from feasstm_gui.core.jobs import drive  # noqa: E402
 from feasstm_gui.core.store import Store  # noqa: E402
 from feasstm_gui.core.store.store import utc_now  # noqa: E402
 
+LINKS_PER_SEED = 30_000
 PHOTOS = ["faces/obama.jpg", "faces/obama2.jpg", "faces/biden.jpg", "faces/astronaut.png",
           "faces/camera.png", "faces/messi5.jpg", "faces/obama_partial_face.jpg"]
 
@@ -46,12 +47,17 @@ PHOTOS = ["faces/obama.jpg", "faces/obama2.jpg", "faces/biden.jpg", "faces/astro
 def build(folder: Path, n_images: int, n_clips: int) -> Store:
     store = Store.create(folder, annotator="bench", name="FEASSTM-FAF benchmark")
     seeds = []
-    for i, rel in enumerate(PHOTOS):
+    photos = []
+    for rel in PHOTOS:
         image = cv2.imread(str(ROOT / "tests" / "data" / rel))
         ok, buf = cv2.imencode(".jpg", cv2.resize(image, (100, 100)),
                                [cv2.IMWRITE_JPEG_QUALITY, 95])
+        photos.append(buf.tobytes())
+    # ext4 allows 65,000 links to one file: at most LINKS_PER_SEED crops per seed file, so the
+    # export's own links fit too (else both fall back to copies: 4 GB and minutes at 1M).
+    for i in range(max(len(photos), -(-n_images // LINKS_PER_SEED))):
         path = folder / "crops" / f"seed-{i}.jpg"
-        path.write_bytes(buf.tobytes())
+        path.write_bytes(photos[i % len(photos)])
         seeds.append(path)
     per_clip = [n_images // n_clips + (1 if c < n_images % n_clips else 0)
                 for c in range(n_clips)]

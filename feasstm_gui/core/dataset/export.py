@@ -704,15 +704,18 @@ def _os_error(exc: OSError, out: Path) -> FeasstmError:
 # ---------------------------------------------------------------------------- file writing
 
 
-def _copy_file(src: str | Path, dst: str | Path, link: bool) -> tuple[bytes, int, bool]:
+def _copy_file(src: str | Path, dst: str | Path, link: bool) -> tuple[bytes, int, bool | None]:
     """Put `src`'s bytes at `dst` (new file): a hard link when `link`, else a copy. Returns the
-    SHA-256 (32 bytes), the size, and whether a link was made (False: it fell back to a copy)."""
+    SHA-256 (32 bytes), the size, and whether a link was made (False: it fell back to a copy;
+    None: this file has too many links already, copied, but links still work for others)."""
     if link:
         try:
             os.link(src, dst)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EEXIST):
                 raise
+            if exc.errno == errno.EMLINK:  # this crop's link count is full (ext4: 65,000)
+                return (*_copy_file(src, dst, False)[:2], None)
         else:
             with open(dst, "rb", buffering=0) as f:
                 data = f.readall()
@@ -763,7 +766,7 @@ class _Writer:
             else:
                 src, dst = _abs(project, crop), _abs(root, image.path)
             digest, size, linked = _copy_file(src, dst, self.link)
-            if self.link and not linked:
+            if self.link and linked is False:
                 self.link = False  # another file system, or links not allowed: copy the rest
             digests[32 * k:32 * k + 32] = digest
             sizes[k] = size

@@ -104,6 +104,25 @@ def test_link_falls_back_to_copy(built, cjk_dir, monkeypatch):
     assert all(os.stat(p).st_nlink == 1 for p in (out / "faces").rglob("*.jpg"))
 
 
+def test_a_crop_with_too_many_links_is_copied_and_the_others_still_linked(built, cjk_dir,
+                                                                         monkeypatch):
+    real = export_mod.os.link
+    calls = []
+
+    def full_link_count(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:  # ext4 allows 65,000 links to one file
+            raise OSError(errno.EMLINK, "Too many links", str(src))
+        return real(src, dst)
+
+    monkeypatch.setattr(export_mod.os, "link", full_link_count)
+    out = cjk_dir / "导出"
+    run_export(built.store, out)
+    assert verify(out) == []
+    links = sorted(os.stat(p).st_nlink for p in (out / "faces").rglob("*.jpg"))
+    assert len(calls) == len(links) and links[0] == 1 and links[1] > 1
+
+
 def test_text_files_are_utf8_without_bom_and_lf(built, cjk_dir):
     out = cjk_dir / "导出"
     run_export(built.store, out)
