@@ -39,6 +39,7 @@ from feasstm_gui.core.jobs import drive  # noqa: E402
 from feasstm_gui.core.store import Store  # noqa: E402
 from feasstm_gui.core.store.store import utc_now  # noqa: E402
 
+LINKS_PER_SEED = 30_000
 PHOTOS = ["faces/obama.jpg", "faces/obama2.jpg", "faces/biden.jpg", "faces/astronaut.png",
           "faces/camera.png", "faces/messi5.jpg", "faces/obama_partial_face.jpg"]
 
@@ -46,12 +47,17 @@ PHOTOS = ["faces/obama.jpg", "faces/obama2.jpg", "faces/biden.jpg", "faces/astro
 def build(folder: Path, n_images: int, n_clips: int) -> Store:
     store = Store.create(folder, annotator="bench", name="FEASSTM-FAF benchmark")
     seeds = []
-    for i, rel in enumerate(PHOTOS):
+    photos = []
+    for rel in PHOTOS:
         image = cv2.imread(str(ROOT / "tests" / "data" / rel))
         ok, buf = cv2.imencode(".jpg", cv2.resize(image, (100, 100)),
                                [cv2.IMWRITE_JPEG_QUALITY, 95])
+        photos.append(buf.tobytes())
+    # ext4 allows 65,000 links to one file: at most LINKS_PER_SEED crops per seed file, so the
+    # export's own links fit too (else both fall back to copies: 4 GB and minutes at 1M).
+    for i in range(max(len(photos), -(-n_images // LINKS_PER_SEED))):
         path = folder / "crops" / f"seed-{i}.jpg"
-        path.write_bytes(buf.tobytes())
+        path.write_bytes(photos[i % len(photos)])
         seeds.append(path)
     per_clip = [n_images // n_clips + (1 if c < n_images % n_clips else 0)
                 for c in range(n_clips)]
@@ -123,26 +129,36 @@ def reset_peak_rss() -> bool:
         return False
 
 
-def timed_status(folder: Path) -> tuple[float, dict]:
-    """`feasstm status --json` in a fresh process: (seconds, what it printed)."""
+def timed_status(folder: Path, pycache: Path) -> tuple[float, float, dict]:
+    """`feasstm status --json` in a fresh process: (seconds, CPU seconds, what it printed).
+    As an installed package runs: with compiled bytecode (written to `pycache` by a first,
+    untimed run, even where PYTHONDONTWRITEBYTECODE is set here)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH"))
+                                        if p)
+    command = [sys.executable, "-m", "feasstm_gui.cli", "status", "--json", str(folder)]
+    subprocess.run(command, capture_output=True, cwd=ROOT, env=env)
+    before = os.times()
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "feasstm_gui.cli", "status", "--json",
-                           str(folder)], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join(
-                              p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)})
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
     elapsed = time.perf_counter() - start
+    after = os.times()
     if proc.returncode != 0:
         raise SystemExit(f"status failed: {proc.stderr[-2000:]}")
-    return elapsed, json.loads(proc.stdout)
+    cpu = (after.children_user - before.children_user) + (after.children_system
+                                                          - before.children_system)
+    return elapsed, cpu, json.loads(proc.stdout)
 
 
-def timed_export(store: Store, out: Path, options: ExportOptions) -> float:
-    start = time.perf_counter()
+def timed_export(store: Store, out: Path, options: ExportOptions) -> tuple[float, float]:
+    """(seconds, CPU seconds of this process) of plan_export and the export job."""
+    start, cpu = time.perf_counter(), time.process_time()
     plan = plan_export(store, options)
     result = drive(export_dataset(store, out, options, plan=plan))
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert result.done == len(plan.images), result
-    return elapsed
+    return elapsed, cpu
 
 
 def main() -> int:
@@ -163,23 +179,25 @@ def main() -> int:
         build_s = time.perf_counter() - t0
         store.close()
         peak_reset = reset_peak_rss()
-        status_s, status = timed_status(work / "项目 project")
+        status_s, status_cpu_s, status = timed_status(work / "项目 project", work / "pycache")
         assert status["frames"] == args.images, status
         store = Store.open(work / "项目 project", annotator="bench", backup=False)
-        export_s = timed_export(store, work / "导出 export", ExportOptions())
+        export_s, export_cpu_s = timed_export(store, work / "导出 export", ExportOptions())
         linked = os.stat(next((work / "导出 export" / "faces").rglob("*.jpg"))).st_nlink > 1
         latency = create_latency_us(work)
-        export_copy_s = (timed_export(store, work / "导出 copy", ExportOptions(link=False))
+        export_copy_s = (timed_export(store, work / "导出 copy", ExportOptions(link=False))[0]
                          if copy else None)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         verify = drive(verify_export(work / "导出 export"))
-        verify_s = time.perf_counter() - t0
+        verify_s, verify_cpu_s = time.perf_counter() - t0, time.process_time() - c0
         store.close()
         print(f"machine: {platform.platform()}, {os.cpu_count()} cores, "
               f"python {platform.python_version()}, feasstm {__version__}")
         print(f"project: {args.images} crops (100x100 JPEG) in {args.clips} clips, built in "
               f"{build_s:.1f} s; work folder {work}; creating a 4 KB file takes "
-              f"{latency:.0f} us here now")
+              f"{latency:.0f} us here now; load average {os.getloadavg()[0]:.1f} on "
+              f"{os.cpu_count()} cores (the *_cpu_s figures are this work's own CPU time: "
+              "wall figures grow with the machine's load)")
         print(f"status: {status_s:.2f} s; export (hard links: {linked}): {export_s:.2f} s; "
               f"with copies: {export_copy_s if export_copy_s is None else round(export_copy_s, 2)}"
               f" s; verify: {verify_s:.2f} s, {len(verify.problems)} problem(s)")
@@ -189,6 +207,9 @@ def main() -> int:
                           "export_copy_s": None if export_copy_s is None
                           else round(export_copy_s, 3),
                           "verify_s": round(verify_s, 3), "hard_links": linked,
+                          "status_cpu_s": round(status_cpu_s, 3),
+                          "export_cpu_s": round(export_cpu_s, 3),
+                          "verify_cpu_s": round(verify_cpu_s, 3),
                           "verify_problems": len(verify.problems),
                           "file_create_us": round(latency),
                           "peak_rss_mb": round(peak_rss_mb(), 1),

@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import heapq
 import json
 import os
 import re
 import secrets
 import shutil
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from json.encoder import encode_basestring as _encode_str
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +39,7 @@ from feasstm_gui import __version__
 from feasstm_gui.core.dataset.split import SPLITS, TEST, TRAIN, choose_test_groups, read_split_file
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.formats import emotion_fan as ef
-from feasstm_gui.core.formats.csvsafe import csv_bytes
+from feasstm_gui.core.formats.csvsafe import FORMULA_TRIGGERS, QUOTE, csv_bytes, safe_cell
 from feasstm_gui.core.ingest.images import IMAGE_EXTENSIONS
 from feasstm_gui.core.jobs import Job, JobResult, Progress
 from feasstm_gui.core.names import clip_id_problem
@@ -97,17 +100,27 @@ class ExportOptions:
     label_distribution: bool = False  # label_distribution.csv: the annotators' codes per image
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedImage:
     """One image of the export. `path` is relative to the export folder (POSIX); `name` is how
-    the lists and CSVs name it (faf: `000001.jpg`; emotion-fan: `Happy/clip_001/0000001.jpg`)."""
+    the lists and CSVs name it (faf: `000001.jpg`; emotion-fan: `Happy/clip_001/0000001.jpg`).
+    A million of these stay in memory: the paths are worked out when asked for, from strings
+    shared by all the images of a folder."""
 
     frame: ExportFrame
-    src: str  # the crop in the project
-    path: str
+    folder: str  # the folder `path` is in; "" when `name` is the whole path (emotion-fan)
     name: str
     code: int  # 0: unlabelled
     split: str
+
+    @property
+    def src(self) -> str:
+        """The crop, relative to the project folder (POSIX)."""
+        return self.frame.crop
+
+    @property
+    def path(self) -> str:
+        return f"{self.folder}/{self.name}" if self.folder else self.name
 
 
 @dataclass
@@ -136,7 +149,7 @@ class ExportPlan:
     problems: list[Problem] = field(default_factory=list)
     alignment: dict[str, Any] = field(default_factory=dict)
     split_method: str = "fraction"
-    labels: dict[int, list[LabelRow]] = field(default_factory=dict)  # every annotator's own
+    labels: dict[int, tuple[LabelRow, ...]] = field(default_factory=dict)  # every annotator's own
     adjudications: dict[int, LabelRow] = field(default_factory=dict)
     #: frame id -> (proposed code, its probability), and -> {annotator: accepted code}
     proposals: dict[int, tuple[int, float]] = field(default_factory=dict)
@@ -203,7 +216,7 @@ class ProjectSnapshot:
     name: str
     clips: list[Clip]
     frames: list[ExportFrame]
-    labels: dict[int, list[LabelRow]]
+    labels: dict[int, tuple[LabelRow, ...]]
     adjudications: dict[int, LabelRow]
     params: dict[str, Any]
     proposals: dict[int, tuple[int, float]] = field(default_factory=dict)
@@ -213,9 +226,10 @@ class ProjectSnapshot:
 def read_project(store: Store) -> ProjectSnapshot:
     with read_snapshot(store):
         params = store.params()
+        labels, decided = labels_by_frame(store), adjudications(store)
         return ProjectSnapshot(store.folder, params.get("project.name") or store.folder.name,
-                               store.clips(), export_frames(store), labels_by_frame(store),
-                               adjudications(store), params, *proposals_for_export(store))
+                               store.clips(), export_frames(store, labels, decided), labels,
+                               decided, params, *proposals_for_export(store))
 
 
 def plan_export(store: Store, options: ExportOptions | None = None, *,
@@ -233,12 +247,13 @@ def plan_export(store: Store, options: ExportOptions | None = None, *,
     for frame in snap.frames:
         frames_by_clip[frame.clip].append(frame)
     listing = _Listing(snap.folder)
-    exported: dict[str, list[tuple[ExportFrame, str | None]]] = {}
+    exported: dict[str, tuple[list[ExportFrame], set[int]]] = {}
     for clip in clips:
-        exported[clip.id] = _exportable(listing, clip.id, frames_by_clip.get(clip.id, []),
+        exported[clip.id] = _exportable(listing, clip.id, frames_by_clip.pop(clip.id, []),
                                         options, problems)
-    weights = {cid: Counter(f.code for f, src in rows if src is not None and f.code)
-               for cid, rows in exported.items()}
+    weights = {cid: Counter(f.code for f in rows if f.code and f.crop is not None
+                            and f.id not in bad)
+               for cid, (rows, bad) in exported.items()}
     from feasstm_gui.core.dataset import identity_leaks as leaks
     from feasstm_gui.core.faces.tracker import TrackerSettings
 
@@ -317,7 +332,7 @@ class _Listing:
         self._names: dict[str, set[str]] = {}
 
     def path(self, rel: str) -> str:
-        return os.path.join(self.base, *rel.split("/"))
+        return _abs(self.base, rel)
 
     def exists(self, rel: str) -> bool:
         parent, _, name = rel.rpartition("/")
@@ -333,54 +348,67 @@ class _Listing:
 
 def _exportable(listing: _Listing, clip_id: str, frames: list[ExportFrame],
                 options: ExportOptions, problems: list[Problem]
-                ) -> list[tuple[ExportFrame, str | None]]:
-    """The clip's kept frames (not deleted, not irrelevant) in source order, each with its crop
-    file, or None where it has none (reported; such a frame is not exported). Unlabelled frames
-    are kept in the sequence (Emotion-FAN runs end at them); the faf plan drops them unless
-    asked."""
-    out: list[tuple[ExportFrame, str | None]] = []
+                ) -> tuple[list[ExportFrame], set[int]]:
+    """The clip's kept frames (not deleted, not irrelevant) in source order, and the ids of
+    those among them whose crop file is missing or not an image (reported; such a frame, like
+    one without a crop, is not exported). Unlabelled frames are kept in the sequence
+    (Emotion-FAN runs end at them); the faf plan drops them unless asked."""
+    out: list[ExportFrame] = []
+    bad: set[int] = set()
     no_face: list[ExportFrame] = []
     for frame in frames:
         if frame.irrelevant or frame.deleted:
             continue
         wanted = frame.code is not None or (options.include_unlabelled
                                             and options.format == "faf")
-        src = None
-        if frame.crop is not None:
-            src = listing.path(frame.crop)
+        src = frame.crop
+        if src is not None:
             image = _suffix(src) in IMAGE_EXTENSIONS
-            if wanted and not (image and listing.exists(frame.crop)):
+            if wanted and not (image and listing.exists(src)):
                 why = "is missing" if image else "is not a JPEG, PNG or BMP file"
-                problems.append(Problem.at(src, 0, f"crop of clip '{clip_id}' frame "
-                                           f"{frame.frame_index} {why}; frame left out"))
-                src = None
+                problems.append(Problem.at(listing.path(src), 0, f"crop of clip '{clip_id}' "
+                                           f"frame {frame.frame_index} {why}; frame left out"))
+                bad.add(frame.id)
         elif wanted:
             no_face.append(frame)
-        out.append((frame, src))
+        out.append(frame)
     if no_face:
         problems.append(Problem.at(
             listing.base, 0, f"clip '{clip_id}': {len(no_face)} kept frame(s) have no aligned "
             f"face (first: frame {no_face[0].frame_index}); left out (align them first)"))
-    return out
+    return out, bad
 
 
 def _suffix(src: str) -> str:
+    if src.endswith(".jpg"):  # nearly every crop: no splitext
+        return ".jpg"
     s = os.path.splitext(src)[1].lower()
     return ".jpg" if s == ".jpeg" else s
 
 
+def _abs(base: str, rel: str) -> str:
+    """A path relative to the project folder (POSIX separators) made absolute."""
+    if os.sep == "/" and not rel.startswith("/"):
+        return f"{base}/{rel}"
+    return os.path.join(base, *rel.split("/"))
+
+
 def _faf_images(exported, split, options) -> list[PlannedImage]:
     images = []
-    for clip_id, rows in exported.items():
+    append = images.append
+    unlabelled = options.include_unlabelled
+    for clip_id, (rows, bad) in exported.items():
         n = 0
-        for frame, src in rows:
-            if src is None or (frame.code is None and not options.include_unlabelled):
+        folder = f"faces/{clip_id}"
+        clip_split = split[clip_id]
+        for frame in rows:
+            src = frame.crop
+            if src is None or (frame.code is None and not unlabelled) or frame.id in bad:
                 continue
             n += 1
-            name = f"{n:06d}{_suffix(src)}"
             code = frame.code or 0
-            images.append(PlannedImage(frame, src, f"faces/{clip_id}/{name}", name, code,
-                                       split[clip_id] if code else ""))
+            append(PlannedImage(frame, folder, f"{n:06d}{_suffix(src)}", code,
+                                clip_split if code else ""))
     return images
 
 
@@ -388,8 +416,8 @@ def _emotion_fan_images(exported, split, options) -> tuple[list[PlannedImage], l
     images: list[PlannedImage] = []
     runs: list[PlannedRun] = []
     owner: dict[str, str] = {}  # folder name (case folded) -> clip id
-    for clip_id, rows in exported.items():
-        codes = [f.code if src is not None else None for f, src in rows]
+    for clip_id, (rows, bad) in exported.items():
+        codes = [f.code if f.crop is not None and f.id not in bad else None for f in rows]
         for number, run in enumerate(ef.find_runs(codes, int(options.min_run)), start=1):
             folder = ef.folder_name(clip_id, number)
             other = owner.setdefault(folder.casefold(), clip_id)
@@ -399,10 +427,9 @@ def _emotion_fan_images(exported, split, options) -> tuple[list[PlannedImage], l
                     f"{folder!r} (whitespace becomes '_', case is ignored); rename one")
             rel = f"{ef.AFEW_CLASSES[run.code]}/{folder}"
             planned = PlannedRun(clip_id, number, run.code, rel, [], split[clip_id])
-            for k, (frame, src) in enumerate(rows[run.start:run.stop], start=1):
-                name = f"{rel}/{ef.frame_name(k, _suffix(src))}"
-                planned.images.append(PlannedImage(frame, src, name, name, run.code,
-                                                   split[clip_id]))
+            for k, frame in enumerate(rows[run.start:run.stop], start=1):
+                name = f"{rel}/{ef.frame_name(k, _suffix(frame.crop))}"
+                planned.images.append(PlannedImage(frame, "", name, run.code, split[clip_id]))
             images.extend(planned.images)
             runs.append(planned)
     return images, runs
@@ -479,7 +506,7 @@ def export_dataset(store: Store, out: str | Path, options: ExportOptions | None 
     _check_destination(out, store.folder, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}{_PARTIAL}{os.getpid()}-{secrets.token_hex(4)}"
-    writer = _Writer(tmp, plan.options.link)
+    writer = _Writer(tmp, plan.options.link, plan.project_folder, len(plan.images))
     problems = list(plan.problems)
     total = len(plan.images) + 1 + (len(plan.clips) if plan.options.with_videos else 0)
     done = False
@@ -488,8 +515,7 @@ def export_dataset(store: Store, out: str | Path, options: ExportOptions | None 
         yield Progress(0, total, "planned", list(plan.problems))
         n = 0
         for chunk in _chunks(plan.images, CHUNK):
-            for image in chunk:
-                writer.image(image.src, image.path)
+            writer.images(chunk, n)
             n += len(chunk)
             yield Progress(n, total, chunk[-1].frame.clip)
         _write_lists(writer, plan)
@@ -678,33 +704,73 @@ def _os_error(exc: OSError, out: Path) -> FeasstmError:
 # ---------------------------------------------------------------------------- file writing
 
 
-def _copy_file(src: str | Path, dst: Path, link: bool) -> tuple[str, int, bool]:
+def _copy_file(src: str | Path, dst: str | Path, link: bool) -> tuple[bytes, int, bool | None]:
     """Put `src`'s bytes at `dst` (new file): a hard link when `link`, else a copy. Returns the
-    SHA-256, the size, and whether a link was made (False: it fell back to a copy)."""
+    SHA-256 (32 bytes), the size, and whether a link was made (False: it fell back to a copy;
+    None: this file has too many links already, copied, but links still work for others)."""
     if link:
         try:
             os.link(src, dst)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EEXIST):
                 raise
+            if exc.errno == errno.EMLINK:  # this crop's link count is full (ext4: 65,000)
+                return (*_copy_file(src, dst, False)[:2], None)
         else:
-            data = dst.read_bytes()
-            return hashlib.sha256(data).hexdigest(), len(data), True
-    with open(src, "rb") as f:
-        data = f.read()
+            with open(dst, "rb", buffering=0) as f:
+                data = f.readall()
+            return hashlib.sha256(data).digest(), len(data), True
+    with open(src, "rb", buffering=0) as f:
+        data = f.readall()
     with open(dst, "xb") as f:
         f.write(data)
-    return hashlib.sha256(data).hexdigest(), len(data), False
+    return hashlib.sha256(data).digest(), len(data), False
 
 
 class _Writer:
-    """Writes files under the temporary export folder and remembers each one's hash."""
+    """Writes files under the temporary export folder and remembers each one's hash: the
+    images' in two flat arrays in plan order (32 bytes and one integer each: a million images
+    take 40 MB, not the 300 MB of a dict), every other file's in `hashes`."""
 
-    def __init__(self, root: Path, link: bool):
+    def __init__(self, root: Path, link: bool, project: Path | str = "", n_images: int = 0):
         self.root = root
         self.link = link
         self.hashes: dict[str, tuple[str, int]] = {}
         self._dirs: set[str] = set()
+        self._root = os.fspath(root)
+        self._project = os.fspath(project)
+        self.digests = bytearray(32 * n_images)
+        self.sizes = array("q", bytes(8 * n_images))
+
+    def images(self, images: list[PlannedImage], start: int) -> None:
+        """Put `images` (plan.images[start:start + len(images)]) in place, each in one tight
+        step: the folder made once, the link (or copy), the hash."""
+        root, project, dirs = self._root, self._project, self._dirs
+        digests, sizes = self.digests, self.sizes
+        k = start
+        last, prefix = None, ""
+        posix = os.sep == "/"
+        for image in images:
+            folder = image.folder
+            if not folder:  # emotion-fan: the name is the path
+                folder = image.name.rpartition("/")[0]
+            if folder is not last:
+                if folder not in dirs:
+                    (self.root / folder).mkdir(parents=True, exist_ok=True)
+                    dirs.add(folder)
+                last = folder
+                prefix = f"{root}/{image.folder}/" if image.folder else f"{root}/"
+            crop = image.frame.crop
+            if posix and not crop.startswith("/"):
+                src, dst = f"{project}/{crop}", prefix + image.name
+            else:
+                src, dst = _abs(project, crop), _abs(root, image.path)
+            digest, size, linked = _copy_file(src, dst, self.link)
+            if self.link and linked is False:
+                self.link = False  # another file system, or links not allowed: copy the rest
+            digests[32 * k:32 * k + 32] = digest
+            sizes[k] = size
+            k += 1
 
     def _target(self, rel: str) -> Path:
         parent = rel.rpartition("/")[0]
@@ -713,12 +779,6 @@ class _Writer:
             self._dirs.add(parent)
         return self.root / rel
 
-    def image(self, src: str | Path, rel: str) -> None:
-        digest, size, linked = _copy_file(src, self._target(rel), self.link)
-        if self.link and not linked:
-            self.link = False  # another file system, or links not allowed: copy the rest
-        self.hashes[rel] = (digest, size)
-
     def bytes(self, rel: str, data: bytes) -> None:
         with open(self._target(rel), "xb") as f:
             f.write(data)
@@ -726,6 +786,10 @@ class _Writer:
 
     def path(self, rel: str) -> Path:
         return self._target(rel)
+
+    def text(self, rel: str) -> _TextOut:
+        """A new text file written in pieces (UTF-8, hashed on the way): `with` it."""
+        return _TextOut(self, rel)
 
     def add_existing(self, rel: str) -> None:
         h = hashlib.sha256()
@@ -742,6 +806,45 @@ class _Writer:
             os.sync()
 
 
+class _TextOut:
+    """A file of the export written as text in pieces of about a megabyte, hashed as written
+    (a million lines never held in memory at once). The hash is recorded on a clean close."""
+
+    def __init__(self, writer: _Writer, rel: str):
+        self.writer, self.rel = writer, rel
+        self._file = open(writer._target(rel), "xb")
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self._pieces: list[str] = []
+        self._chars = 0
+
+    def write(self, text: str) -> None:
+        self._pieces.append(text)
+        self._chars += len(text)
+        if self._chars >= 1 << 20:
+            self.flush()
+
+    def flush(self) -> None:
+        data = "".join(self._pieces).encode("utf-8")
+        self._pieces.clear()
+        self._chars = 0
+        self._hash.update(data)
+        self._size += len(data)
+        self._file.write(data)
+
+    def __enter__(self) -> _TextOut:
+        return self
+
+    def __exit__(self, kind, value, tb) -> None:
+        try:
+            if kind is None:
+                self.flush()
+        finally:
+            self._file.close()
+        if kind is None:
+            self.writer.hashes[self.rel] = (self._hash.hexdigest(), self._size)
+
+
 def _write_lists(writer: _Writer, plan: ExportPlan) -> None:
     if plan.options.format == "emotion-fan":
         for s in SPLITS:
@@ -749,18 +852,56 @@ def _write_lists(writer: _Writer, plan: ExportPlan) -> None:
                      if r.split == s]
             writer.bytes(f"{s}.txt", "".join(lines).encode("utf-8"))
         return
-    per_clip: dict[str, list[str]] = defaultdict(list)
-    lists: dict[str, list[str]] = {s: [] for s in (*SPLITS, "unlabelled")}
-    for image in plan.images:
-        clip = image.frame.clip
-        per_clip[clip].append(f"{image.name} {image.code}\n")
-        lists[image.split or "unlabelled"].append(f"{clip}/{image.name} {image.code}\n")
-    for clip, lines in per_clip.items():
-        writer.bytes(f"annotations/{clip}.txt", "".join(lines).encode("utf-8"))
-    for s in SPLITS:
-        writer.bytes(f"{s}.txt", "".join(lists[s]).encode("utf-8"))
-    if plan.options.include_unlabelled:
-        writer.bytes("unlabelled.txt", "".join(lists["unlabelled"]).encode("utf-8"))
+    per_clip: dict[str, list[str]] = defaultdict(list)  # a plan holds each clip's images in a row
+    outs = {s: writer.text(f"{s}.txt") for s in SPLITS}
+    try:
+        if plan.options.include_unlabelled:
+            outs["unlabelled"] = writer.text("unlabelled.txt")
+        last = None
+        for image in plan.images:
+            clip = image.frame.clip
+            if clip != last:
+                if last is not None and len(per_clip[last]) > 256:  # written below, in order
+                    per_clip[last] = ["".join(per_clip[last])]
+                last = clip
+            line = f"{image.name} {image.code}\n"
+            per_clip[clip].append(line)
+            out = outs.get(image.split or "unlabelled")
+            if out is not None:
+                out.write(f"{clip}/{line}")
+        for clip, lines in per_clip.items():
+            writer.bytes(f"annotations/{clip}.txt", "".join(lines).encode("utf-8"))
+        for out in outs.values():
+            out.__exit__(None, None, None)
+        outs = {}
+    finally:
+        for out in outs.values():  # an error: close what is open (the folder is removed)
+            out._file.close()
+
+
+class _Safe(dict):
+    """safe_cell of text cells, remembered: clip ids, video and annotator names repeat over a
+    million rows."""
+
+    def __missing__(self, text: str) -> Any:
+        value = self[text] = safe_cell(text)
+        return value
+
+
+def _safe_text(text: str) -> str:
+    """safe_cell for a text cell that rarely repeats (a time)."""
+    return QUOTE + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def _csv_out(writer: _Writer, rel: str, header, rows) -> None:
+    """What writer.bytes(rel, csv_bytes(header, rows)) writes, streamed, for rows whose cells
+    are already safe (numbers, or text through safe_cell)."""
+    import csv
+
+    with writer.text(rel) as out:
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow([safe_cell(h) for h in header])
+        w.writerows(rows)
 
 
 def _write_tables(writer: _Writer, plan: ExportPlan) -> None:
@@ -768,19 +909,28 @@ def _write_tables(writer: _Writer, plan: ExportPlan) -> None:
         (c.id, Path(c.video).name if c.video else "", c.work, c.actor, c.role, c.group,
          _num(c.start_s), _num(c.end_s), plan.split.get(c.id, "")) for c in plan.clips)))
     labels, decided = plan.labels, plan.adjudications
-    videos = {c.id: Path(c.video).name if c.video else "" for c in plan.clips}
-    label_rows = []
-    provenance = []
-    for image in plan.images:
-        f = image.frame
-        for row in labels.get(f.id, ()):
-            label_rows.append((f.clip, image.name, row.annotator, row.code))
-        who, when = _final_author(f.code, labels.get(f.id, ()), decided.get(f.id))
-        provenance.append((f.clip, image.name, videos[f.clip], f.frame_index, _num(f.time_ms),
-                           _num(f.prob), _num(f.sharpness), who, when,
-                           *_proposal_cells(plan, f.id, f.code, decided.get(f.id))))
-    writer.bytes("labels_by_annotator.csv", csv_bytes(LABELS_HEADER, label_rows))
-    writer.bytes("provenance.csv", csv_bytes(PROVENANCE_HEADER, provenance))
+    safe = _Safe()
+    videos = {c.id: safe[Path(c.video).name] if c.video else "" for c in plan.clips}
+    # Image names are ours (digits, or an Emotion-FAN class name first): never a formula.
+
+    def label_rows():
+        for image in plan.images:
+            f = image.frame
+            clip = safe[f.clip]
+            for row in labels.get(f.id, ()):
+                yield clip, image.name, safe[row.annotator], row.code
+
+    def provenance():
+        for image in plan.images:
+            f = image.frame
+            adjudication = decided.get(f.id)
+            who, when = _final_author(f.code, labels.get(f.id, ()), adjudication)
+            yield (safe[f.clip], image.name, videos[f.clip], f.frame_index, _num(f.time_ms),
+                   _num(f.prob), _num(f.sharpness), safe[who], _safe_text(when),
+                   *_proposal_cells(plan, f.id, f.code, adjudication))
+
+    _csv_out(writer, "labels_by_annotator.csv", LABELS_HEADER, label_rows())
+    _csv_out(writer, "provenance.csv", PROVENANCE_HEADER, provenance())
     if plan.options.label_distribution:
         writer.bytes("label_distribution.csv", csv_bytes(DISTRIBUTION_HEADER, (
             (i.frame.clip, i.name, *_distribution(labels.get(i.frame.id, ())))
@@ -928,13 +1078,69 @@ def _write_manifest(writer: _Writer, plan: ExportPlan) -> None:
         **({"identity": plan.identity} if plan.identity else {}),
         "csv_text_prefix": "a text cell starting with = + - @ tab or CR has a ' prepended",
         "counts": plan.counts(),
-        "files": {rel: {"sha256": h, "bytes": n} for rel, (h, n) in sorted(writer.hashes.items())},
     }
-    data = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+    # What json.dumps(manifest + "files", ensure_ascii=False, indent=1) gives, with the
+    # files table written in pieces (a million entries through json.dumps: a minute, 1 GB).
+    head = json.dumps(manifest, ensure_ascii=False, indent=1)
+    assert head.endswith("\n}")
     with open(writer.root / MANIFEST, "xb") as f:
-        f.write(data)
+        f.write(head[:-2].encode("utf-8"))
+        f.write(b',\n "files": {')
+        first = True
+        piece: list[str] = []
+        for rel, digest, size in _manifest_files(writer, plan):
+            piece.append(f'{"" if first else ","}\n  {_json_str(rel)}: {{\n   "sha256": '
+                         f'"{digest}",\n   "bytes": {size}\n  }}')
+            first = False
+            if len(piece) >= 4096:
+                f.write("".join(piece).encode("utf-8"))
+                piece.clear()
+        f.write("".join(piece).encode("utf-8"))
+        f.write(b"}\n}\n" if first else b"\n }\n}\n")
         f.flush()
         os.fsync(f.fileno())
+
+
+def _json_str(text: str) -> str:
+    return _encode_str(text)
+
+
+def _manifest_files(writer: _Writer, plan: ExportPlan) -> Iterator[tuple[str, str, int]]:
+    """(path, SHA-256, bytes) of every file written, in path order (sorted() of the paths):
+    the images' from the writer's arrays folder by folder, merged with the other files'."""
+    images = plan.images
+    folders: dict[str, list[int]] = {}  # folder -> [first, last + 1] in plan order
+    spans: list[tuple[str, int, int]] = []
+    start = 0
+    for k in range(1, len(images) + 1):
+        if k == len(images) or _folder(images[k]) != _folder(images[start]):
+            folder = _folder(images[start])
+            if folder in folders:  # not one run (no plan makes that): sort every image
+                spans = [("", 0, len(images))]
+                break
+            folders[folder] = [start, k]
+            spans.append((folder, start, k))
+            start = k
+    # Paths of different folders at the same depth compare as their folders followed by "/".
+    spans.sort(key=lambda s: s[0] + "/")
+    digests, sizes = writer.digests, writer.sizes
+
+    def image_entries() -> Iterator[tuple[str, str, int]]:
+        for _, a, b in spans:
+            order = range(a, b)
+            paths = [images[k].path for k in order]
+            if any(paths[i] > paths[i + 1] for i in range(len(paths) - 1)):
+                order = sorted(order, key=lambda k: images[k].path)
+                paths = [images[k].path for k in order]
+            for k, rel in zip(order, paths):
+                yield rel, digests[32 * k:32 * k + 32].hex(), sizes[k]
+
+    others = ((rel, h, n) for rel, (h, n) in sorted(writer.hashes.items()))
+    return heapq.merge(image_entries(), others, key=lambda e: e[0])
+
+
+def _folder(image: PlannedImage) -> str:
+    return image.folder or image.name.rpartition("/")[0]
 
 
 def with_options(options: ExportOptions, **changes: Any) -> ExportOptions:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+from binascii import unhexlify
 from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -53,16 +54,21 @@ def verify_export(folder: str | Path) -> Job:
     yield Progress(0, total, "reading")
     names = sorted(files)
     done = 0
-    workers = min(8, 2 * (os.cpu_count() or 1))
+    # One task per slice of a chunk, not per file: a future per file cost more than the hash.
+    workers = min(4, os.cpu_count() or 1)
+    base = os.fspath(folder)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for start in range(0, len(names), CHUNK):
             chunk = names[start:start + CHUNK]
-            found = [p for p in pool.map(lambda rel: _check_file(folder, rel, files[rel]), chunk)
-                     if p is not None]
+            step = -(-len(chunk) // workers)
+            parts = pool.map(lambda part: _check_files(base, folder, part, files),
+                             [chunk[i:i + step] for i in range(0, len(chunk), step)])
+            found = [p for part in parts for p in part]
             problems.extend(found)
             done += len(chunk)
             yield Progress(done, total, "hashes", found)
-    found = _unlisted(folder, set(files))
+    del names
+    found = _unlisted(folder, files)
     if manifest.get("format") == "emotion-fan":
         found += _check_emotion_fan(folder, manifest)
     else:
@@ -79,7 +85,9 @@ def load_manifest(folder: Path) -> dict[str, Any]:
     if not folder.is_dir():
         raise FeasstmError("no such export folder", path=folder)
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = _read_as_written(path)
+        if manifest is None:  # not byte for byte as the export writes it: the JSON parser
+            manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise FeasstmError(f"not an export: no {MANIFEST}", path=folder) from exc
     except (OSError, ValueError) as exc:
@@ -87,6 +95,90 @@ def load_manifest(folder: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
         raise FeasstmError("not an export manifest (no 'files' table)", path=path)
     return manifest
+
+
+# A manifest as export.py writes it: the files table one entry in four lines.
+_ENTRY = re.compile(rb'  "([^"\\\x00-\x1f]*(?:\\.[^"\\\x00-\x1f]*)*)": \{\n'
+                    rb'   "sha256": "([0-9a-f]{64})",\n   "bytes": (0|[1-9][0-9]{0,17})\n  \}(,?)\n')
+_BLOCK = 1 << 22
+
+
+def _read_as_written(path: Path) -> dict[str, Any] | None:
+    """The manifest, when it is laid out exactly as the export writes it, read line by line
+    with each file's entry packed in 40 bytes (SHA-256, then the size): a million files take
+    a few hundred MB less than the JSON parser's dicts and the whole text at once. None when
+    the layout differs anywhere (then the JSON parser reads it, as before)."""
+    try:
+        with open(path, "rb") as f:
+            head: list[bytes] = []
+            for line in f:
+                if line == b' "files": {\n':
+                    break
+                head.append(line)
+            else:
+                return None
+            if not head or head[0] != b"{\n" or not head[-1].endswith(b",\n"):
+                return None
+            head[-1] = head[-1][:-2] + b"\n}"
+            manifest = json.loads(b"".join(head).decode("utf-8"))
+            if not isinstance(manifest, dict) or "files" in manifest:
+                return None
+            files: dict[str, bytes] = {}
+            buf, pos, more, last = f.read(_BLOCK), 0, True, False
+            while not last:
+                m = _ENTRY.match(buf, pos)
+                if m is None:
+                    if not more:
+                        return None
+                    block = f.read(_BLOCK)  # an entry cut by the block's end: read on
+                    more = bool(block)
+                    buf, pos = buf[pos:] + block, 0
+                    continue
+                key, sha, size, comma = m.groups()
+                rel = json.loads(b'"' + key + b'"') if b"\\" in key else key.decode("utf-8")
+                files[rel] = unhexlify(sha) + int(size).to_bytes(8, "little")
+                pos, last = m.end(), not comma
+            if buf[pos:] + f.read() != b" }\n}\n":
+                return None
+    except (ValueError, UnicodeDecodeError):
+        return None
+    manifest["files"] = files
+    return manifest
+
+
+def _entry(entry: Any) -> Any:
+    """A files table entry as the JSON gives it (a dict), also from a packed one."""
+    if isinstance(entry, bytes) and len(entry) == 40:
+        return {"sha256": entry[:32].hex(), "bytes": int.from_bytes(entry[32:], "little")}
+    return entry
+
+
+def _check_files(base: str, folder: Path, rels: list[str], files: dict[str, Any]
+                 ) -> list[Problem]:
+    """_check_file of each of `rels`, in one tight loop."""
+    out = []
+    sha256 = hashlib.sha256
+    sep = os.sep
+    for rel in rels:
+        entry = files[rel]
+        if sep == "/" and _inside(rel):  # the usual case, quickly
+            try:
+                with open(f"{base}/{rel}", "rb", buffering=0) as f:
+                    data = f.read(1 << 20)
+                if len(data) < 1 << 20:
+                    if isinstance(entry, bytes):
+                        if sha256(data).digest() == entry[:32] \
+                                and int.from_bytes(entry[32:], "little") == len(data):
+                            continue
+                    elif isinstance(entry, dict) and sha256(data).hexdigest() == \
+                            entry.get("sha256") and entry.get("bytes") in (None, len(data)):
+                        continue
+            except OSError:
+                pass
+        problem = _check_file(folder, rel, _entry(entry))  # the full check: what is wrong
+        if problem is not None:
+            out.append(problem)
+    return out
 
 
 def _check_file(folder: Path, rel: str, entry: Any) -> Problem | None:
@@ -119,12 +211,16 @@ def _inside(rel: str) -> bool:
         and ":" not in parts[0]
 
 
-def _unlisted(folder: Path, listed: set[str]) -> list[Problem]:
+def _unlisted(folder: Path, listed) -> list[Problem]:
+    """Files under `folder` that `listed` (paths relative to it, POSIX) does not hold, in
+    os.walk's order with sorted names: one directory listing per folder, no stat per file."""
     out = []
     for root, dirs, files in os.walk(folder):
         dirs.sort()
+        rel_root = os.path.relpath(root, folder)
+        prefix = "" if rel_root == os.curdir else rel_root.replace(os.sep, "/") + "/"
         for name in sorted(files):
-            rel = Path(root, name).relative_to(folder).as_posix()
+            rel = prefix + name
             if rel != MANIFEST and rel not in listed:
                 out.append(Problem.at(Path(root, name), 0, "not listed in the manifest (added "
                                       "after the export?)"))
@@ -158,9 +254,17 @@ def _lines(path: Path, problems: list[Problem]) -> Iterator[tuple[int, str]]:
                                    "\\r in the file (line ends must be \\n)"))
     if text and not text.endswith("\n"):
         problems.append(Problem.at(path, text.count("\n") + 1, "the last line has no \\n"))
-    for number, line in enumerate(text.split("\n"), start=1):
+    # text.split("\n"), one line at a time (a million lines: no list of them all)
+    start, number, end_of_text = 0, 0, len(text)
+    while start <= end_of_text:
+        end = text.find("\n", start)
+        if end < 0:
+            end = end_of_text
+        number += 1
+        line = text[start:end]
         if line.strip("\r"):
             yield number, line.rstrip("\r")
+        start = end + 1
 
 
 def _code(text: str, allowed: range | tuple) -> int | None:
@@ -175,15 +279,18 @@ def _check_faf(folder: Path, manifest: dict) -> list[Problem]:
     unlabelled_ok = bool((manifest.get("options") or {}).get("include_unlabelled"))
     allowed = range(0, 8) if unlabelled_ok else range(1, 8)
     images = _faf_images(folder, problems)
+    # clip -> image name -> code + _LISTED * (1 + index of the list naming it, 0: none yet).
+    # One small int per image (a million images: no tuple or second dict each).
     codes: dict[str, dict[str, int]] = {}
     ann_dir = folder / "annotations"
-    for clip, names in images.items():
-        codes[clip] = _check_annotation(ann_dir / f"{clip}.txt", names, allowed, problems)
+    for clip in list(images):
+        codes[clip] = _check_annotation(ann_dir / f"{clip}.txt", images[clip], allowed,
+                                        problems)
+        images[clip] = None  # the names are the keys of codes[clip] now
     if ann_dir.is_dir():
         for txt in sorted(ann_dir.iterdir()):
             if txt.suffix != ".txt" or txt.stem not in images:
                 problems.append(Problem.at(txt, 0, f"no folder faces/{txt.stem}/ for this file"))
-    seen: dict[tuple[str, str], str] = {}
     clip_splits: dict[str, set[str]] = defaultdict(set)
     lists = ["train", "test"] + (["unlabelled"] if unlabelled_ok else [])
     for list_name in lists:
@@ -198,28 +305,33 @@ def _check_faf(folder: Path, manifest: dict) -> list[Problem]:
                                            f"with code {'0' if want == range(0, 1) else '1-7'}, "
                                            f"got {line!r}"))
                 continue
-            if clip not in codes or name not in codes[clip]:
+            names = codes.get(clip)
+            state = names.get(name) if names is not None else None
+            if state is None:
                 problems.append(Problem.at(path, number, f"no image faces/{where}"))
                 continue
-            if codes[clip][name] != code:
+            if state % _LISTED != code:
                 problems.append(Problem.at(path, number, f"code {code} differs from "
-                                           f"annotations/{clip}.txt ({codes[clip][name]})"))
-            if (clip, name) in seen:
+                                           f"annotations/{clip}.txt ({state % _LISTED})"))
+            if state >= _LISTED:
                 problems.append(Problem.at(path, number, f"{where} is already listed in "
-                                           f"{seen[clip, name]}.txt"))
+                                           f"{lists[state // _LISTED - 1]}.txt"))
                 continue
-            seen[clip, name] = list_name
+            names[name] = state + _LISTED * (1 + lists.index(list_name))
             if list_name != "unlabelled":
                 clip_splits[clip].add(list_name)
     for clip, names in codes.items():
         for name, code in names.items():
-            if (clip, name) in seen:
+            if code >= _LISTED:
                 continue
             why = ("listed in neither train.txt nor test.txt" if code
                    else "not listed in unlabelled.txt")
             problems.append(Problem.at(folder / "faces" / clip / name, 0, why))
     problems.extend(_leaks(folder, manifest, clip_splits))
     return problems
+
+
+_LISTED = 16  # codes are 0-7
 
 
 def _faf_images(folder: Path, problems: list[Problem]) -> dict[str, dict[str, None]]:
@@ -238,7 +350,7 @@ def _faf_images(folder: Path, problems: list[Problem]) -> dict[str, dict[str, No
         if bad_id:
             problems.append(Problem.at(clip_dir, 0, f"bad clip id: {bad_id}"))
         names = sorted(os.listdir(clip_dir))
-        out[clip_dir.name] = dict.fromkeys(names)
+        out[clip_dir.name] = {n: n for n in names}
         _continuity(clip_dir, names, _FAF_NAME, problems)
     return out
 
@@ -287,7 +399,7 @@ def _check_annotation(path: Path, names: dict[str, None], allowed: range,
         if name < last:
             problems.append(Problem.at(path, number, f"{name} is out of name order"))
         last = name
-        codes[name] = code
+        codes[names[name] or name] = code  # the listing's string: one per image, not two
     for name in names:
         if name not in codes and path.exists():
             problems.append(Problem.at(path.parent.parent / "faces" / path.stem / name, 0,

@@ -104,6 +104,25 @@ def test_link_falls_back_to_copy(built, cjk_dir, monkeypatch):
     assert all(os.stat(p).st_nlink == 1 for p in (out / "faces").rglob("*.jpg"))
 
 
+def test_a_crop_with_too_many_links_is_copied_and_the_others_still_linked(built, cjk_dir,
+                                                                         monkeypatch):
+    real = export_mod.os.link
+    calls = []
+
+    def full_link_count(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:  # ext4 allows 65,000 links to one file
+            raise OSError(errno.EMLINK, "Too many links", str(src))
+        return real(src, dst)
+
+    monkeypatch.setattr(export_mod.os, "link", full_link_count)
+    out = cjk_dir / "导出"
+    run_export(built.store, out)
+    assert verify(out) == []
+    links = sorted(os.stat(p).st_nlink for p in (out / "faces").rglob("*.jpg"))
+    assert len(calls) == len(links) and links[0] == 1 and links[1] > 1
+
+
 def test_text_files_are_utf8_without_bom_and_lf(built, cjk_dir):
     out = cjk_dir / "导出"
     run_export(built.store, out)
@@ -337,3 +356,35 @@ def test_round_trip_through_import_faf(built, cjk_dir):
     assert {k: v for k, v in m1.items() if k.startswith("faces/")} == \
         {k: v for k, v in m2.items() if k.startswith("faces/")}
     again.close()
+
+
+def test_paged_reads_and_final_labels_as_the_view_defines_them(built, cjk_dir, monkeypatch):
+    """The big reads go a page at a time and the final label is worked out in Python (issue 19,
+    a million frames): the same frames, codes and files as one read and the final_labels view."""
+    from feasstm_gui.core.store import export_queries as eq
+
+    store = built.store
+    store.adjudicate([built.frames[A][1][1]], 6)  # disputed (4 and 5), adjudicated 6
+    store.adjudicate([built.frames[C][0][1]], 2)  # agreed 5, adjudicated 2
+    with eq.read_snapshot(store):
+        by_view = eq.export_frames(store)
+        labels, decided = eq.labels_by_frame(store), eq.adjudications(store)
+        assert eq.export_frames(store, labels, decided) == by_view
+    assert [f.code for f in by_view if f.id == built.frames[A][1][1]] == [6]
+    assert [f.code for f in by_view if f.id == built.frames[A][0][1]] == [4]
+    run_export(store, cjk_dir / "一", include_unlabelled=True)
+    monkeypatch.setattr(eq, "PAGE", 2)
+    with eq.read_snapshot(store):
+        assert eq.export_frames(store, eq.labels_by_frame(store), decided) == by_view
+        assert eq.labels_by_frame(store) == labels
+    run_export(store, cjk_dir / "二", include_unlabelled=True)
+    one, two = files_under(cjk_dir / "一"), files_under(cjk_dir / "二")
+    assert one == two
+    for rel in one - {"manifest.json"}:
+        assert (cjk_dir / "一" / rel).read_bytes() == (cjk_dir / "二" / rel).read_bytes(), rel
+    m1 = json.loads((cjk_dir / "一" / "manifest.json").read_text(encoding="utf-8"))
+    m2 = json.loads((cjk_dir / "二" / "manifest.json").read_text(encoding="utf-8"))
+    assert m1["files"] == m2["files"] and m1["counts"] == m2["counts"]
+    data = (cjk_dir / "二" / "manifest.json").read_bytes()  # written in pieces, same bytes
+    assert data == (json.dumps(m2, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    assert list(m2["files"]) == sorted(m2["files"])

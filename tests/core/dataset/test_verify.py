@@ -206,3 +206,41 @@ def test_any_project_exports_to_a_sound_export(tmp_path_factory, clips, unlabell
                 assert got == want
     finally:
         b.store.close()
+
+
+def test_the_manifest_as_written_and_as_any_json_give_the_same_problems(project, tmp_path):
+    """verify reads a manifest laid out as the export writes it line by line, packed (issue 19:
+    a million files); any other layout through the JSON parser. Same findings either way."""
+    from feasstm_gui.core.dataset import verify as verify_mod
+
+    out = export(project, tmp_path / "导出")
+    manifest = out / "manifest.json"
+    assert verify_mod._read_as_written(manifest) is not None
+    image = out / "faces" / A / "000002.jpg"
+    data = bytearray(image.read_bytes())
+    data[100] ^= 0xFF
+    image.write_bytes(bytes(data))
+    (out / "faces" / B / "000001.jpg").unlink()
+    (out / "faces" / C / "extra.jpg").write_bytes(b"x")
+    size = (out / "train.txt").stat().st_size
+    text = manifest.read_bytes()
+    entry = b'"train.txt": {\n   "sha256": "'
+    at = text.index(entry) + len(entry) + 64
+    assert text[at:at + 16] == f'",\n   "bytes": {size}'.encode()[:16]
+    manifest.write_bytes(text.replace(f'"bytes": {size}\n'.encode(),
+                                      f'"bytes": {size + 1}\n'.encode(), 1))
+    assert verify_mod._read_as_written(manifest) is not None
+    as_written = reasons(out)
+    assert f"faces/{A}/000002.jpg:0: SHA-256 differs from the manifest: the file was changed " \
+        "or damaged after the export" in as_written
+    assert f"faces/{B}/000001.jpg:0: missing (listed in the manifest)" in as_written
+    assert f"train.txt:0: {size} bytes, the manifest says {size + 1}" in as_written
+    assert f"faces/{C}/extra.jpg:0: not listed in the manifest (added after the export?)" \
+        in as_written
+    m = json.loads(manifest.read_text(encoding="utf-8"))
+    manifest.write_text(json.dumps(m, ensure_ascii=False, indent=2), encoding="utf-8")
+    assert verify_mod._read_as_written(manifest) is None
+    assert reasons(out) == as_written
+    manifest.write_bytes(b"\xef\xbb\xbf" + text)  # a byte-order mark: refused either way
+    with pytest.raises(FeasstmError, match="cannot read the manifest"):
+        verify(out)
