@@ -25,7 +25,26 @@ COMMAND_MODULES = ("project", "faces", "export", "ratings", "ratings_stats", "sa
 COMMAND_MODULES += ("progress",)  # issue 16: feasstm progress (a module that is absent is skipped)
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: Which module registers each command, so that `feasstm status` imports the one module it
+#: needs, not all of them (numpy, OpenCV and the stores' code: half a second a command).
+#: tests/cli/test_cli_lazy.py checks it against what the modules register; a command missing
+#: here still works (every module is then imported).
+COMMAND_HOMES = {
+    "new": "project", "import": "project", "import-faf": "project", "check": "project",
+    "params": "project", "status": "project", "undo": "project", "redo": "project",
+    "log": "project", "backup": "project", "restore": "project",
+    "extract": "faces", "align": "faces", "process": "faces", "realign": "faces",
+    "export": "export", "verify": "export",
+    "raters": "ratings", "groups": "ratings", "import-ratings": "ratings", "totals": "ratings",
+    "ratings-report": "ratings", "agreement": "ratings_stats", "sample": "sample",
+    "propose": "propose", "actor": "identity", "identities": "identity",
+    "move-to-server": "team", "snapshot": "team", "server-roles": "team",
+    "progress": "progress",
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or with `only` (a module of COMMAND_MODULES) that module's commands."""
     parser = argparse.ArgumentParser(
         prog="feasstm",
         description="FEASSTM Studio from the command line: import clips, extract and align "
@@ -34,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"feasstm {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
+    for name in (only,) if only else COMMAND_MODULES:
         full = f"feasstm_gui.cli.{name}"
         try:
             module = importlib.import_module(full)
@@ -51,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     # OpenCV's own warnings ("[ WARN:0@0.1] global cap.cpp:212 open VIDEOIO(FFMPEG): ...") would
     # stand beside our one-line message about the same file; it is read before cv2 is imported.
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    home = COMMAND_HOMES.get(words[0]) if words else None
+    parser = build_parser(only=home)
     args = parser.parse_args(argv)
     previous = _terminate_as_interrupt()
     try:

@@ -10,7 +10,6 @@ from pathlib import Path
 from feasstm_gui.cli.common import add_project_arg, open_store, run_job
 from feasstm_gui.cli.numbers import bounded_int
 from feasstm_gui.core.errors import FeasstmError
-from feasstm_gui.core.ingest.importer import import_clip_table, import_faf, import_videos
 from feasstm_gui.core.problems import EXIT_FAILED, EXIT_OK
 from feasstm_gui.core.store import Store, restore_backup
 from feasstm_gui.core.vocab import CODES
@@ -103,6 +102,9 @@ def cmd_import(args) -> int:
     if args.clips and args.actor_photo:
         raise FeasstmError("--actor-photo goes with video files; a clip table names each "
                            "clip's photo in its column actor_photo")
+    # the importer brings numpy and OpenCV: read only by the commands that import
+    from feasstm_gui.core.ingest.importer import import_clip_table, import_videos
+
     with open_store(args) as store:
         if args.clips:
             job = import_clip_table(store, args.clips, replace=args.replace)
@@ -120,6 +122,8 @@ def cmd_import(args) -> int:
 
 
 def cmd_import_faf(args) -> int:
+    from feasstm_gui.core.ingest.importer import import_faf
+
     with open_store(args) as store:
         result = run_job(import_faf(store, args.folder, replace=args.replace), "import-faf")
     print(result.summary)
