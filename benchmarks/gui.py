@@ -469,13 +469,11 @@ def main() -> int:
               f"(hard links to {len(PHOTOS)} photographs), window 1400x880")
         print(json.dumps(result), flush=True)
         if args.clips > 1:  # leave the agreement statistics' computation behind
-            if not args.keep:
-                shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(tmp, ignore_errors=True)  # with --keep the project is not in it
             os._exit(0)
         return 0
     finally:
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)  # with --keep the project is not in it
 
 
 if __name__ == "__main__":
