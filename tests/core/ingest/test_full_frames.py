@@ -236,6 +236,21 @@ def test_set_actor_and_references_from_the_video_equal_those_from_full_frames(pr
     assert results[0][1] == results[1][1] and len(results[0][1]) == 2
 
 
+def test_identities_from_the_video_equal_those_from_full_frames(projects, video, tmp_path):
+    from feasstm_gui.core.faces.identities import clip_identities, identities_clip
+
+    pfolder = projects[0]
+    found = []
+    for folder in (_copy(pfolder, tmp_path / "video"),
+                   _lossless(pfolder, tmp_path / "png", video[0])):
+        with Store.open(folder, annotator="alice") as store:
+            result = drive(identities_clip(store, CLIP))
+            assert result.exit_status == 0 and not result.problems
+            found.append([(i.number, i.frames, i.actor_frames, i.is_actor, i.samples)
+                          for i in clip_identities(store, CLIP)])
+    assert found[0] == found[1] and len(found[0]) == 2  # obama and biden
+
+
 # --- when the video is not the one the frames came from -------------------------------------
 
 
