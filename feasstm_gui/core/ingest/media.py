@@ -3,6 +3,8 @@
 Every video is decoded once, from its first frame, with OpenCV's FFmpeg backend; nothing seeks.
 A frame's identity is (clip, source frame index): the index counts decoded frames from 0 and the
 time is index / fps (CAP_PROP_POS_MSEC is not trusted), so a rerun numbers frames the same way.
+Only `FrameSeeker` (one frame again, by index, for a project that stores previews) seeks, and it
+keeps a sought frame only when its time stamp says it is that index.
 
 Damage (a file cut off, or frames missing in the middle) never loses what was decoded before it:
 decoding stops at the first sign of damage, the frames before it are kept, and the reader's
