@@ -11,8 +11,10 @@ spaces, and imported into a fresh project there. Then, in the same run:
   scores, crop JPEG, a store commit per frame, the clip's relative sharpness at the end).
   frames / (extract seconds + align seconds).
 - detect_fps: facenet-pytorch ``MTCNN.detect`` (default settings: min face 20, thresholds
-  0.6/0.7/0.7) on every full frame, the very frames the pipeline aligned (the project's extracted
-  frames); only the detect calls are timed. Its landmarks are the reference.
+  0.6/0.7/0.7) on every full frame, the very frames the pipeline aligned (the project's full
+  frames: decoded again from the video where the project stores previews, the default since
+  issue 19; the stored JPEGs with ``--preview-side 0``); only the detect calls are timed. Its
+  landmarks are the reference.
 - ratio = pipeline_fps / detect_fps.
 - landmark_err_iod_median / _p99 / _max: per frame, the mean distance between the *stored*
   landmarks (the store's current face) and the reference's (same face), over the reference's
@@ -20,7 +22,9 @@ spaces, and imported into a fresh project there. Then, in the same run:
 - missed: frames where the reference finds a face (p >= 0.9; the clip shows only the actor) and
   the store has no face.
 - bytes_per_frame: the project's disk use per frame after the run (stored frames, crops, the
-  database with its WAL), and bytes_per_frame_parts, the three apart.
+  database with its WAL), and bytes_per_frame_parts, the three apart. The stored frames are
+  previews of at most ``--preview-side`` pixels (the project's `extract.preview_side`, 640 by
+  default); ``--preview-side 0`` stores full frames (JPEG q95), as before issue 19.
 - tracker_only_fps / tracker_only_ratio (the earlier, detection-only figure, kept for
   comparison): tracking, alignment, scores and crop JPEG on frames already in memory, without
   decoding, reading frames or the store.
@@ -36,6 +40,7 @@ load average and the CPU time other processes used while timing are printed.
                                          [--region-threads 1] [--rounds 1] [--separate]
                                          [--periodic-all-sizes] [--runtime onnx|torch]
                                          [--device cpu|cuda] [--batch N]
+                                         [--preview-side 640]
 
 ``--runtime torch`` runs the region detections' networks on torch instead of ONNX Runtime (the
 figure before issue 19). ``--device cuda`` runs the pipeline and the reference on the first GPU
@@ -77,6 +82,7 @@ from feasstm_gui.core.faces.align import AlignSettings, align_face  # noqa: E402
 from feasstm_gui.core.faces.detector import DetectorSettings, FaceDetector  # noqa: E402
 from feasstm_gui.core.faces.quality import score_face  # noqa: E402
 from feasstm_gui.core.faces.tracker import ActorTracker, TrackerSettings  # noqa: E402
+from feasstm_gui.core.ingest.full_frames import FullFrames  # noqa: E402
 from feasstm_gui.core.ingest.importer import import_videos  # noqa: E402
 from feasstm_gui.core.ingest.pipeline import align_clip, extract_clip, process_clip  # noqa: E402
 from feasstm_gui.core.jobs import drive  # noqa: E402
@@ -130,8 +136,10 @@ class TrackerOnly:
 
 
 def new_project(folder: Path, video: Path, tset: TrackerSettings,
-                dset: DetectorSettings) -> Store:
+                dset: DetectorSettings, preview_side: int | None = None) -> Store:
     store = Store.create(folder, annotator="benchmark")
+    if preview_side is not None:  # 0: full frames stored, as before issue 19
+        store.set_params({"extract.preview_side": preview_side or None})
     result = drive(import_videos(store, [video]))
     if result.exit_status != 0:
         raise SystemExit(f"import failed: {result.problems}")
@@ -140,7 +148,8 @@ def new_project(folder: Path, video: Path, tset: TrackerSettings,
 
 
 def one_round(video: Path, folder: Path, tset, dset, threads: int, block: int = 16,
-              separate: bool = False, gpu_batch: int | None = None) -> dict:
+              separate: bool = False, gpu_batch: int | None = None,
+              preview_side: int | None = None) -> dict:
     """A fresh project: the one-pass job (`process_clip`: decode once, write the frame, align),
     or with ``separate`` extract (timed as one block) then the align job; the tracker-only
     pipeline and the reference run in turns of ``block`` frames."""
@@ -149,7 +158,8 @@ def one_round(video: Path, folder: Path, tset, dset, threads: int, block: int = 
 
     torch.set_num_threads(threads)
     mtcnn = MTCNN(keep_all=True, device=dset.device)
-    store = new_project(folder / "项目", video, tset, dset)
+    store = new_project(folder / "项目", video, tset, dset, preview_side)
+    full = FullFrames(store)  # the full frames: stored, or decoded again from the video
     try:
         t_extract = 0.0
         if separate:
@@ -178,7 +188,7 @@ def one_round(video: Path, folder: Path, tset, dset, threads: int, block: int = 
             t_align += time.perf_counter() - t1
             c_align += own_cpu() - c1
             rows = store.frames(CLIP)  # outside the timings
-            batch = [(r.frame_index, cv2.imread(str(store.folder / r.image)))
+            batch = [(r.frame_index, full.image(r))
                      for r in rows[k:done]]  # read outside the timings
             k = done
             t2 = time.perf_counter()
@@ -209,12 +219,14 @@ def one_round(video: Path, folder: Path, tset, dset, threads: int, block: int = 
                 modes[f.scores.get("mode", "?")] = modes.get(f.scores.get("mode", "?"), 0) + 1
         disk = disk_use(store)
         return {"frames": n, "disk": disk, "t_ref_batch": t_ref_batch,
+                "preview_side": store.param("extract.preview_side"),
                 "t_extract": t_extract, "t_align": t_align, "t_only": t_only,
                 "c_align": c_align, "c_ref": c_ref,
                 "t_ref": t_ref, "ref": ref, "stored": stored, "modes": modes,
                 "tracker_only_modes": tracker_only.modes,
                 "irrelevant": sum(r.irrelevant for r in store.frames(CLIP))}
     finally:
+        full.close()
         store.close()
 
 
@@ -317,6 +329,9 @@ def main() -> None:
                     help="what runs the networks of the pipeline's region detections")
     ap.add_argument("--periodic-all-sizes", action="store_true",
                     help="the periodic whole-frame detection searches all face sizes")
+    ap.add_argument("--preview-side", type=int, default=None,
+                    help="stored frames' longer side (the project's extract.preview_side; "
+                         "default: the project default, 640); 0 stores full frames, as before")
     args = ap.parse_args()
 
     import torch
@@ -351,7 +366,8 @@ def main() -> None:
         for k in range(args.rounds):
             rounds.append(one_round(clip, tmp / f"round {k}", tset, dset, args.threads,
                                       separate=args.separate,
-                                      gpu_batch=args.batch))
+                                      gpu_batch=args.batch,
+                                      preview_side=args.preview_side))
         busy1, own1, wall1 = *cpu_busy(), time.perf_counter()
         load_after = os.getloadavg()
     finally:
@@ -386,6 +402,7 @@ def main() -> None:
         "bytes_per_frame": round(sum(last["disk"].values()) / n),
         "bytes_per_frame_parts": {k: round(v / n) for k, v in last["disk"].items()},
         "modes": last["modes"],
+        "preview_side": last["preview_side"],
         # CPU time per frame (this process, all threads): less sensitive to other processes than
         # the wall-clock figures, though torch's waiting threads count too
         "pipeline_cpu_ms": round(statistics.median(1e3 * r["c_align"] / r["frames"]

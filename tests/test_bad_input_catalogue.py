@@ -1165,6 +1165,27 @@ def variable_frame_rate(env: Env) -> None:
     assert times == [round(t) for t in truth] and times[11] < 1500
 
 
+def video_moved_after_extraction(env: Env) -> None:
+    """Frames of a video are stored as previews (issue 19): re-align decodes the full frame
+    from the video again, so a video moved away is named, with what to do; nothing changes."""
+    src = video(env, "移走 视频.avi")  # 720 x 528: stored as 640 x 469 previews
+    clip = "移走 视频"
+    assert cli("import", env.project, src).status == 0
+    assert cli("extract", env.project, "--clip", clip).status == 0
+    with Store.open(env.project, read_only=True) as store:
+        images = [f.image for f in store.frames(clip)]
+    assert all("/preview-720x528/" in i for i in images) and len(images) == 270
+    moved = env.base / "别处" / src.name
+    moved.parent.mkdir()
+    src.rename(moved)
+    before = snapshot(env.project)
+    r = cli("realign", env.project, "--frames", f"{clip}:3-4")
+    assert r.status == 2, r.err  # nothing done
+    assert f"{src}:0:" in r.err and "put the video back" in r.err
+    assert snapshot(env.project) == before
+    assert all((env.project / i).is_file() for i in images)  # the preview still shows them
+
+
 CASES.update({
     "non-UTF-8 (GBK) file names": gbk_file_names,
     "frame range of 10^20": huge_frame_range,
@@ -1177,6 +1198,7 @@ CASES.update({
     "NFC/NFD and case twins": unicode_and_case_twins,
     "ratings cell over 131,072 characters": long_ratings_cell,
     "variable frame rate": variable_frame_rate,
+    "video moved after extraction (previews stored)": video_moved_after_extraction,
 })
 
 

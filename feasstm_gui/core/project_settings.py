@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "align.margin": None,  # None: the preset's own margin
     "extract.fps": None,
     "extract.jpeg_quality": 95,
+    # frames of a video stored reduced to this longer side (the video gives the full frame
+    # again when needed: core/ingest/full_frames.py); None stores full frames (issue 19)
+    "extract.preview_side": 640,
     "backup.keep": 10,
     "backup.min_interval_s": 600,
     "backup.every_edits": 1000,
@@ -193,6 +196,10 @@ def _registry() -> list[Setting]:
                 none_means="every frame", help="extraction keeps the first frame of each "
                 "1/fps interval"),
         Setting("extract.jpeg_quality", "JPEG quality of stored frames", "int", 50, 100),
+        Setting("extract.preview_side", "Stored frames' longer side (pixels)", "int", 160, 8192,
+                none_means="the full frame", help="frames of a video stored for the preview "
+                "at most this size; re-align and identities decode the full frame from the "
+                "video again (so the video must stay where it is)"),
         Setting("align.preset", "Alignment template", "choice", choices=_presets(), faces=True,
                 help="emotion_fan: close to Emotion-FAN's dlib face chip; arcface: tighter"),
         Setting("align.size", "Crop size (pixels)", "int", 32, 1024, faces=True),

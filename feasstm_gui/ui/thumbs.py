@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QImageReader, QPainter, QPixmap
 
+from feasstm_gui.core.ingest.full_frames import full_size
+
 
 @dataclass
 class Loaded:
@@ -72,6 +74,9 @@ def _decode(path: str, limit: int, exact: bool) -> tuple[QImage, QSize, str]:
     image = reader.read()
     if image.isNull():
         return image, size, reader.errorString() or "cannot be decoded"
+    full = full_size(path)  # a stored preview: boxes and landmarks are in the full frame's pixels
+    if full is not None:
+        size = QSize(*full)
     return image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied), size, ""
 
 

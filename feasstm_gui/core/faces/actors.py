@@ -98,15 +98,12 @@ def add_frame_reference(store: Store, clip_id: str, frame_index: int, face: int 
     (0 = largest) as found by the detector. Returns the actor name it was added to."""
     from feasstm_gui.core.faces import identity
     from feasstm_gui.core.faces.detector import Detection, FaceDetector
-    from feasstm_gui.core.ingest.images import read_image
+    from feasstm_gui.core.ingest.full_frames import full_frame
 
     clip = store.clip(clip_id)
     frame_id = store.frame_id(clip_id, frame_index)
     row = store.frame(frame_id)
-    image = read_image(store.folder / row.image) if row.image else None
-    if image is None:
-        raise FeasstmError(f"frame {frame_index} of clip '{clip_id}' has no readable full frame",
-                           path=store.folder / (row.image or clip_id))
+    image = full_frame(store, row)  # FeasstmError naming the file (issue 19: a preview's video)
     det_settings, _ = _settings(store, device)
     if face is None:
         current = store.face(frame_id)
@@ -136,7 +133,7 @@ def add_label_references(store: Store, actor: str, limit: int = LABEL_REFERENCES
     actor's labelled frames, in clip and frame order) become references, once."""
     from feasstm_gui.core.faces import identity
     from feasstm_gui.core.faces.detector import Detection
-    from feasstm_gui.core.ingest.images import read_image
+    from feasstm_gui.core.ingest.full_frames import FullFrames
 
     held = idstore.actor_refs(store, actor)
     want = limit - sum(1 for r in held if r.source == "label")
@@ -158,8 +155,9 @@ def add_label_references(store: Store, actor: str, limit: int = LABEL_REFERENCES
         return 0
     step = max(1, len(candidates) // want)
     new = []
+    full = FullFrames(store)  # a stored preview's full frame comes from the video (issue 19)
     for row, face in candidates[::step][:want]:
-        image = read_image(store.folder / row.image)
+        image = full.get(row)
         if image is None:
             continue
         det = Detection(box=face.box, prob=face.prob or 1.0, landmarks=face.landmarks)

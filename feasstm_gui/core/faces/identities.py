@@ -35,7 +35,7 @@ def identities_clip(store: Store, clip_id: str, *, device: str | None = None,
     from feasstm_gui.core.faces import identity
     from feasstm_gui.core.faces.detector import FaceDetector, box_iou
     from feasstm_gui.core.faces.tracker import hist_distance, signature
-    from feasstm_gui.core.ingest.images import read_image
+    from feasstm_gui.core.ingest.full_frames import FullFrames, frame_problem
     from feasstm_gui.core.ingest.pipeline import face_settings
 
     store.clip(clip_id)  # an unknown clip is an error naming it
@@ -54,12 +54,15 @@ def identities_clip(store: Store, clip_id: str, *, device: str | None = None,
     problems: list[Problem] = []
     batch: list = []
     done = len(frames) - len(todo)
+    full = FullFrames(store)  # a stored preview's full frame comes from the video (issue 19)
     for n, row in enumerate(todo, 1):
-        image = read_image(store.folder / row.image)
+        try:
+            image, why = full.image(row), None
+        except FeasstmError as exc:
+            image, why = None, exc
         faces_out: list[dict] = []
         if image is None:
-            problems.append(Problem.at(store.folder / row.image, 0,
-                                       f"frame {row.frame_index} cannot be read; skipped"))
+            problems.append(frame_problem(why, full.where(row)))
             state = {**state, "prev": [], "hist": None, "last": row.frame_index}
         else:
             sig = signature(image)
@@ -190,7 +193,7 @@ def set_identity_actor(store: Store, clip_id: str, number: int, is_actor: bool =
     """Identity `number` is the actor (or is not) in the whole clip, as one undoable edit.
     Returns the number of frames changed."""
     from feasstm_gui.core.faces.detector import Detection
-    from feasstm_gui.core.ingest.images import read_image
+    from feasstm_gui.core.ingest.full_frames import FullFrames
     from feasstm_gui.core.ingest.pipeline import _new_face, face_settings
 
     rows = [r for r in idstore.clip_faces(store, clip_id) if r.identity is not None]
@@ -209,6 +212,7 @@ def set_identity_actor(store: Store, clip_id: str, number: int, is_actor: bool =
         else:
             others.setdefault(r.frame_id, []).append(r)
     current = {f.frame_id: f for f in store.current_faces(clip_id)}
+    full = FullFrames(store)  # a stored preview's full frame comes from the video (issue 19)
     changes: list[tuple[str, dict, Any]] = []
     new_faces: list[tuple[int, dict]] = []
     for f in store.frames(clip_id):
@@ -221,7 +225,7 @@ def set_identity_actor(store: Store, clip_id: str, number: int, is_actor: bool =
                     changes.append(("irrelevant", {"frame": f.id}, True))
                 continue
             if not cur_is_here:
-                image = read_image(store.folder / f.image) if f.image else None
+                image = full.get(f)  # the full frame (from the video for a preview)
                 if image is None:
                     continue
                 det = Detection(box=here.box, prob=here.prob or 1.0, landmarks=here.landmarks)

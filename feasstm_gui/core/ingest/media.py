@@ -3,6 +3,8 @@
 Every video is decoded once, from its first frame, with OpenCV's FFmpeg backend; nothing seeks.
 A frame's identity is (clip, source frame index): the index counts decoded frames from 0 and the
 time is index / fps (CAP_PROP_POS_MSEC is not trusted), so a rerun numbers frames the same way.
+Only `FrameSeeker` (one frame again, by index, for a project that stores previews) seeks, and it
+keeps a sought frame only when its time stamp says it is that index.
 
 Damage (a file cut off, or frames missing in the middle) never loses what was decoded before it:
 decoding stops at the first sign of damage, the frames before it are kept, and the reader's
@@ -518,6 +520,119 @@ class Prefetch(Iterator[DecodedFrame]):
         self._thread.join()
 
 
+class FrameSeeker:
+    """Frames of one video by source index, in any order, with the pixels `FrameReader` gives
+    for that index (the index counts decoded frames from the first; see the module's note).
+
+    Reading forward (the next frames, or a few ahead) decodes on from where the decoder is.
+    Further ahead, or back, it seeks: OpenCV's FFmpeg backend goes to the keyframe before the
+    frame and decodes forward to it, and the frame's presentation time stamp (in frames from
+    the first) must then equal the index; when it does not (or the video has a variable frame
+    rate, or no time stamps), the video is decoded again from its start. `seeks` and
+    `rewinds` count which way frames were reached (tests, benchmarks).
+    """
+
+    #: frames decoded forward rather than seeking (a seek decodes from a keyframe anyway)
+    FORWARD = 48
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._cap: cv2.VideoCapture | None = None
+        self._alias: _Alias | None = None
+        self._pos = -1  # index of the frame the decoder last grabbed
+        self._open()
+        try:
+            self.info = _info(self.path, self._cap)
+            self._vfr = packet_times(self._alias.path if self._alias else self.path,
+                                     self.info) is not None
+            self._pts0 = self._first_pts()
+        except BaseException:
+            self.close()
+            raise
+        self.seeks = 0
+        self.rewinds = 0
+
+    def _open(self) -> None:
+        self._cap, self._alias = _open(self.path)
+        self._pos = -1
+
+    def _first_pts(self) -> float | None:
+        if not self._grab():
+            raise FeasstmError("the video has no frame at all", path=self.path)
+        pts = self._cap.get(cv2.CAP_PROP_PTS)
+        return pts if math.isfinite(pts) and pts >= 0 else None
+
+    def _grab(self) -> bool:
+        if not self._cap.grab():
+            return False
+        self._pos += 1
+        return True
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+        if self._alias is not None:
+            self._alias.close()
+            self._alias = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def frame(self, index: int, *, exact_seek: bool = True) -> np.ndarray:
+        """The BGR image of frame `index`. FeasstmError (naming the video) when the video has
+        no such frame. ``exact_seek=False`` never seeks: decoding from the start (or on from
+        where the decoder is) is the reference the seek is checked against."""
+        index = int(index)
+        if index < 0:
+            raise FeasstmError(f"no frame {index}: frame numbers start at 0", path=self.path)
+        if self._cap is None:
+            self._open()
+            if not self._grab():
+                raise FeasstmError("the video has no frame at all", path=self.path)
+        if self._pos < 0 or not (self._pos <= index <= self._pos + self.FORWARD):
+            if not (exact_seek and self._seek(index)):
+                self._rewind()
+        while self._pos < index:
+            if not self._grab():
+                raise FeasstmError(
+                    f"the video has no frame {index} (it ends after frame {self._pos}): it is "
+                    "not the video the frames were extracted from, or it was cut short",
+                    path=self.path)
+        ok, image = self._cap.retrieve()
+        if not ok or image is None:
+            raise FeasstmError(f"the decoder returned no image for frame {index}",
+                               path=self.path)
+        return image
+
+    def _seek(self, index: int) -> bool:
+        """Put the decoder on frame `index` (grabbed, not yet retrieved) by seeking; False
+        when that cannot be trusted (the decoder is then reopened by the caller)."""
+        if self._vfr or self._pts0 is None or index == 0:
+            return False
+        self.seeks += 1
+        if not self._cap.set(cv2.CAP_PROP_POS_FRAMES, float(index)) or not self._cap.grab():
+            self._pos = -2  # unknown
+            return False
+        pts = self._cap.get(cv2.CAP_PROP_PTS)
+        if not math.isfinite(pts) or pts < 0 or round(pts - self._pts0) != index:
+            self._pos = -2
+            return False
+        self._pos = index
+        return True
+
+    def _rewind(self) -> None:
+        """Decode from the first frame again (the reference numbering)."""
+        self.rewinds += 1
+        self.close()
+        self._open()
+        if not self._grab():
+            raise FeasstmError("the video has no frame at all", path=self.path)
+
+
 # --- extraction --------------------------------------------------------------------------------
 
 
@@ -527,7 +642,9 @@ class Extraction(_Stream[ExtractedFrame]):
 
     Decoding runs in the consuming thread, or with `decode_ahead` on a thread of its own up to
     that many frames ahead; JPEG encoding and writing run on a small thread pool (OpenCV releases
-    the GIL), at most a few frames ahead. Indices in `existing` are decoded but
+    the GIL), at most a few frames ahead. With `preview_side`, frames whose longer side exceeds
+    it are written reduced to that side into `preview-<width>x<height>/` (the video stays the
+    source of the full frame: `FrameSeeker`). Indices in `existing` are decoded but
     neither encoded, written nor yielded: a rerun after a crash continues without duplicates.
     """
 
@@ -543,12 +660,16 @@ class Extraction(_Stream[ExtractedFrame]):
         quality: int = 95,
         workers: int = 2,
         decode_ahead: int = 0,
+        preview_side: int = 0,
     ):
         if not 1 <= quality <= 100:
             raise FeasstmError(f"the JPEG quality must be 1-100 (got {quality})")
         self.out_dir = Path(out_dir)
         self.quality = int(quality)
         self.workers = max(0, int(workers))
+        #: > 0: frames longer than this are written reduced (see `preview_folder`)
+        self.preview_side = max(0, int(preview_side or 0))
+        self._folders: set[Path] = set()
         self.reader = FrameReader(path, fps, start_s, end_s, skip=existing)
         self.info = self.reader.info
         # frames held ahead, at most about AHEAD_BYTES of pixels (8 at 720p, 2 at 4K)
@@ -570,6 +691,7 @@ class Extraction(_Stream[ExtractedFrame]):
             raise _write_error(self.out_dir, exc) from exc
         _remove_stale_parts(self.out_dir)
         params = [cv2.IMWRITE_JPEG_QUALITY, self.quality]
+        side = self.preview_side
         pool = ThreadPoolExecutor(self.workers, "feasstm-jpeg") if self.workers else None
         ahead = 2 * self.workers + self.decode_ahead  # frames in flight, being encoded
         pending: deque[tuple[DecodedFrame, Path, Future | None]] = deque()
@@ -578,13 +700,13 @@ class Extraction(_Stream[ExtractedFrame]):
         )
         try:
             for frame in source:
-                dest = self.out_dir / f"{frame.index:06d}.jpg"
+                dest = self._dest(frame)
                 if pool is None:
-                    _encode_write(frame.image, dest, params)
+                    _encode_write(frame.image, dest, params, side)
                     pending.append((frame, dest, None))
                 else:
                     pending.append(
-                        (frame, dest, pool.submit(_encode_write, frame.image, dest, params))
+                        (frame, dest, pool.submit(_encode_write, frame.image, dest, params, side))
                     )
                 while pending and (len(pending) > ahead or _done(pending[0][2])):
                     yield self._finish(*pending.popleft())
@@ -604,6 +726,21 @@ class Extraction(_Stream[ExtractedFrame]):
             damage=self.reader.damage,
         )
 
+    def _dest(self, frame: DecodedFrame) -> Path:
+        name = f"{frame.index:06d}.jpg"
+        height, width = frame.image.shape[:2]
+        if not self.preview_side or max(width, height) <= self.preview_side:
+            return self.out_dir / name
+        folder = self.out_dir / preview_folder(width, height)
+        if folder not in self._folders:
+            self._folders.add(folder)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _write_error(folder, exc) from exc
+            _remove_stale_parts(folder)
+        return folder / name
+
     def _finish(self, frame: DecodedFrame, dest: Path, future: Future | None) -> ExtractedFrame:
         if future is not None:
             future.result()
@@ -614,7 +751,9 @@ class Extraction(_Stream[ExtractedFrame]):
 
 def extract_frames(path: str | Path, out_dir: str | Path, **options: Any) -> Extraction:
     """Extract frames of `path` into `out_dir` as `<index:06d>.jpg` (see `Extraction` for the
-    options: fps, start_s, end_s, existing, quality, workers, decode_ahead).
+    options: fps, start_s, end_s, existing, quality, workers, decode_ahead, preview_side; with
+    `preview_side` a frame longer than that is written reduced, as a preview, into
+    `out_dir/preview-<width>x<height>/`, and `ExtractedFrame.path` names that file).
 
     The caller commits each yielded frame; after the loop `extraction.result` says how many frames
     were written and whether the video stopped early (`result.damage`). A write failure (a full
@@ -627,8 +766,28 @@ def _done(future: Future | None) -> bool:
     return future is None or future.done()
 
 
-def _encode_write(image: np.ndarray, dest: Path, params: list[int]) -> None:
-    ok, buf = cv2.imencode(".jpg", image, params)
+#: A stored preview's folder: `preview-<width>x<height>` names the full frame's size (what the
+#: face boxes and landmarks are measured in) beside the reduced image.
+PREVIEW_PREFIX = "preview-"
+
+
+def preview_folder(width: int, height: int) -> str:
+    return f"{PREVIEW_PREFIX}{int(width)}x{int(height)}"
+
+
+def preview_image(image: np.ndarray, side: int) -> np.ndarray:
+    """`image` reduced so that its longer side is at most `side` (area averaging: no aliasing;
+    an exact 1/2 or 1/3 of 720p or 1080p is also its fastest case), or itself."""
+    height, width = image.shape[:2]
+    if not side or max(width, height) <= side:
+        return image
+    scale = side / max(width, height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _encode_write(image: np.ndarray, dest: Path, params: list[int], side: int = 0) -> None:
+    ok, buf = cv2.imencode(".jpg", preview_image(image, side), params)
     if not ok:
         raise FeasstmError("OpenCV could not encode this frame as JPEG", path=dest)
     _write_atomic(dest, buf)

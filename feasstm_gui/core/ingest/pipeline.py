@@ -16,6 +16,7 @@ from pathlib import Path
 
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.faces.actors import references_for
+from feasstm_gui.core.ingest.full_frames import FullFrames, frame_problem, is_preview
 from feasstm_gui.core.jobs import Job, JobResult, Progress, steps
 from feasstm_gui.core.problems import Problem
 from feasstm_gui.core.store import FRAMES_DIR, Store, claims
@@ -43,7 +44,7 @@ def extract_clip(store: Store, clip_id: str, *, fps: float | None = None) -> Job
     try:
         for frame in extraction:
             pending.append((frame.index, float(frame.time_ms),
-                            (rel_dir / frame.path.name).as_posix(), None))
+                            _stored_rel(rel_dir, extraction, frame), None))
             if len(pending) >= EXTRACT_BATCH:
                 store.add_frames(clip_id, pending)
                 done += len(pending)
@@ -74,10 +75,17 @@ def _start_extraction(store: Store, clip, fps: float | None, *, workers: int,
     extraction = extract_frames(clip.video, store.folder / rel_dir, fps=rate,
                                 start_s=clip.start_s, end_s=clip.end_s, existing=existing,
                                 quality=int(store.param("extract.jpeg_quality", 95)),
+                                preview_side=int(store.param("extract.preview_side") or 0),
                                 workers=workers, decode_ahead=decode_ahead)
     if clip.fps is None and extraction.info.fps:
         store.update_clip(clip.id, fps=extraction.info.fps)
     return rel_dir, rate, existing, extraction
+
+
+def _stored_rel(rel_dir: Path, extraction, frame) -> str:
+    """The stored frame's file relative to the project: `frames/<clip>/<index>.jpg`, or a
+    preview's `frames/<clip>/preview-<w>x<h>/<index>.jpg` (issue 19: core/ingest/full_frames)."""
+    return (rel_dir / frame.path.relative_to(extraction.out_dir)).as_posix()
 
 
 def _finish_extraction(store: Store, clip_id: str, extraction) -> list[Problem]:
@@ -434,9 +442,10 @@ def align_clip(store: Store, clip_id: str, *, device: str | None = None) -> Job:
         with BackgroundWriter() as writer:  # crop files, written while the next frame is worked
             for n, ((frame_id, index, image_rel), image) in enumerate(zip(todo, images), 1):
                 if image is None:
+                    why = ("is stored as a preview only and its video cannot be read"
+                           if is_preview(image_rel) else "cannot be read")
                     problem = Problem.at(store.folder / (image_rel or ""), 0,
-                                         f"frame {index} of clip '{clip_id}' cannot be read; "
-                                         "skipped")
+                                         f"frame {index} of clip '{clip_id}' {why}; skipped")
                     problems.append(problem)
                     batch.append((frame_id, None, tracker.state, problem))
                 else:
@@ -488,8 +497,8 @@ def _todo_images(store: Store, clip, todo: Sequence[tuple[int, int, str | None]]
                     reader = None
             if decoded is not None and decoded.index == index:
                 yield decoded.image
-            else:
-                yield read_image(store.folder / rel) if rel else None
+            else:  # a preview is no frame to align on (issue 19)
+                yield read_image(store.folder / rel) if rel and not is_preview(rel) else None
     finally:
         if reader is not None:
             reader.close()
@@ -645,7 +654,7 @@ def process_clip(store: Store, clip_id: str, *, fps: float | None = None,
                                               result, align, quality, previous, version=1,
                                               writer=writer)
             batch.append((frame.index, float(frame.time_ms),
-                          (rel_dir / frame.path.name).as_posix(), record, result.state))
+                          _stored_rel(rel_dir, extraction, frame), record, result.state))
             if len(batch) >= ALIGN_BATCH:
                 writer.wait()  # the crops are complete on disk before the store names them
                 _commit_new_frames(store, clip_id, batch)
@@ -766,41 +775,41 @@ def realign_frames(store: Store, frame_ids: Sequence[int],
     """Find and align the face again on chosen frames. Each frame's new crop is a new version
     (the old ones stay as history) and the switch is an undoable edit."""
     from feasstm_gui.core.faces.detector import FaceDetector
-    from feasstm_gui.core.ingest.images import read_image
 
     opts = options if isinstance(options, RealignOptions) else RealignOptions.from_dict(options)
     align, det_settings, _, quality = face_settings(store, device)
     detector = FaceDetector(det_settings)
     problems: list[Problem] = []
     done = 0
-    for n, frame_id in enumerate(frame_ids, 1):
-        clip_id, index = store.frame_key(frame_id)
-        row = store.frame(frame_id)
-        image = read_image(store.folder / row.image) if row.image else None
-        if image is None:
-            problems.append(Problem.at(store.folder / (row.image or clip_id), 0,
-                                       f"frame {index} of clip '{clip_id}' has no readable full "
-                                       "frame to align again"))
-            yield Progress(n, len(frame_ids), f"{clip_id}: frame {index}", problems[-1:])
-            continue
-        det = _pick_face(store, frame_id, image, detector, opts)
-        if det is None:
-            problems.append(Problem.at(store.folder / row.image, 0,
-                                       f"no face found on frame {index} of clip '{clip_id}' "
-                                       "with these options"))
-            yield Progress(n, len(frame_ids), f"{clip_id}: frame {index}", problems[-1:])
-            continue
-        face, scores, _ = _new_face(store, clip_id, frame_id, index, image, det, align)
-        info = face["scores"]
-        info.update(status="realigned", mode=det.source)
-        old = store.face(frame_id)
-        if old and old.scores and old.scores.get("sharpness_rel") is not None and old.sharpness:
-            # keep the clip's scale: relative sharpness against the same median as before
-            median = old.sharpness / old.scores["sharpness_rel"]
-            info["sharpness_rel"] = round(scores.sharpness / median, 5) if median else None
-        _switch_face(store, frame_id, face, quality, f"re-align frame {index} of {clip_id}")
-        done += 1
-        yield Progress(n, len(frame_ids), f"{clip_id}: frame {index}")
+    with FullFrames(store) as full:  # a preview's full frame comes from the video (issue 19)
+        for n, frame_id in enumerate(frame_ids, 1):
+            clip_id, index = store.frame_key(frame_id)
+            row = store.frame(frame_id)
+            try:
+                image = full.image(row)
+            except FeasstmError as exc:  # no stored frame, unreadable, its video gone
+                problems.append(frame_problem(exc, full.where(row)))
+                yield Progress(n, len(frame_ids), f"{clip_id}: frame {index}", problems[-1:])
+                continue
+            det = _pick_face(store, frame_id, image, detector, opts)
+            if det is None:
+                problems.append(Problem.at(store.folder / row.image, 0,
+                                           f"no face found on frame {index} of clip "
+                                           f"'{clip_id}' with these options"))
+                yield Progress(n, len(frame_ids), f"{clip_id}: frame {index}", problems[-1:])
+                continue
+            face, scores, _ = _new_face(store, clip_id, frame_id, index, image, det, align)
+            info = face["scores"]
+            info.update(status="realigned", mode=det.source)
+            old = store.face(frame_id)
+            if old and old.scores and old.scores.get("sharpness_rel") is not None \
+                    and old.sharpness:
+                # keep the clip's scale: relative sharpness against the same median as before
+                median = old.sharpness / old.scores["sharpness_rel"]
+                info["sharpness_rel"] = round(scores.sharpness / median, 5) if median else None
+            _switch_face(store, frame_id, face, quality, f"re-align frame {index} of {clip_id}")
+            done += 1
+            yield Progress(n, len(frame_ids), f"{clip_id}: frame {index}")
     return JobResult(done=done, problems=problems, failed=done == 0 and bool(frame_ids),
                      summary=f"re-aligned {done} of {len(frame_ids)} frames")
 
@@ -810,18 +819,19 @@ def set_actor(store: Store, frame_id: int, box: Sequence[float] | None = None, *
     """"This face is the actor": take the face at `box` (x1, y1, x2, y2; default the frame's
     current face) on one frame and follow it forward through the shot, re-aligning every frame
     where the followed face differs from the stored one. Each changed frame is an undoable edit."""
+    with FullFrames(store) as full:  # a preview's full frame comes from the video (issue 19)
+        return (yield from _set_actor(store, full, frame_id, box, device))
+
+
+def _set_actor(store: Store, full: FullFrames, frame_id: int, box, device) -> Job:
     from feasstm_gui.core.faces.detector import FaceDetector, box_iou
     from feasstm_gui.core.faces.tracker import ActorTracker
-    from feasstm_gui.core.ingest.images import read_image
 
     clip_id, start_index = store.frame_key(frame_id)
     align, det_settings, trk_settings, quality = face_settings(store, device)
     detector = FaceDetector(det_settings)
     frames = [f for f in store.frames(clip_id) if f.frame_index >= start_index]
-    first = read_image(store.folder / frames[0].image) if frames[0].image else None
-    if first is None:
-        raise FeasstmError(f"frame {start_index} of clip '{clip_id}' has no readable full frame",
-                           path=store.folder)
+    first = full.image(frames[0])  # FeasstmError: no stored frame, unreadable, video gone
     if box is None:
         current = store.face(frame_id)
         if current is None or not current.box:
@@ -842,9 +852,10 @@ def set_actor(store: Store, frame_id: int, box: Sequence[float] | None = None, *
                 actor=idstore.actor_key(store.clip(clip_id)), source="frame", frame_id=frame_id,
                 box=list(seed.box), embedding=tracker.state["exemplars"][-1])])
         else:
-            image = read_image(store.folder / row.image) if row.image else None
-            if image is None:
-                continue
+            try:
+                image = full.image(row)
+            except FeasstmError:
+                continue  # as a frame that cannot be read: the others are followed
             result = tracker.step(row.frame_index, image)
             if result.cut or result.actor is None:
                 break  # the shot ends, or the actor left it: propagation stops here
