@@ -147,6 +147,38 @@ def test_a_frame_read_by_index_is_the_frame_sequential_decoding_gives(video, nam
         assert np.array_equal(seeker.frame(3), frames[3])  # still usable after the error
 
 
+@pytest.mark.parametrize("bframes", [0, 3])
+def test_a_frame_read_by_index_from_h264_is_the_frame_sequential_decoding_gives(tmp_path,
+                                                                              bframes):
+    """H.264 as films come (keyframes 12 apart, with and without B-frames, whose decoding order
+    is not their display order): every frame read by index in any order is the frame decoded
+    in sequence."""
+    import subprocess
+
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    n, (w, h) = 60, (320, 240)
+    path = tmp_path / "片段 h264.mp4"
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo",
+           "-pix_fmt", "bgr24", "-s", f"{w}x{h}", "-r", "25", "-i", "-", "-c:v", "libx264",
+           "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "12", "-bf", str(bframes),
+           str(path)]
+    rng = np.random.default_rng(bframes)
+    base = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+    raw = b"".join(cv2.putText(np.roll(base, 7 * i, axis=1), str(i), (40, 160),
+                               cv2.FONT_HERSHEY_SIMPLEX, 4, (255, 255, 255), 8).tobytes()
+                   for i in range(n))
+    subprocess.run(cmd, input=raw, check=True, timeout=120)
+    frames = [f.image for f in iter_frames(path)]
+    assert len(frames) == n
+    order = list(range(n))
+    random.Random(bframes).shuffle(order)
+    order += [n - 1, 0, 13, 12, 11, 35, 24]
+    with FrameSeeker(path) as seeker:
+        for i in order:
+            assert np.array_equal(seeker.frame(i), frames[i]), f"frame {i}"
+        assert seeker.seeks > 0
+
+
 # --- what a project stores ---------------------------------------------------------------
 
 
