@@ -16,7 +16,10 @@ fps_with_identity, fps_without, identity_cost (1 - fps_with / fps_without), and 
 process's CPU time (cpu_fps_*, identity_cost_cpu: steadier when other jobs share the cores, as
 wall-clock time counts their work too).
 
-    .venv/bin/python benchmarks/identity.py [--rounds 2] [--auto]
+`--descriptor dlib` runs the descriptor network with dlib's own code instead of torch
+(identity.RUNTIME; the same descriptors, about six times the CPU time).
+
+    .venv/bin/python benchmarks/identity.py [--rounds 2] [--auto] [--descriptor torch|dlib]
 """
 
 from __future__ import annotations
@@ -80,7 +83,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--auto", action="store_true", help="no reference photo: automatic choice")
+    ap.add_argument("--descriptor", choices=("torch", "dlib"), default=identity.RUNTIME,
+                    help="what runs the descriptor network (identity.RUNTIME)")
     args = ap.parse_args()
+    identity.RUNTIME = args.descriptor
     frames, truth = clipmaker.render_clip(SHOTS, (640, 480))
     detector = FaceDetector(DetectorSettings(device="cpu"))
     refs = []
@@ -128,7 +134,8 @@ def main() -> None:
                       "cpu_fps_with_identity": round(cpu_with, 2),
                       "cpu_fps_without": round(cpu_without, 2),
                       "identity_cost_cpu": round(1 - cpu_with / cpu_without, 4),
-                      "descriptors": embedded, "designations": designations, "frames": n,
+                      "descriptors": embedded, "descriptor_runtime": args.descriptor,
+                      "designations": designations, "frames": n,
                       "recall_without": round(rec0, 4), "precision_without": round(prec0, 4)}))
 
 
