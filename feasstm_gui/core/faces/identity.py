@@ -123,22 +123,23 @@ def _chip(img: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     return np.asarray(dlib.get_face_chip(img, shape, size=CHIP_SIZE, padding=CHIP_PADDING))
 
 
-_torch_failed = False
+_torch: list = []  # [the network, or None when the model file is not the one it knows]
 
 
 def _torch_net():
-    """The torch network (read once), or None when the model file is not the one it knows."""
-    global _torch_failed
-    if _torch_failed:
-        return None
-    from feasstm_gui.core.faces import dlib_resnet
+    """The torch network (read once), or None: dlib's own then."""
+    if not _torch:
+        from feasstm_gui.core.faces import dlib_resnet
 
-    _in_dlib_thread(_load)  # the same checks and messages for missing packages and files
-    try:
-        return dlib_resnet.net(models_folder() / DESCRIPTOR_MODEL)
-    except (ValueError, IndexError):
-        _torch_failed = True
-        return None
+        _in_dlib_thread(_load)  # the same checks and messages for missing packages and files
+        try:
+            net = dlib_resnet.net(models_folder() / DESCRIPTOR_MODEL)
+        except ValueError:
+            net = None
+        with _lock:
+            if not _torch:
+                _torch.append(net)
+    return _torch[0]
 
 
 def encode(vector: np.ndarray) -> str:
