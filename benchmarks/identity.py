@@ -14,9 +14,14 @@ second, recall (actor's frames kept / actor's frames) and precision (kept frames
 actor's face / kept frames) of each; the last line is JSON with actor_recall, actor_precision,
 fps_with_identity, fps_without, identity_cost (1 - fps_with / fps_without), and the same from the
 process's CPU time (cpu_fps_*, identity_cost_cpu: steadier when other jobs share the cores, as
-wall-clock time counts their work too).
+wall-clock time counts their work too), and the CPU time spent computing descriptors in the run
+with identity (descriptor_cpu_s, descriptor_cpu_share: its part of that run's CPU time; not
+subject to the whole-frame detections' variation under load, which both runs share).
 
-    .venv/bin/python benchmarks/identity.py [--rounds 2] [--auto]
+`--descriptor dlib` runs the descriptor network with dlib's own code instead of torch
+(identity.RUNTIME; the same descriptors, about six times the CPU time).
+
+    .venv/bin/python benchmarks/identity.py [--rounds 2] [--auto] [--descriptor torch|dlib]
 """
 
 from __future__ import annotations
@@ -61,11 +66,29 @@ def who(det, faces) -> str | None:
     return "?"
 
 
+DESCRIBING = {"cpu": 0.0}  # CPU seconds spent in identity.embed (the tracker waits for it)
+_embed = identity.embed
+
+
+def _timed_embed(*args, **kwargs):
+    c0 = time.process_time()
+    try:
+        return _embed(*args, **kwargs)
+    finally:
+        DESCRIBING["cpu"] += time.process_time() - c0
+
+
 def run(detector, frames, settings, refs):
     tracker = ActorTracker(detector, settings, references=refs)
-    t0, c0 = time.perf_counter(), time.process_time()
-    results = [tracker.step(i, f) for i, f in enumerate(frames)]
-    return time.perf_counter() - t0, time.process_time() - c0, results
+    DESCRIBING["cpu"] = 0.0
+    identity.embed = _timed_embed
+    try:
+        t0, c0 = time.perf_counter(), time.process_time()
+        results = [tracker.step(i, f) for i, f in enumerate(frames)]
+        return (time.perf_counter() - t0, time.process_time() - c0, results,
+                DESCRIBING["cpu"])
+    finally:
+        identity.embed = _embed
 
 
 def scores(results, truth):
@@ -80,7 +103,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--auto", action="store_true", help="no reference photo: automatic choice")
+    ap.add_argument("--descriptor", choices=("torch", "dlib"), default=identity.RUNTIME,
+                    help="what runs the descriptor network (identity.RUNTIME)")
     args = ap.parse_args()
+    identity.RUNTIME = args.descriptor
     frames, truth = clipmaker.render_clip(SHOTS, (640, 480))
     detector = FaceDetector(DetectorSettings(device="cpu"))
     refs = []
@@ -94,13 +120,15 @@ def main() -> None:
     identity.embed(frames[0], detector.detect(frames[0])[0])
     times = {"with": [], "without": []}
     cpu = {"with": [], "without": []}
+    describing = {"with": [], "without": []}
     last = {}
     runs = [("with", TrackerSettings()), ("without", TrackerSettings(identity=False))]
     for k in range(args.rounds):
         for name, settings in (runs if k % 2 == 0 else runs[::-1]):  # each goes first in turn
-            dt, dc, results = run(detector, frames, settings, refs if name == "with" else [])
+            dt, dc, results, de = run(detector, frames, settings, refs if name == "with" else [])
             times[name].append(dt)
             cpu[name].append(dc)
+            describing[name].append(de)
             last[name] = results
     n = len(frames)
     fps_with = n / statistics.median(times["with"])
@@ -118,6 +146,10 @@ def main() -> None:
           f"recall {rec0:.3f}, precision {prec0:.3f}")
     print(f"CPU time: {cpu_with:6.2f} frames per CPU second with identity, {cpu_without:6.2f} "
           f"without")
+    desc_cpu = statistics.median(describing["with"])
+    desc_share = desc_cpu / statistics.median(cpu["with"])
+    print(f"descriptors ({args.descriptor}): {desc_cpu:.2f} CPU s of the run with identity "
+          f"({desc_share:.3f} of its CPU time)")
     for r, t in zip(last["with"], truth):
         got = who(r.actor, t["faces"])
         if (got == ACTOR) != t["actor"]:
@@ -128,7 +160,10 @@ def main() -> None:
                       "cpu_fps_with_identity": round(cpu_with, 2),
                       "cpu_fps_without": round(cpu_without, 2),
                       "identity_cost_cpu": round(1 - cpu_with / cpu_without, 4),
-                      "descriptors": embedded, "designations": designations, "frames": n,
+                      "descriptors": embedded, "descriptor_runtime": args.descriptor,
+                      "descriptor_cpu_s": round(desc_cpu, 3),
+                      "descriptor_cpu_share": round(desc_share, 4),
+                      "designations": designations, "frames": n,
                       "recall_without": round(rec0, 4), "precision_without": round(prec0, 4)}))
 
 

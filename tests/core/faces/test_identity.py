@@ -78,6 +78,35 @@ def test_distances_between_photographs_separate_people():
         [0, 1, 0, 1]
 
 
+def test_torch_network_gives_dlibs_descriptors(monkeypatch):
+    """The descriptor network runs on torch (dlib_resnet.py) from dlib's own model file: the
+    same descriptors as dlib's implementation, so the measured distances still hold."""
+    det = FaceDetector(DetectorSettings(device="cpu"))
+    for stem in ("obama", "obama2", "biden2", "astronaut", "messi5"):
+        img = _photo(stem)
+        for face in det.detect(img)[:2]:
+            monkeypatch.setattr(identity, "RUNTIME", "dlib")
+            ours_off = identity.embed(img, face)
+            monkeypatch.setattr(identity, "RUNTIME", "torch")
+            ours = identity.embed(img, face)
+            assert ours.shape == (128,) and ours.dtype == np.float32
+            assert np.abs(ours - ours_off).max() < 1e-5, stem
+            assert identity.distance(ours, ours_off) < 1e-5
+
+
+def test_torch_network_refuses_a_file_that_is_not_dlibs_network(tmp_path):
+    from feasstm_gui.core.faces import dlib_resnet
+
+    model = identity.models_folder() / identity.DESCRIPTOR_MODEL
+    data = model.read_bytes()
+    for name, content in [("empty.dat", b""), ("half.dat", data[: len(data) // 2]),
+                          ("shape.dat", (identity.models_folder()
+                                         / identity.SHAPE_MODEL).read_bytes())]:
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ValueError):
+            dlib_resnet.read_weights(tmp_path / name)
+
+
 def _project(folder: Path, shots, name: str, actor: str = "") -> tuple[Store, list[dict], str]:
     path, truth = clipmaker.make_clip(folder / "视频" / f"{name}.avi", shots)
     store = Store.create(folder / "项目", annotator="alice")
