@@ -165,7 +165,8 @@ class ClipListModel(QStringListModel):
         s = self._summary.get(clip.id)
         if s is None and self.request is not None:
             self.request(clip.id)
-        frames = self.summary(clip.id).total if clip.extract_status != "done" else 0
+        # the frame count as known (painting never counts frames: StatusRole's rule)
+        frames = s.total if s is not None and clip.extract_status != "done" else 0
         return clip, s, clip_status(clip, frames)
 
     def flags(self, index):

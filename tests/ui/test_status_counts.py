@@ -132,3 +132,24 @@ def test_counts_read_before_a_change_are_not_taken(window, make_project, qtbot):
     qtbot.waitUntil(lambda: not model.is_stale(OTHER_CLIP), timeout=10000)
     s = model.known()[OTHER_CLIP]
     assert (s.total, s.labelled, s.flagged) == (3, 1, 1)
+
+
+def test_painting_a_clip_waiting_to_be_counted_again_reads_nothing(window, make_project,
+                                                                   qtbot):
+    """The clip list's painter shows the counts known for a clip whose counts wait to be read
+    again: it never reads them on the window's thread (it did, for a clip not extracted, when
+    the paint came before the reader)."""
+    built = project(make_project)
+    window.set_store(built.store)
+    model = window.clip_model
+    qtbot.waitUntil(lambda: CLIP in model.known() and OTHER_CLIP in model.known(), timeout=10000)
+    fetched: list[str] = []
+    model.fetch = lambda clip_id: fetched.append(clip_id)
+    model.refresh = lambda clip_id: None  # the reader holds back: the clip stays waiting
+    model.recount(CLIP)
+    assert model.is_stale(CLIP)
+    for row in range(model.rowCount()):
+        clip, known, status = model.paint_data(row)
+        assert known == model.known()[clip.id] and status is not None
+    window.clip_view.viewport().repaint()
+    assert fetched == []
