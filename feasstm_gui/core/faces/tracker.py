@@ -110,7 +110,7 @@ class TrackerSettings(StoredSettings):
     confirm: bool = True
     #: a second ONet pass, on the box the first pass's landmarks give, when that box is further
     #: than this fraction of its side from the first (the face moved)
-    confirm_refine: float = 0.02
+    confirm_refine: float = 0.05
     #: the region is still searched on every frame whose index is a multiple of this (1: every
     #: frame, no confirmation); those frames' landmarks are exactly full-frame MTCNN's, and each
     #: such search refines where ONet's input is placed (a running mean over the shot)
