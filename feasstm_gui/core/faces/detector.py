@@ -789,13 +789,11 @@ def _crops(img, y, ey, x, ex, size, device):
 
 def _crops_np(img, y, ey, x, ex, size):
     """`_crops` as a numpy N x 3 x size x size float32 array."""
-    keep = [k for k in range(len(y)) if ey[k] > (y[k] - 1) and ex[k] > (x[k] - 1)]
-    if not keep:
+    y, ey, x, ex = (np.asarray(v, dtype=np.int64).reshape(-1) for v in (y, ey, x, ex))
+    keep = (ey > y - 1) & (ex > x - 1)  # facenet-pytorch skips empty crops (one test, no loop)
+    if not keep.any():
         return None
-    top = np.asarray([y[k] - 1 for k in keep], dtype=np.int64)
-    bottom = np.asarray([ey[k] for k in keep], dtype=np.int64)
-    left = np.asarray([x[k] - 1 for k in keep], dtype=np.int64)
-    right = np.asarray([ex[k] for k in keep], dtype=np.int64)
+    top, bottom, left, right = y[keep] - 1, ey[keep], x[keep] - 1, ex[keep]
     oy, ox = int(top.min()), int(left.min())
     ii, oy, ox = img.integral(oy, int(bottom.max()), ox, int(right.max()))
     idx = np.arange(size, dtype=np.int64)[None, :]

@@ -80,7 +80,8 @@ def test_follows_the_actor_and_never_takes_the_other_person(auto_run, clip):
         assert who(r.actor, t) != "biden"
     # within the shot, most frames are searched in a region around the last face
     a1 = [r for r, t in zip(auto_run, truth) if t["shot"] == "a1"]
-    assert sum(r.mode == "roi" for r in a1) > 0.7 * len(a1)
+    # (searched, or confirmed by ONet alone on the box the last landmarks give)
+    assert sum(r.mode in ("roi", "confirm") for r in a1) > 0.7 * len(a1)
 
 
 def test_region_tracking_gives_full_frame_landmarks(auto_run, clip, detector):
@@ -91,6 +92,41 @@ def test_region_tracking_gives_full_frame_landmarks(auto_run, clip, detector):
         full = detector.detect(frames[r.frame_index])
         err = min(np.linalg.norm(f.landmarks - r.actor.landmarks, axis=1).mean() / f.iod for f in full)
         assert err < 0.02, r.frame_index
+
+
+def test_confirmed_frames_keep_full_frame_landmarks_within_bounds(auto_run, clip, detector):
+    """Frames where ONet alone confirmed the actor: landmarks within 0.02 (median) and 0.05
+    (worst) of the inter-ocular distance of full-frame MTCNN's on the same frame."""
+    frames, truth = clip
+    confirmed = [r for r in auto_run if r.mode == "confirm" and r.actor is not None]
+    assert len(confirmed) >= 40  # most frames within a shot
+    errs = []
+    for r in confirmed[::3]:
+        assert who(r.actor, truth[r.frame_index]) in ("obama", "obama2"), r.frame_index  # the actor
+        full = detector.detect(frames[r.frame_index])
+        errs.append(min(np.linalg.norm(f.landmarks - r.actor.landmarks, axis=1).mean() / f.iod
+                        for f in full))
+    assert float(np.median(errs)) <= 0.02, errs
+    assert max(errs) <= 0.05, errs
+
+
+def test_without_confirmation_every_tracked_frame_is_searched(clip, detector):
+    frames, _ = clip
+    for settings in (TrackerSettings(confirm=False), TrackerSettings(search_every=1)):
+        tracker = ActorTracker(detector, settings)
+        modes = {tracker.step(i, frames[i]).mode for i in range(0, 8)}
+        assert modes == {"full", "roi"}
+
+
+def test_a_fresh_tracker_gives_the_same_results_twice(auto_run, clip, detector):
+    frames, _ = clip
+    again = ActorTracker(FaceDetector(DetectorSettings(device="cpu")))
+    for i in range(30):
+        r, s = again.step(i, frames[i]), auto_run[i]
+        assert (r.mode, r.status) == (s.mode, s.status)
+        assert r.state == s.state
+        if s.actor is not None:
+            assert r.actor.to_dict(6) == s.actor.to_dict(6), i
 
 
 def test_user_says_this_face_is_the_actor_and_it_propagates(auto_run, clip, detector):
@@ -146,6 +182,7 @@ def test_resuming_from_a_saved_state_gives_the_same_results(auto_run, clip, dete
     frames, _ = clip
     end = 40
     straight = auto_run[:end]
+    assert {straight[k].mode for k in (9, 16, 29)} == {"roi", "confirm", "frame"}
     for k in (9, 16, 29):
         saved = json.dumps(straight[k].state)  # what the store keeps with committed frame k
         resumed = ActorTracker(FaceDetector(DetectorSettings(device="cpu")), state=json.loads(saved))
@@ -166,7 +203,9 @@ def test_full_detections_are_scheduled_by_frame_index(clip, detector):
     modes = {i: tracker.step(i, frames[i]).mode for i in range(0, 16)}
     assert modes[0] == "full"  # fresh start: all sizes
     assert modes[10] == "frame"  # periodic: whole frame at the actor's scale
-    assert all(modes[i] == "roi" for i in (1, 2, 3, 11, 12, 13))
+    assert all(modes[i] == "roi" for i in (3, 6, 12, 15))  # every search_every-th: the region
+    assert all(modes[i] == "confirm" for i in (2, 4, 5, 11, 13, 14))  # ONet alone
+    assert modes[1] == "roi"  # the fresh start's search says nothing about ONet's input box
     tracker = ActorTracker(detector, TrackerSettings(full_every=10, periodic_all_sizes=True))
     modes = {i: tracker.step(i, frames[i]).mode for i in range(0, 12)}
     assert modes[10] == "full" and modes[11] == "roi"
