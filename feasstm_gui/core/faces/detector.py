@@ -579,7 +579,8 @@ class FaceDetector:
         import torch
 
         with torch.no_grad():
-            return [o.numpy() for o in self._forward(name, torch.from_numpy(x))]
+            outs = self._forward(name, torch.from_numpy(x).to(self._net.device))
+            return [o.cpu().numpy() for o in outs]
 
     def _onet_on_box(self, img: _Frame, box: Box) -> Detection:
         """Landmarks from MTCNN's last stage on a given (square-ised) box; the probability is
