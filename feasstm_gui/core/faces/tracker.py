@@ -323,13 +323,22 @@ class ActorTracker:
         relative to them as the last region search placed it), and once more on the box the
         new landmarks give when the face moved. None: not confirmed (search the region)."""
         s = self.settings
+        h, w = image.shape[:2]
+
+        def inside(b) -> bool:  # past the frame's edge MTCNN squeezes the crop: search instead
+            return b[0] >= 1 and b[1] >= 1 and b[2] <= w and b[3] <= h
+
         box = _net_box(track.landmarks, net)
+        if not inside(box):
+            return None
         found = self.detector.confirm(image, box, bgr=bgr)
         if found is None:
             return None
         again = _net_box(found.landmarks, net)
         side = box[2] - box[0]
         if max(abs(a - b) for a, b in zip(again, box)) > s.confirm_refine * side:
+            if not inside(again):
+                return None
             found = self.detector.confirm(image, again, bgr=bgr)
         return found
 
