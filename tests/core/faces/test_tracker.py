@@ -188,8 +188,9 @@ def test_resuming_from_a_saved_state_gives_the_same_results(auto_run, clip, dete
     frames, _ = clip
     end = 40
     straight = auto_run[:end]
-    assert {straight[k].mode for k in (9, 16, 29)} == {"roi", "confirm", "frame"}
-    for k in (9, 16, 29):
+    confirmed = [i for i in range(5, end - 3) if straight[i].mode == "confirm"]
+    assert confirmed  # resumed right after a frame ONet alone confirmed, and through others
+    for k in sorted({9, 16, 29, confirmed[0]}):
         saved = json.dumps(straight[k].state)  # what the store keeps with committed frame k
         resumed = ActorTracker(FaceDetector(DetectorSettings(device="cpu")), state=json.loads(saved))
         for i in range(k + 1, end):
@@ -214,7 +215,7 @@ def test_full_detections_are_scheduled_by_frame_index(clip, detector):
     assert modes[1] == "roi"  # the fresh start's search says nothing about ONet's input box
     tracker = ActorTracker(detector, TrackerSettings(full_every=10, periodic_all_sizes=True))
     modes = {i: tracker.step(i, frames[i]).mode for i in range(0, 12)}
-    assert modes[10] == "full" and modes[11] == "roi"
+    assert modes[10] == "full" and modes[11] in ("roi", "confirm")
 
 
 def test_while_the_actor_is_absent_most_frames_search_at_its_scale(detector):
