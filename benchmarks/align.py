@@ -39,10 +39,12 @@ load average and the CPU time other processes used while timing are printed.
     .venv/bin/python benchmarks/align.py [--frames 320] [--full-every 30] [--threads 2]
                                          [--region-threads 1] [--rounds 1] [--separate]
                                          [--periodic-all-sizes] [--runtime onnx|torch]
+                                         [--search-every N]
                                          [--device cpu|cuda] [--batch N]
                                          [--preview-side 640]
 
-``--runtime torch`` runs the region detections' networks on torch instead of ONNX Runtime (the
+``--search-every 1`` searches the region on every tracked frame (no ONet-only confirmation:
+the figure before the fast path). ``--runtime torch`` runs the region detections' networks on torch instead of ONNX Runtime (the
 figure before issue 19). ``--device cuda`` runs the pipeline and the reference on the first GPU
 torch sees: the pipeline detects ``--batch`` (16) whole frames at a time and the tracker follows
 the actor among their faces (`process_clip`'s GPU path); the reference is plain MTCNN frame by
@@ -327,6 +329,9 @@ def main() -> None:
                          "--device cuda; on the CPU only to check that path: slow)")
     ap.add_argument("--runtime", choices=("onnx", "torch"), default=DetectorSettings().runtime,
                     help="what runs the networks of the pipeline's region detections")
+    ap.add_argument("--search-every", type=int, default=TrackerSettings().search_every,
+                    help="within a shot the region is searched on every N-th frame; between, "
+                         "ONet alone confirms the actor (1: search every frame, as before)")
     ap.add_argument("--periodic-all-sizes", action="store_true",
                     help="the periodic whole-frame detection searches all face sizes")
     ap.add_argument("--preview-side", type=int, default=None,
@@ -356,7 +361,8 @@ def main() -> None:
         clip = tmp / f"{CLIP}.mp4"
         cuts = build_clip(clip, args.frames)
         tset = TrackerSettings(full_every=args.full_every,
-                               periodic_all_sizes=args.periodic_all_sizes)
+                               periodic_all_sizes=args.periodic_all_sizes,
+                               search_every=max(1, args.search_every))
         dset = DetectorSettings(num_threads=args.threads, region_threads=args.region_threads,
                                 device=args.device, runtime=args.runtime)
         warm_up(clip, dset, args.threads)
@@ -413,6 +419,7 @@ def main() -> None:
         "tracker_only_ratio": round(statistics.median(o / d for o, d in zip(only, detect)), 2),
         "full_every": args.full_every,
         "periodic_all_sizes": args.periodic_all_sizes,
+        "search_every": args.search_every,
         "threads": args.threads,
         "region_threads": args.region_threads,
         "runtime": args.runtime,

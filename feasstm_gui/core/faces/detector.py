@@ -69,6 +69,9 @@ class Detection:
     raw_box: Box | None = None  # MTCNN's box before clipping (may extend past the image)
     visible: float = 1.0  # fraction of raw_box's area inside the image
     source: str = "full"  # "full", "roi", "box" (landmarks inside a manual box), "manual"
+    #: the square box MTCNN's last stage (ONet) ran on (its R-net stage's output), when known:
+    #: what `FaceDetector.confirm` needs to find the face again on the next frame. Not stored.
+    net_box: Box | None = None
 
     def __post_init__(self) -> None:
         self.box = tuple(float(v) for v in self.box)  # type: ignore[assignment]
@@ -301,9 +304,10 @@ class FaceDetector:
         else:
             # only the window is read (and turned to RGB), never the whole frame
             win = (0.0, 0.0, float(w), float(h)) if roi is None else tuple(float(v) for v in roi)
-            boxes, points = self._cascade(_Frame(img, bgr), win, mfs, thr, face_size)
+            boxes, points, net_boxes = self._cascade(_Frame(img, bgr), win, mfs, thr, face_size)
             source = "roi"
-        dets = self._to_detections(boxes, points, w, h, source)
+        dets = self._to_detections(boxes, points, w, h, source,
+                                   None if whole else net_boxes)
         floor = s.min_prob if min_prob is None else min_prob
         dets = [d for d in dets if d.prob >= floor and d.visible >= s.min_visible]
         if roi is not None:
@@ -334,6 +338,52 @@ class FaceDetector:
             out.append(order_faces(dets, "size"))
         return out
 
+    def confirm(self, image: np.ndarray, net_box: Sequence[float], *, bgr: bool = True,
+                min_prob: float | None = None) -> Detection | None:
+        """MTCNN's last stage (ONet) alone on one square box: the face's probability, box and
+        landmarks, computed exactly as the cascade computes them for a box its R-net stage
+        gave (the same crop resampling, float32 arithmetic and box regression), or None when
+        ONet's score is below the settings' last threshold or ``min_prob`` (default the
+        settings' `min_prob`), or the face is less visible than `min_visible`.
+
+        The tracker's fast path: on the next frame of a shot, the box where the face's last
+        landmarks put ONet's input costs one small network (about a tenth of a region search).
+        Landmarks from a box other than the one MTCNN's R-net stage would give differ slightly
+        (docs/ALIGNMENT.md measures how much)."""
+        s = self.settings
+        img = _Frame(_check_image(image), bgr)
+        h, w = img.shape[:2]
+        b = np.asarray(net_box, dtype=np.float32).reshape(1, 4)
+        if not np.isfinite(b).all() or b[0, 2] - b[0, 0] < 4 or b[0, 3] - b[0, 1] < 4:
+            return None
+        _set_threads(s.num_threads if s.device != "cpu" else s.region_threads)
+        # facenet-pytorch's pad(): truncated corners, clipped to [1, w] x [1, h]
+        q = np.trunc(b).astype(np.int32)[0]
+        x, y = max(int(q[0]), 1), max(int(q[1]), 1)
+        ex, ey = min(int(q[2]), w), min(int(q[3]), h)
+        data = _crops_np(img, [y], [ey], [x], [ex], 48)
+        if data is None:
+            return None
+        out = self._forward_np("onet", data)
+        reg, pts, prob = (np.asarray(o, dtype=np.float32) for o in out)
+        score = float(prob[0, 1])
+        if not (score > s.thresholds[2] and score >= (s.min_prob if min_prob is None else min_prob)):
+            return None  # as the cascade keeps (> the threshold) and `detect` filters (>=)
+        one = np.float32(1)
+        bw = b[0, 2] - b[0, 0] + one
+        bh = b[0, 3] - b[0, 1] + one
+        lm = np.stack([bw * pts[0, :5] + b[0, 0] - one, bh * pts[0, 5:10] + b[0, 1] - one],
+                      axis=1)
+        raw = (b[0, 0] + reg[0, 0] * bw, b[0, 1] + reg[0, 1] * bh,
+               b[0, 2] + reg[0, 2] * bw, b[0, 3] + reg[0, 3] * bh)
+        raw = tuple(float(v) for v in raw)
+        if not all(math.isfinite(v) for v in raw) or raw[2] <= raw[0] or raw[3] <= raw[1]:
+            return None
+        det = Detection(box=clip_box(raw, w, h), prob=score, landmarks=lm.astype(np.float64),
+                        raw_box=raw, visible=visible_fraction(raw, w, h), source="roi",
+                        net_box=tuple(float(v) for v in b[0]))
+        return det if det.visible >= s.min_visible else None
+
     def detect_in_box(
         self,
         image: np.ndarray,
@@ -354,7 +404,7 @@ class FaceDetector:
         roi = (cx - side, cy - side, cx + side, cy + side)
         thr = tuple(thresholds) if thresholds else (0.5, 0.5, 0.5)
         mfs = min(self.settings.min_face_size, max(12.0, 0.4 * side))
-        boxes, points = self._cascade(img, roi, mfs, thr, (0.4 * side, 3.0 * side))
+        boxes, points, _ = self._cascade(img, roi, mfs, thr, (0.4 * side, 3.0 * side))
         dets = self._to_detections(boxes, points, w, h, "box")
         dets = [d for d in dets if box_iou(d.raw_box, (x1, y1, x2, y2)) >= 0.3]
         if dets:
@@ -414,7 +464,7 @@ class FaceDetector:
         y0 = max(0, int(math.floor(roi[1])))
         x1 = min(w, int(math.ceil(roi[2])))
         y1 = min(h, int(math.ceil(roi[3])))
-        empty = np.zeros((0, 5)), np.zeros((0, 5, 2))
+        empty = np.zeros((0, 5)), np.zeros((0, 5, 2)), np.zeros((0, 4))
         if x1 - x0 < 12 or y1 - y0 < 12:
             return empty
         img.integral(y0, y1, x0, x1)  # the window once; later requests reuse it
@@ -487,6 +537,7 @@ class FaceDetector:
             score = out[2].permute(1, 0)[1, :]
             ipass = score > thr[2]
             points = points[:, ipass]
+            net_boxes = boxes[ipass, :4].clone()  # what ONet ran on, for `confirm`
             boxes = torch.cat((boxes[ipass, :4], score[ipass].unsqueeze(1)), dim=1)
             mv = out0[:, ipass].permute(1, 0)
             w_i = boxes[:, 2] - boxes[:, 0] + 1
@@ -497,10 +548,11 @@ class FaceDetector:
             boxes = bbreg(boxes, mv)
             zeros = torch.zeros(len(boxes), dtype=torch.long, device=dev)
             pick = batched_nms_numpy(boxes[:, :4], boxes[:, 4], zeros, 0.7, "Min")
-            boxes, points = boxes[pick], points[pick]
+            boxes, points, net_boxes = boxes[pick], points[pick], net_boxes[pick]
         return (
             boxes.cpu().numpy().astype(np.float64).reshape(-1, 5),
             points.cpu().numpy().astype(np.float64).reshape(-1, 5, 2),
+            net_boxes.cpu().numpy().astype(np.float64).reshape(-1, 4),
         )
 
     def _forward(self, name: str, x):
@@ -517,6 +569,18 @@ class FaceDetector:
 
         net = getattr(self._net, name)
         return net(x) if name == "pnet" else fixed_batch_process(x, net)
+
+    def _forward_np(self, name: str, x: np.ndarray) -> list[np.ndarray]:
+        """`_forward` on a numpy batch, numpy out (no torch tensors on the ONNX path)."""
+        if self._onnx:
+            from feasstm_gui.core.faces import mtcnn_onnx
+
+            return mtcnn_onnx.run(name, x, self.settings.region_threads)
+        import torch
+
+        with torch.no_grad():
+            outs = self._forward(name, torch.from_numpy(x).to(self._net.device))
+            return [o.cpu().numpy() for o in outs]
 
     def _onet_on_box(self, img: _Frame, box: Box) -> Detection:
         """Landmarks from MTCNN's last stage on a given (square-ised) box; the probability is
@@ -547,9 +611,9 @@ class FaceDetector:
         )
 
     @staticmethod
-    def _to_detections(boxes, points, w, h, source) -> list[Detection]:
+    def _to_detections(boxes, points, w, h, source, net_boxes=None) -> list[Detection]:
         dets = []
-        for b, p in zip(boxes, points):
+        for k, (b, p) in enumerate(zip(boxes, points)):
             raw = tuple(float(v) for v in b[:4])
             if not all(math.isfinite(v) for v in raw) or raw[2] <= raw[0] or raw[3] <= raw[1]:
                 continue
@@ -561,6 +625,8 @@ class FaceDetector:
                     raw_box=raw,
                     visible=visible_fraction(raw, w, h),
                     source=source,
+                    net_box=(None if net_boxes is None
+                             else tuple(float(v) for v in net_boxes[k][:4])),
                 )
             )
         return dets
@@ -718,13 +784,17 @@ def _crops(img, y, ey, x, ex, size, device):
     does (same bins, same float32 division; see _pyramid_window), normalised for the network."""
     import torch
 
-    keep = [k for k in range(len(y)) if ey[k] > (y[k] - 1) and ex[k] > (x[k] - 1)]
-    if not keep:
+    data = _crops_np(img, y, ey, x, ex, size)
+    return None if data is None else torch.from_numpy(data).to(device)
+
+
+def _crops_np(img, y, ey, x, ex, size):
+    """`_crops` as a numpy N x 3 x size x size float32 array."""
+    y, ey, x, ex = (np.asarray(v, dtype=np.int64).reshape(-1) for v in (y, ey, x, ex))
+    keep = (ey > y - 1) & (ex > x - 1)  # facenet-pytorch skips empty crops (one test, no loop)
+    if not keep.any():
         return None
-    top = np.asarray([y[k] - 1 for k in keep], dtype=np.int64)
-    bottom = np.asarray([ey[k] for k in keep], dtype=np.int64)
-    left = np.asarray([x[k] - 1 for k in keep], dtype=np.int64)
-    right = np.asarray([ex[k] for k in keep], dtype=np.int64)
+    top, bottom, left, right = y[keep] - 1, ey[keep], x[keep] - 1, ex[keep]
     oy, ox = int(top.min()), int(left.min())
     ii, oy, ox = img.integral(oy, int(bottom.max()), ox, int(right.max()))
     idx = np.arange(size, dtype=np.int64)[None, :]
@@ -738,8 +808,8 @@ def _crops(img, y, ey, x, ex, size, device):
     kh = (ye - ys).astype(np.float32)[:, :, None, None]
     kw = (xe - xs).astype(np.float32)[:, None, :, None]
     pooled = img.to_rgb(total.astype(np.float32) / kh / kw)
-    data = torch.from_numpy(pooled).to(device).permute(0, 3, 1, 2)
-    return (data - 127.5) * 0.0078125
+    data = np.ascontiguousarray(pooled.transpose(0, 3, 1, 2))
+    return (data - np.float32(127.5)) * np.float32(0.0078125)
 
 
 # --------------------------------------------------------------------------- module-level API

@@ -104,6 +104,19 @@ class TrackerSettings(StoredSettings):
     switch_similarity: float = 0.5
     #: at most this many seeds (faces the user pointed at in this run) are remembered
     max_exemplars: int = 4
+    #: within a shot, confirm the actor with MTCNN's last stage (ONet) alone, on the box where
+    #: its last landmarks put ONet's input, before searching the region (`FaceDetector.confirm`);
+    #: the region is searched only when ONet does not confirm the face. False: always search
+    confirm: bool = True
+    #: a second ONet pass, on the box the first pass's landmarks give, when that box is further
+    #: than this fraction of its side from the first (the face moved)
+    confirm_refine: float = 0.05
+    #: the region is still searched on every frame whose index is a multiple of this (1: every
+    #: frame, no confirmation); those frames' landmarks are exactly full-frame MTCNN's, and each
+    #: such search refines where ONet's input is placed (a running mean over the shot)
+    search_every: int = 3
+    #: that running mean forgets: at most this many searches weigh in
+    net_memory: int = 16
 
 
 @dataclass
@@ -111,8 +124,9 @@ class TrackResult:
     frame_index: int
     actor: Detection | None  # the actor's face in this frame, or None (absent)
     status: str  # tracked | reacquired | acquired | seeded | absent
-    #: how the frame was searched: roi (around the last face), frame (whole frame, the actor's
-    #: scale), full (whole frame, all sizes), manual (set_actor)
+    #: how the frame was searched: confirm (ONet alone on the box the last landmarks give),
+    #: roi (around the last face), frame (whole frame, the actor's scale), full (whole frame,
+    #: all sizes), manual (set_actor)
     mode: str
     cut: bool  # a scene cut between the previous frame and this one
     faces: list[Detection] = field(default_factory=list)  # every face found this frame
@@ -177,6 +191,7 @@ class ActorTracker:
             self.references = []
         st["recent"] = appearance(image, detection, bgr=bgr)
         st["track"] = _track_dict(detection)
+        st["net"] = _net_relative(detection)
         st["vote"] = {"n": 1, "sum": 0.0, "at": int(frame_index)}
         st["others"] = []
         st["last"] = int(frame_index)
@@ -209,11 +224,14 @@ class ActorTracker:
         mode = "full"
         faces: list[Detection] = []
 
-        stages: list[tuple[str, dict[str, Any]]] = []
+        stages: list[tuple[str, dict[str, Any] | None]] = []
         if track is not None:
             side = track.size
             lo, hi = s.roi_face_range
             sizes = (lo * side, hi * side)
+            if (idx % s.full_every != 0 and idx % max(1, s.search_every) != 0 and s.confirm
+                    and st.get("net") and detections is None):
+                stages.append(("confirm", None))
             if idx % s.full_every != 0:
                 cx, cy = track.center
                 half = s.roi_scale * side / 2.0
@@ -229,8 +247,12 @@ class ActorTracker:
             stages = [("full", None)]
         for stage, search in stages:
             mode = stage
-            faces = (list(detections) if search is None
-                     else self.detector.detect(image, bgr=bgr, **search))
+            if stage == "confirm":
+                found = self._confirm(image, track, st["net"], bgr)
+                faces = [found] if found is not None else []
+            else:
+                faces = (list(detections) if search is None
+                         else self.detector.detect(image, bgr=bgr, **search))
             if stage == "full":
                 st["full_at"] = idx
             if track is not None:
@@ -281,6 +303,11 @@ class ActorTracker:
         st["last"] = idx
         st["hist"] = sig
         st["track"] = _track_dict(actor) if actor is not None else None
+        if actor is None:
+            st["net"] = None
+        elif mode != "confirm":  # where the cascade's ONet input sits relative to the landmarks
+            st["net"] = _net_mean(st.get("net") if track is not None else None,
+                                  _net_relative(actor), s.net_memory)
         if actor is not None:
             st["scale"] = round(actor.size, 3)  # the actor's size, for searches while absent
             st["recent"] = (look[1] if look is not None and look[0] is actor
@@ -290,6 +317,30 @@ class ActorTracker:
         self._state = _roundtrip(st)
         return TrackResult(idx, actor, status, mode, bool(cut), faces, distance, self.state,
                            self._embedded)
+
+    def _confirm(self, image, track: Detection, net: list[float], bgr: bool) -> Detection | None:
+        """The actor by ONet alone: on the box the last landmarks give (ONet's input placed
+        relative to them as the last region search placed it), and once more on the box the
+        new landmarks give when the face moved. None: not confirmed (search the region)."""
+        s = self.settings
+        h, w = image.shape[:2]
+
+        def inside(b) -> bool:  # past the frame's edge MTCNN squeezes the crop: search instead
+            return b[0] >= 1 and b[1] >= 1 and b[2] <= w and b[3] <= h
+
+        box = _net_box(track.landmarks, net)
+        if not inside(box):
+            return None
+        found = self.detector.confirm(image, box, bgr=bgr)
+        if found is None:
+            return None
+        again = _net_box(found.landmarks, net)
+        side = box[2] - box[0]
+        if max(abs(a - b) for a, b in zip(again, box)) > s.confirm_refine * side:
+            if not inside(again):
+                return None
+            found = self.detector.confirm(image, again, bgr=bgr)
+        return found
 
     def _absent_stages(self, idx: int) -> list[tuple[str, dict[str, Any]]]:
         """While the actor is absent within a shot: the whole frame at the actor's last scale
@@ -407,6 +458,41 @@ def _track_dict(d: Detection) -> dict[str, Any]:
 
 def _track_det(d: dict[str, Any]) -> Detection:
     return Detection.from_dict(d)
+
+
+def _landmark_frame(landmarks: np.ndarray) -> tuple[float, float, float]:
+    """Centre (mean of the five landmarks) and inter-ocular distance of a face."""
+    lm = np.asarray(landmarks, dtype=np.float64)
+    c = lm.mean(axis=0)
+    return float(c[0]), float(c[1]), max(float(np.linalg.norm(lm[1] - lm[0])), 1.0)
+
+
+def _net_relative(d: Detection) -> list[float] | None:
+    """ONet's input box relative to the landmarks: (left - cx, top - cy, side), in
+    inter-ocular distances; None when the detection does not say (a whole-frame search)."""
+    if d.net_box is None:
+        return None
+    cx, cy, iod = _landmark_frame(d.landmarks)
+    x1, y1, x2, y2 = d.net_box
+    return [round((x1 - cx) / iod, 6), round((y1 - cy) / iod, 6),
+            round(max(x2 - x1, y2 - y1) / iod, 6)]
+
+
+def _net_mean(old: list[float] | None, new: list[float] | None, memory: int) -> list | None:
+    """Running mean of the relative ONet boxes (the last three numbers: mean, then count)."""
+    if new is None:
+        return old
+    if not old:
+        return [*new, 1]
+    n = min(int(old[3]), max(1, memory) - 1)
+    return [round((o * n + v) / (n + 1), 6) for o, v in zip(old[:3], new)] + [n + 1]
+
+
+def _net_box(landmarks: np.ndarray, net: list[float]) -> tuple[float, float, float, float]:
+    """The square box ONet runs on, placed relative to landmarks as `_net_relative` says."""
+    cx, cy, iod = _landmark_frame(landmarks)
+    x1, y1, side = cx + net[0] * iod, cy + net[1] * iod, net[2] * iod
+    return (x1, y1, x1 + side, y1 + side)
 
 
 # --------------------------------------------------------------------------- scene cuts

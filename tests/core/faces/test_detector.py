@@ -251,3 +251,25 @@ def _cuda() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+def test_confirm_on_the_cascades_own_onet_box_gives_the_same_face(data_dir):
+    """ONet alone on the box the region cascade's ONet ran on: the same probability, box and
+    landmarks (the same crop resampling and float32 arithmetic; torch may round the last bit of a
+    float32 differently, so to 1e-3 px)."""
+    from feasstm_gui.core.faces.detector import DetectorSettings, FaceDetector
+
+    for runtime in ("onnx", "torch"):
+        det = FaceDetector(DetectorSettings(device="cpu", runtime=runtime))
+        image = load(data_dir, "obama", longest=1280)
+        face = det.detect(image, face_size=(20, 2000))[0]
+        assert face.net_box is not None
+        again = det.confirm(image, face.net_box)
+        assert again is not None
+        assert again.prob == face.prob
+        assert np.abs(again.landmarks - face.landmarks).max() < 1e-3
+        assert np.abs(np.subtract(again.raw_box, face.raw_box)).max() < 1e-3
+        # a box beside the face: ONet says no face
+        x1, y1, x2, y2 = face.net_box
+        side = x2 - x1
+        assert det.confirm(image, (x1 + 1.5 * side, y1, x2 + 1.5 * side, y2)) is None

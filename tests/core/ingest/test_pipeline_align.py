@@ -313,6 +313,15 @@ def test_realign_writes_a_new_version_and_undo_brings_the_old_back(aligned, how)
     store.undo()
 
 
+def test_most_tracked_frames_are_confirmed_by_onet_alone(aligned):
+    """The fast path (ONet alone on the box the last landmarks give) stores most frames of a
+    shot, so the resume test below covers it: a resumed run must confirm the same frames."""
+    _, _, snap, _, _ = aligned
+    modes = [s["scores"]["mode"] for s in snap if "scores" in s and s["scores"]]
+    assert modes.count("confirm") > 0.4 * len(modes)
+    assert modes.count("roi") > 0.15 * len(modes)  # every 3rd frame the region is searched
+
+
 # -- resume: kill -9 and a cooperative stop end with the uninterrupted run's faces ---------------
 
 _RUNNER = """

@@ -64,6 +64,11 @@ def test_batched_process_stores_the_region_trackers_faces(video, tmp_path):
         assert (g is None) == (w is None), f"frame {i}: a face in one run only"
         if w is None:
             continue
-        np.testing.assert_allclose(g.landmarks, w.landmarks, atol=0.01, err_msg=f"frame {i}")
+        if w.scores["mode"] == "confirm":  # ONet alone (issue 19): within its bound
+            iod = float(np.linalg.norm(np.subtract(g.landmarks[1], g.landmarks[0])))
+            move = np.linalg.norm(np.subtract(g.landmarks, w.landmarks), axis=1).mean() / iod
+            assert move <= 0.05, f"frame {i}"
+        else:  # searched: full-frame MTCNN's landmarks
+            np.testing.assert_allclose(g.landmarks, w.landmarks, atol=0.01, err_msg=f"frame {i}")
         assert g.scores["mode"] == "full"
     assert sum(g is not None for _, _, g in got) >= 18  # the actor in every frame but the splice
