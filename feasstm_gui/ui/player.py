@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QSizePolicy,
     QSlider,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -182,6 +182,14 @@ class FrameView(QWidget):
             self.painted.emit(self._index)
 
 
+def _small_button(text: str) -> QToolButton:
+    """A button as wide as its text (a QPushButton is at least about 80 pixels wide)."""
+    button = QToolButton()
+    button.setText(text)
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    return button
+
+
 class Player(QWidget):
     """Plays a clip: its source video with sound, or (fallback) its stored frames.
 
@@ -223,12 +231,12 @@ class Player(QWidget):
 
     def _build(self) -> None:
         self.view = FrameView()
-        self.play_button = QPushButton("Play")
+        self.play_button = _small_button("Play")
         self.play_button.clicked.connect(self.toggle)
-        back = QPushButton("◀")
+        back = _small_button("◀")
         back.setToolTip("One frame back")
         back.clicked.connect(lambda: self.step(-1))
-        forward = QPushButton("▶")
+        forward = _small_button("▶")
         forward.setToolTip("One frame forward")
         forward.clicked.connect(lambda: self.step(1))
         self.rate_box = QComboBox()
@@ -237,14 +245,14 @@ class Player(QWidget):
         self.rate_box.setCurrentIndex(RATES.index(1.0))
         self.rate_box.currentIndexChanged.connect(lambda i: self.set_rate(RATES[i]))
         self.rate_box.setToolTip("Playback speed")
-        self.loop_button = QPushButton("Loop")
+        self.loop_button = _small_button("Loop")
         self.loop_button.setCheckable(True)
         self.loop_button.setToolTip("Loop the range set with In and Out (or the selected frames)")
         self.loop_button.toggled.connect(self._loop_toggled)
-        mark_in = QPushButton("In")
+        mark_in = _small_button("In")
         mark_in.setToolTip("The loop starts at this frame")
         mark_in.clicked.connect(lambda: self.set_loop_start(self.index))
-        mark_out = QPushButton("Out")
+        mark_out = _small_button("Out")
         mark_out.setToolTip("The loop ends at this frame")
         mark_out.clicked.connect(lambda: self.set_loop_end(self.index))
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -263,14 +271,14 @@ class Player(QWidget):
             row.addWidget(w)
         row.addStretch(1)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        seek_row = QHBoxLayout()
-        seek_row.addWidget(self.slider, 1)
-        seek_row.addWidget(self.time_label)
+        # the slider, the buttons and the time one above the other: the dock's narrowest width
+        # is that of the widest of them, not of their sum (the window fits a 1440-pixel screen)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view, 1)
-        layout.addLayout(seek_row)
+        layout.addWidget(self.slider)
         layout.addLayout(row)
+        layout.addWidget(self.time_label)
         layout.addWidget(self.status)
         self.view.set_text("no clip")
 
