@@ -340,12 +340,7 @@ class FrameReader(_Stream[DecodedFrame]):
         self._release()
 
     def _release(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-        if self._alias is not None:
-            self._alias.close()
-            self._alias = None
+        _release_capture(self)
 
     def time_ms(self, index: int) -> int:
         """When frame `index` is shown: index / fps, or for a variable frame rate video the
@@ -569,12 +564,7 @@ class FrameSeeker:
         return True
 
     def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-        if self._alias is not None:
-            self._alias.close()
-            self._alias = None
+        _release_capture(self)
 
     def __enter__(self):
         return self
@@ -943,3 +933,13 @@ def _ascii_work_dir(near: Path) -> str:
         "set TEMP to such a folder",
         path=near,
     )
+
+
+def _release_capture(owner) -> None:
+    """Release an owner's decoder (`_cap`) and the ASCII alias of its path (`_alias`), once."""
+    if owner._cap is not None:
+        owner._cap.release()
+        owner._cap = None
+    if owner._alias is not None:
+        owner._alias.close()
+        owner._alias = None
