@@ -217,6 +217,10 @@ def _registry() -> list[Setting]:
                 "N frames", "int", 1, 1000, faces=True, help="all sizes at each cut and once N "
                 "frames have passed since the last all-sizes search; between, faces of the "
                 "actor's last size (1: all sizes always)"),
+        Setting("align.tracker.absent_every", "While the actor is absent, search one frame in "
+                "N", "int", 1, 100, faces=True, help="the search at the actor's size runs on one "
+                "frame in N while it is absent within a shot; an actor walking in mid-shot is "
+                "found at most N-1 frames late (1: every frame)"),
         Setting("align.tracker.cut_threshold", "Scene cut threshold", "float", 0.01, 1.0,
                 faces=True, help="colour-histogram distance between frames that counts as a cut"),
         Setting("align.tracker.identity_distance", "Actor identity: largest face-descriptor "

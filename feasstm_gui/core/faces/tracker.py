@@ -61,6 +61,12 @@ class TrackerSettings(StoredSettings):
     #: index: a shot of someone else shorter than this costs one all-sizes search, at its cut,
     #: as it does without identity.)
     absent_full_every: int = 50
+    #: while the actor is absent within a shot, the search at the actor's scale runs on one
+    #: frame in this many (counted from the last such search); the frames between are not
+    #: searched (absent). An actor walking in mid-shot is found at most this many frames
+    #: minus one late; a cut, a lost track and the all-sizes searches are unchanged. 1: every
+    #: absent frame is searched.
+    absent_every: int = 3
     #: the region searched around the last face: this many face sizes wide
     roi_scale: float = 2.5
     #: pyramid levels searched in the region: faces from lo to hi times the last face's size
@@ -250,11 +256,14 @@ class ActorTracker:
             if stage == "confirm":
                 found = self._confirm(image, track, st["net"], bgr)
                 faces = [found] if found is not None else []
+            elif stage == "skip":  # the actor absent: this frame not searched (absent_every)
+                faces = []
             else:
                 faces = (list(detections) if search is None
                          else self.detector.detect(image, bgr=bgr, **search))
             if stage == "full":
                 st["full_at"] = idx
+            st["absent_at"] = idx if track is None and stage == "frame" else st.get("absent_at")
             if track is not None:
                 actor = self._match_geometry(track, faces)
                 if actor is not None:
@@ -262,6 +271,7 @@ class ActorTracker:
                     break
         if fresh or cut:
             st["others"] = []  # geometry means nothing across a cut: every face is new
+            st["absent_at"] = None  # a new shot: its first absent frame is searched
         look = None  # (face, its appearance): computed once per step (an aligned crop)
         if actor is not None and st["recent"] is not None:
             look = (actor, appearance(image, actor, bgr=bgr))
@@ -351,6 +361,9 @@ class ActorTracker:
         full_at = st.get("full_at")
         if s.absent_full_every <= 1 or full_at is None or abs(idx - full_at) >= s.absent_full_every:
             return []
+        absent_at = st.get("absent_at")
+        if s.absent_every > 1 and absent_at is not None and abs(idx - absent_at) < s.absent_every:
+            return [("skip", None)]
         scale = st.get("scale")
         if not scale and st["others"]:  # the actor never seen yet: the others' scale
             scale = max(_track_det(o).size for o in st["others"])

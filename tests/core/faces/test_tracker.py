@@ -228,7 +228,7 @@ def test_while_the_actor_is_absent_most_frames_search_at_its_scale(detector):
              clipmaker.Shot("none", "rocket", 4, (0, 0, 0, 0), (0, 0, 0, 0)),
              clipmaker.Shot("wide", "obama", 5, (70, 3.0, 200, 300), (72, 2.0, 210, 296))]
     frames, truth = clipmaker.render_clip(shots)
-    fast = ActorTracker(detector, TrackerSettings(absent_full_every=5))
+    fast = ActorTracker(detector, TrackerSettings(absent_full_every=5, absent_every=1))
     slow = ActorTracker(detector, TrackerSettings(absent_full_every=1))
     a = [fast.step(i, f) for i, f in enumerate(frames)]
     b = [slow.step(i, f) for i, f in enumerate(frames)]
@@ -252,6 +252,39 @@ def test_while_the_actor_is_absent_most_frames_search_at_its_scale(detector):
     assert all(modes[i] == "frame" for i in absent if i not in due)
     assert a[first_wide].status == "reacquired" and a[first_wide].mode == "full"
     assert all(r.mode == "full" for r in b if r.actor is None)
+
+
+def test_while_the_actor_is_absent_one_frame_in_absent_every_is_searched(detector):
+    """With absent_every=3 (the default) an absent actor is looked for at its scale on one
+    frame in three; the frames between are not searched; cuts and the all-sizes searches are
+    as before, the actor coming back at a cut is found at once, and a run stopped and resumed
+    from its saved state gives the same frames."""
+    shots = [clipmaker.Shot("close", "obama", 5, (200, 0.0, 320, 240), (204, 1.0, 322, 242)),
+             clipmaker.Shot("other", "biden", 12, (180, 2.0, 320, 240), (186, -1.0, 330, 236)),
+             clipmaker.Shot("wide", "obama", 5, (70, 3.0, 200, 300), (72, 2.0, 210, 296))]
+    frames, truth = clipmaker.render_clip(shots)
+    settings = TrackerSettings(absent_full_every=50)
+    assert settings.absent_every == 3
+    thin = ActorTracker(detector, settings)
+    every = ActorTracker(detector, TrackerSettings(absent_full_every=50, absent_every=1))
+    a = [thin.step(i, f) for i, f in enumerate(frames)]
+    b = [every.step(i, f) for i, f in enumerate(frames)]
+    for r, s_, t in zip(a, b, truth):
+        assert (r.actor is None) == (s_.actor is None) == (t["shot"] == "other"), r.frame_index
+        if r.actor is not None:
+            assert r.actor.to_dict(6) == s_.actor.to_dict(6)
+    absent = [r for r, t in zip(a, truth) if t["shot"] == "other"]
+    searched = [r.frame_index for r in absent if r.mode == "frame"]
+    skipped = [r.frame_index for r in absent if r.mode == "skip"]
+    assert skipped and searched and all(m - n >= 3 for n, m in zip(searched, searched[1:]))
+    assert all(any(0 < i - n < 3 for n in searched) for i in skipped)
+    assert all(r.mode != "skip" for r in b)
+    # stopped after a skipped frame and resumed from its state: the same results
+    stop = skipped[0]
+    resumed = ActorTracker(detector, settings, state=a[stop].state)
+    again = [resumed.step(i, frames[i]) for i in range(stop + 1, len(frames))]
+    assert [(r.mode, r.actor is None) for r in again] == \
+        [(r.mode, r.actor is None) for r in a[stop + 1:]]
 
 
 def test_a_face_track_whose_identity_is_clear_is_described_once(auto_run, clip, detector):
