@@ -162,6 +162,9 @@ class RatingDialog(act.ScopedKeysMixin, QDialog):
         self.strip = QListWidget()
         self.strip.setViewMode(QListWidget.ViewMode.IconMode)
         self.strip.setIconSize(QSize(100, 100))
+        # each item sized for a whole face and its frame number: the faces arrive after the
+        # items, and uniform sizes took the first item's, a text line high, for every face
+        self._item_size = QSize(108, 104 + 2 * self.strip.fontMetrics().height())
         self.strip.setFlow(QListWidget.Flow.LeftToRight)
         self.strip.setWrapping(False)
         self.strip.setUniformItemSizes(True)
@@ -316,6 +319,7 @@ class RatingDialog(act.ScopedKeysMixin, QDialog):
         for f in rows:
             if asa.pickable(f):
                 item = QListWidgetItem(str(f.frame_index))
+                item.setSizeHint(self._item_size)
                 self._set_crop(item, str(self.store.folder / f.crop))
                 item.setData(Qt.ItemDataRole.UserRole, f.id)
                 item.setToolTip(f"frame {f.frame_index}")

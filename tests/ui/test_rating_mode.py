@@ -243,6 +243,11 @@ def test_the_strip_faces_load_off_the_gui_thread_and_the_player_shows_a_frame(qt
     # no video in this project: the player shows the stored frames (ui/player.py)
     qtbot.waitUntil(lambda: not dialog.player.view.image().isNull(), timeout=10_000)
     assert len(dialog.crops) >= dialog.strip.count()
+    # each face shown whole: the items are laid out for a 100-pixel face even though the
+    # first one had no face yet when the strip was filled (they were a text line high)
+    for i in range(dialog.strip.count()):
+        rect = dialog.strip.visualItemRect(dialog.strip.item(i))
+        assert rect.height() >= 100 and rect.width() >= 100, (i, rect)
 
 
 def test_p_picks_right_after_pgdown_and_the_keys_are_listed(qtbot, dialog, store):
