@@ -535,12 +535,13 @@ class FrameSeeker:
         self._cap: cv2.VideoCapture | None = None
         self._alias: _Alias | None = None
         self._pos = -1  # index of the frame the decoder last grabbed
-        self._open()
         try:
+            self._open()
             self.info = _info(self.path, self._cap)
             self._vfr = packet_times(self._alias.path if self._alias else self.path,
                                      self.info) is not None
-            self._pts0 = self._first_pts()
+            pts = self._cap.get(cv2.CAP_PROP_PTS)  # the first frame's
+            self._pts0 = pts if math.isfinite(pts) and pts >= 0 else None
         except BaseException:
             self.close()
             raise
@@ -548,14 +549,11 @@ class FrameSeeker:
         self.rewinds = 0
 
     def _open(self) -> None:
+        """Open the video with the decoder on its first frame (grabbed)."""
         self._cap, self._alias = _open(self.path)
         self._pos = -1
-
-    def _first_pts(self) -> float | None:
         if not self._grab():
             raise FeasstmError("the video has no frame at all", path=self.path)
-        pts = self._cap.get(cv2.CAP_PROP_PTS)
-        return pts if math.isfinite(pts) and pts >= 0 else None
 
     def _grab(self) -> bool:
         if not self._cap.grab():
@@ -581,8 +579,6 @@ class FrameSeeker:
             raise FeasstmError(f"no frame {index}: frame numbers start at 0", path=self.path)
         if self._cap is None:
             self._open()
-            if not self._grab():
-                raise FeasstmError("the video has no frame at all", path=self.path)
         if self._pos < 0 or not (self._pos <= index <= self._pos + self.FORWARD):
             if not (exact_seek and self._seek(index)):
                 self._rewind()
@@ -619,8 +615,6 @@ class FrameSeeker:
         self.rewinds += 1
         self.close()
         self._open()
-        if not self._grab():
-            raise FeasstmError("the video has no frame at all", path=self.path)
 
 
 # --- extraction --------------------------------------------------------------------------------
