@@ -25,9 +25,7 @@ def clip_centroids(store: Store) -> dict[str, str]:
 
     refs = idstore.all_actor_refs(store)
     # Only clips with a described face need their faces and frames read (16,000 clips: seconds).
-    described = {r[0] for r in store.db.query(
-        "SELECT DISTINCT f.clip FROM clip_faces c JOIN frames f ON f.id=c.frame_id "
-        "WHERE c.embedding IS NOT NULL")}
+    described = idstore.described_clips(store)
     out: dict[str, str] = {}
     for clip in store.clips():
         vectors = []

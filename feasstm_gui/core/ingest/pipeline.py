@@ -220,14 +220,7 @@ def holding_frames(store: Store, frame_ids: Sequence[int], what: str, make_job) 
     holds one; each claim is recorded in job_claims. On SQLite: `make_job()` as it is."""
     if not claims.is_shared(store):
         return (yield from make_job())
-    ids = [int(f) for f in frame_ids]
-    clips: set[str] = set()
-    for k in range(0, len(ids), 500):
-        part = ids[k:k + 500]
-        clips.update(r[0] for r in store.db.query(
-            f"SELECT DISTINCT clip FROM frames WHERE id IN ({','.join('?' * len(part))})",
-            part))
-    ordered = sorted(clips)
+    ordered = claims.clips_of_frames(store, frame_ids)
 
     def held(i: int) -> Job:
         if i == len(ordered):

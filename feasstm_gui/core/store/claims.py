@@ -62,6 +62,18 @@ class Claim:
             pass
 
 
+def clips_of_frames(store, frame_ids) -> list[str]:
+    """The clips the frames `frame_ids` belong to, sorted (the order claims are taken in)."""
+    ids = [int(f) for f in frame_ids]
+    clips: set[str] = set()
+    for k in range(0, len(ids), 500):
+        part = ids[k:k + 500]
+        clips.update(r[0] for r in store.db.query(
+            f"SELECT DISTINCT clip FROM frames WHERE id IN ({','.join('?' * len(part))})",
+            part))
+    return sorted(clips)
+
+
 def try_claim(store, clip: str, job: str, kind: str = "frames") -> Claim | None:
     """Take `clip` for `job`, or None when another worker holds it now. On a SQLite project
     the clip is always this worker's (the project lock keeps others out)."""

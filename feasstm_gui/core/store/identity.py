@@ -91,6 +91,13 @@ def clip_faces(store: Store, clip_id: str) -> list[ClipFace]:
             for r in rows]
 
 
+def described_clips(store: Store) -> set[str]:
+    """The clips with at least one described face (an embedding in clip_faces)."""
+    return {r[0] for r in store.db.query(
+        "SELECT DISTINCT f.clip FROM clip_faces c JOIN frames f ON f.id=c.frame_id "
+        "WHERE c.embedding IS NOT NULL")}
+
+
 def identity_progress(store: Store, clip_id: str) -> tuple[int, dict | None] | None:
     """(frame index, job state) of the last frame the identities job recorded, or None."""
     row = store.db.one(
