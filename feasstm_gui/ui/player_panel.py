@@ -19,6 +19,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget
 
 from feasstm_gui.core.errors import FeasstmError
+from feasstm_gui.core.ingest.full_frames import clip_video
 from feasstm_gui.core.labels.live import LabelRun
 from feasstm_gui.core.store import FrameRow, Store
 from feasstm_gui.core.vocab import CODES
@@ -58,11 +59,7 @@ def load_player(player: Player, store: Store, clip_id: str, rows: list[FrameRow]
     """Give `player` the clip's video (its segment) and, for the fallback, its stored frames."""
     clip = store.clip(clip_id)
     first, last = clip_span(clip.fps, clip.start_s, clip.end_s)
-    video = None
-    if clip.video and clip.source == "video":
-        video = Path(clip.video)
-        if not video.is_absolute():
-            video = store.folder / video
+    video = clip_video(store, clip) if clip.source == "video" else None
     player.load(video, clip.fps, stored_frames(store.folder, rows), first, last)
 
 

@@ -114,9 +114,7 @@ class FullFrames:
             raise FeasstmError(f"frame {row.frame_index} of clip '{row.clip}' is stored as a "
                                "preview only and the clip names no video",
                                path=self.store.folder / row.image)
-        video = Path(clip.video)
-        if not video.is_absolute():
-            video = self.store.folder / video
+        video = clip_video(self.store, clip)
         if not video.exists():
             raise FeasstmError(
                 f"the video of clip '{row.clip}' is not there (moved or deleted): its frames "
@@ -132,6 +130,14 @@ class FullFrames:
                 "video was replaced after extraction; put the original back", path=video)
         self._seekers[row.clip] = seeker
         return seeker
+
+
+def clip_video(store, clip) -> Path | None:
+    """The clip's source video (a relative path is relative to the project), or None."""
+    if not clip.video:
+        return None
+    video = Path(clip.video)
+    return video if video.is_absolute() else store.folder / video
 
 
 def full_frame(store, row) -> np.ndarray:
