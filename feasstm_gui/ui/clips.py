@@ -241,9 +241,6 @@ class ClipListModel(QStringListModel):
         """Every clip of the project, shown or not."""
         return self._clips
 
-    def shown_clips(self) -> list[Clip]:
-        return [self._clips[p] for p in self._rows]
-
     def clip(self, clip_id: str) -> Clip | None:
         p = self._pos.get(clip_id)
         return self._clips[p] if p is not None else None
