@@ -448,17 +448,13 @@ class FaceDetector:
     # -- region: the same cascade on the full frame's pyramid, computed inside a window only
 
     def _cascade(self, img, roi, mfs, thr, face_size):
-        import torch
-        from facenet_pytorch.models.utils.detect_face import (
-            batched_nms_numpy,
-            bbreg,
-            pad,
-            rerec,
-        )
-        from torchvision.ops.boxes import batched_nms
+        """facenet-pytorch's three stages on the window, in numpy float32 with the same
+        operations in the same order as its torch code (proposals, NMS, box regression,
+        squaring, padding), so the boxes and landmarks are the full frame's; the networks run on
+        ONNX Runtime or torch (`_forward_np`). Returns (boxes N x 5, landmarks N x 5 x 2, the
+        boxes ONet ran on N x 4)."""
+        from facenet_pytorch.models.utils.detect_face import nms_numpy
 
-        net = self._net
-        dev = net.device
         h, w = img.shape[:2]
         x0 = max(0, int(math.floor(roi[0])))
         y0 = max(0, int(math.floor(roi[1])))
@@ -479,80 +475,64 @@ class FaceDetector:
                 levels.append((sc, *level))
         if not levels:
             return empty
-        with torch.no_grad():
-            # first stage (PNet) once, on all pyramid windows side by side
-            canvas, places = _canvas([lv[1] for lv in levels])
-            x = torch.from_numpy(canvas).permute(2, 0, 1).unsqueeze(0).to(dev)
-            reg_all, probs_all = self._forward("pnet", (x - 127.5) * 0.0078125)
-            found = []
-            for (sc, _, r0, c0), (col, rows, cols) in zip(levels, places):
-                reg = reg_all[:, :, :rows, col : col + cols]
-                probs = probs_all[:, 1, :rows, col : col + cols]
-                b = _proposals(reg, probs, sc, thr[0], c0 // 2, r0 // 2)
-                if len(b):
-                    zeros = torch.zeros(len(b), dtype=torch.long, device=dev)
-                    b = b[batched_nms(b[:, :4], b[:, 4], zeros, 0.5)]
-                    found.append(b)
-            if not found:
-                return empty
-            boxes = torch.cat(found, dim=0)
-            zeros = torch.zeros(len(boxes), dtype=torch.long, device=dev)
-            boxes = boxes[batched_nms(boxes[:, :4], boxes[:, 4], zeros, 0.7)]
-            regw = boxes[:, 2] - boxes[:, 0]
-            regh = boxes[:, 3] - boxes[:, 1]
-            qq1 = boxes[:, 0] + boxes[:, 5] * regw
-            qq2 = boxes[:, 1] + boxes[:, 6] * regh
-            qq3 = boxes[:, 2] + boxes[:, 7] * regw
-            qq4 = boxes[:, 3] + boxes[:, 8] * regh
-            boxes = torch.stack([qq1, qq2, qq3, qq4, boxes[:, 4]]).permute(1, 0)
-            boxes = rerec(boxes)
+        f32 = np.float32
+        # first stage (PNet) once, on all pyramid windows side by side
+        canvas, places = _canvas([lv[1] for lv in levels])
+        x = canvas.transpose(2, 0, 1)[None]
+        reg_all, probs_all = self._forward_np("pnet", (x - f32(127.5)) * f32(0.0078125))
+        found = []
+        for (sc, _, r0, c0), (col, rows, cols) in zip(levels, places):
+            reg = reg_all[0, :, :rows, col : col + cols]
+            probs = probs_all[0, 1, :rows, col : col + cols]
+            b = _proposals(reg, probs, sc, thr[0], c0 // 2, r0 // 2)
+            if len(b):
+                found.append(b[_nms(b[:, :4], b[:, 4], 0.5)])
+        if not found:
+            return empty
+        boxes = np.concatenate(found, axis=0)
+        boxes = boxes[_nms(boxes[:, :4], boxes[:, 4], 0.7)]
+        regw = boxes[:, 2] - boxes[:, 0]
+        regh = boxes[:, 3] - boxes[:, 1]
+        boxes = np.stack([boxes[:, 0] + boxes[:, 5] * regw, boxes[:, 1] + boxes[:, 6] * regh,
+                          boxes[:, 2] + boxes[:, 7] * regw, boxes[:, 3] + boxes[:, 8] * regh,
+                          boxes[:, 4]], axis=1)
+        boxes = _rerec(boxes)
 
-            # second stage (RNet) on 24 x 24 crops of the full-resolution frame
-            y, ey, x, ex = pad(boxes, w, h)
-            data = _crops(img, y, ey, x, ex, 24, dev)
-            if data is None:
-                return empty
-            out = self._forward("rnet", data)
-            out0 = out[0].permute(1, 0)
-            score = out[1].permute(1, 0)[1, :]
-            ipass = score > thr[1]
-            boxes = torch.cat((boxes[ipass, :4], score[ipass].unsqueeze(1)), dim=1)
-            mv = out0[:, ipass].permute(1, 0)
-            zeros = torch.zeros(len(boxes), dtype=torch.long, device=dev)
-            pick = batched_nms(boxes[:, :4], boxes[:, 4], zeros, 0.7)
-            boxes, mv = boxes[pick], mv[pick]
-            boxes = bbreg(boxes, mv)
-            boxes = rerec(boxes)
-            if len(boxes) == 0:
-                return empty
+        # second stage (RNet) on 24 x 24 crops of the full-resolution frame
+        data = _crops_np(img, *_pad(boxes, w, h), 24)
+        if data is None:
+            return empty
+        reg, prob = self._forward_np("rnet", data)
+        score = prob[:, 1]
+        ipass = score > thr[1]
+        boxes = np.concatenate([boxes[ipass, :4], score[ipass, None]], axis=1)
+        mv = reg[ipass]
+        pick = _nms(boxes[:, :4], boxes[:, 4], 0.7)
+        boxes = _rerec(_bbreg(boxes[pick], mv[pick]))
+        if len(boxes) == 0:
+            return empty
 
-            # third stage (ONet) on 48 x 48 crops: final boxes, probabilities, landmarks
-            y, ey, x, ex = pad(boxes, w, h)
-            data = _crops(img, y, ey, x, ex, 48, dev)
-            if data is None:
-                return empty
-            out = self._forward("onet", data)
-            out0 = out[0].permute(1, 0)
-            points = out[1].permute(1, 0)
-            score = out[2].permute(1, 0)[1, :]
-            ipass = score > thr[2]
-            points = points[:, ipass]
-            net_boxes = boxes[ipass, :4].clone()  # what ONet ran on, for `confirm`
-            boxes = torch.cat((boxes[ipass, :4], score[ipass].unsqueeze(1)), dim=1)
-            mv = out0[:, ipass].permute(1, 0)
-            w_i = boxes[:, 2] - boxes[:, 0] + 1
-            h_i = boxes[:, 3] - boxes[:, 1] + 1
-            points_x = w_i.repeat(5, 1) * points[:5, :] + boxes[:, 0].repeat(5, 1) - 1
-            points_y = h_i.repeat(5, 1) * points[5:10, :] + boxes[:, 1].repeat(5, 1) - 1
-            points = torch.stack((points_x, points_y)).permute(2, 1, 0)
-            boxes = bbreg(boxes, mv)
-            zeros = torch.zeros(len(boxes), dtype=torch.long, device=dev)
-            pick = batched_nms_numpy(boxes[:, :4], boxes[:, 4], zeros, 0.7, "Min")
-            boxes, points, net_boxes = boxes[pick], points[pick], net_boxes[pick]
+        # third stage (ONet) on 48 x 48 crops: final boxes, probabilities, landmarks
+        data = _crops_np(img, *_pad(boxes, w, h), 48)
+        if data is None:
+            return empty
+        reg, points, prob = self._forward_np("onet", data)
+        score = prob[:, 1]
+        ipass = score > thr[2]
+        net_boxes = boxes[ipass, :4].copy()  # what ONet ran on, for `confirm`
+        boxes = np.concatenate([boxes[ipass, :4], score[ipass, None]], axis=1)
+        points, mv = points[ipass], reg[ipass]
+        w_i = (boxes[:, 2] - boxes[:, 0] + f32(1))[:, None]
+        h_i = (boxes[:, 3] - boxes[:, 1] + f32(1))[:, None]
+        points = np.stack([w_i * points[:, :5] + boxes[:, 0:1] - f32(1),
+                           h_i * points[:, 5:10] + boxes[:, 1:2] - f32(1)], axis=2)
+        boxes = _bbreg(boxes, mv)
+        pick = nms_numpy(boxes[:, :4] + f32(0), boxes[:, 4], 0.7, "Min") if len(boxes) else []
+        pick = np.asarray(pick, dtype=np.int64)
         return (
-            boxes.cpu().numpy().astype(np.float64).reshape(-1, 5),
-            points.cpu().numpy().astype(np.float64).reshape(-1, 5, 2),
-            net_boxes.cpu().numpy().astype(np.float64).reshape(-1, 4),
+            boxes[pick].astype(np.float64).reshape(-1, 5),
+            points[pick].astype(np.float64).reshape(-1, 5, 2),
+            net_boxes[pick].astype(np.float64).reshape(-1, 4),
         )
 
     def _forward(self, name: str, x):
@@ -579,6 +559,7 @@ class FaceDetector:
         import torch
 
         with torch.no_grad():
+            x = np.ascontiguousarray(x, dtype=np.float32)
             outs = self._forward(name, torch.from_numpy(x).to(self._net.device))
             return [o.cpu().numpy() for o in outs]
 
@@ -761,22 +742,81 @@ def _canvas(windows: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int,
 
 
 def _proposals(reg, probs, scale, thresh, col_offset, row_offset):
-    """PNet's candidate boxes in frame coordinates (facenet-pytorch's generateBoundingBox with the
-    window's offset on PNet's output grid added before rounding, as the full frame would)."""
-    import torch
+    """PNet's candidate boxes in frame coordinates, N x 9 float32 (x1, y1, x2, y2, score, four
+    offsets): facenet-pytorch's generateBoundingBox with the window's offset on PNet's output grid
+    added before rounding, as the full frame would. ``reg`` is 4 x rows x cols, ``probs`` rows x
+    cols."""
+    f32 = np.float32
+    rows, cols = np.nonzero(probs >= thresh)  # row-major, as torch's nonzero
+    bb = np.stack([cols, rows], axis=1).astype(f32) + np.array([col_offset, row_offset], f32)
+    scale = f32(scale)
+    q1 = np.floor((f32(2) * bb + f32(1)) / scale)
+    q2 = np.floor((f32(2) * bb + f32(12) - f32(1) + f32(1)) / scale)
+    return np.concatenate([q1, q2, probs[rows, cols][:, None], reg[:, rows, cols].T], axis=1)
 
-    stride, cellsize = 2, 12
-    reg = reg.permute(1, 0, 2, 3)
-    probs = probs.reshape(1, *probs.shape[-2:])
-    mask = probs >= thresh
-    mask_inds = mask.nonzero()
-    score = probs[mask]
-    reg = reg[:, mask].permute(1, 0)
-    bb = mask_inds[:, 1:].type(reg.dtype).flip(1)
-    bb = bb + torch.tensor([col_offset, row_offset], dtype=reg.dtype, device=reg.device)
-    q1 = ((stride * bb + 1) / scale).floor()
-    q2 = ((stride * bb + cellsize - 1 + 1) / scale).floor()
-    return torch.cat([q1, q2, score.unsqueeze(1), reg], dim=1)
+
+def _nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
+    """torchvision's `nms` (its CPU kernel) in numpy: indices of the boxes kept, highest score
+    first; a box is dropped when its overlap (IoU, areas without the +1) with a kept box of a
+    higher score exceeds ``threshold``. Ties keep their order (a stable sort, as torchvision's)."""
+    n = len(boxes)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    areas = (x2 - x1) * (y2 - y1)
+    order = np.argsort(-scores, kind="stable")
+    suppressed = np.zeros(n, dtype=bool)
+    keep = []
+    zero = np.float32(0)
+    for k in range(n):
+        i = order[k]
+        if suppressed[i]:
+            continue
+        keep.append(i)
+        rest = order[k + 1 :]
+        if not len(rest):
+            break
+        ww = np.maximum(zero, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]))
+        hh = np.maximum(zero, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]))
+        inter = ww * hh
+        iou = inter / (areas[i] + areas[rest] - inter)
+        suppressed[rest[iou.astype(np.float64) > threshold]] = True  # as C++: float vs double
+    return np.asarray(keep, dtype=np.int64)
+
+
+def _bbreg(boxes: np.ndarray, reg: np.ndarray) -> np.ndarray:
+    """facenet-pytorch's bbreg: the boxes moved by the network's offsets (a new array)."""
+    one = np.float32(1)
+    w = boxes[:, 2] - boxes[:, 0] + one
+    h = boxes[:, 3] - boxes[:, 1] + one
+    out = boxes.copy()
+    out[:, 0] = boxes[:, 0] + reg[:, 0] * w
+    out[:, 1] = boxes[:, 1] + reg[:, 1] * h
+    out[:, 2] = boxes[:, 2] + reg[:, 2] * w
+    out[:, 3] = boxes[:, 3] + reg[:, 3] * h
+    return out
+
+
+def _rerec(boxes: np.ndarray) -> np.ndarray:
+    """facenet-pytorch's rerec: each box made square on its longer side, same centre (in place,
+    returned)."""
+    half = np.float32(0.5)
+    h = boxes[:, 3] - boxes[:, 1]
+    w = boxes[:, 2] - boxes[:, 0]
+    side = np.maximum(w, h)
+    boxes[:, 0] = boxes[:, 0] + w * half - side * half
+    boxes[:, 1] = boxes[:, 1] + h * half - side * half
+    boxes[:, 2] = boxes[:, 0] + side
+    boxes[:, 3] = boxes[:, 1] + side
+    return boxes
+
+
+def _pad(boxes: np.ndarray, w: int, h: int):
+    """facenet-pytorch's pad: (y, ey, x, ex), truncated to integers and clipped to [1, w] x
+    [1, h]."""
+    b = np.trunc(boxes[:, :4]).astype(np.int32)
+    x, y, ex, ey = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+    return np.maximum(y, 1), np.minimum(ey, h), np.maximum(x, 1), np.minimum(ex, w)
 
 
 def _crops(img, y, ey, x, ex, size, device):
