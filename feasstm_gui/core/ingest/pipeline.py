@@ -11,6 +11,7 @@ import bisect
 import math
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,6 +27,22 @@ EXTRACT_BATCH = 25
 #: Frames committed together by the alignment job: one disk sync per batch, and a kill or a
 #: cancel loses at most this many frames' work (their crop files are written again).
 ALIGN_BATCH = 8
+
+
+@contextmanager
+def _opencv_single_threaded():
+    """OpenCV's own thread pool set to one thread while an alignment job runs: the job keeps
+    the cores busy with threads of its own (decoding, the frames' JPEGs, the crops), and OpenCV
+    splitting each small resize over a pool of its own cost about a tenth of the job's CPU time
+    (docs/ALIGNMENT.md). The results do not depend on it."""
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
 
 
 def extract_clip(store: Store, clip_id: str, *, fps: float | None = None) -> Job:
@@ -428,11 +445,14 @@ def align_clip(store: Store, clip_id: str, *, device: str | None = None) -> Job:
         tracker = ActorTracker(FaceDetector(det_settings), trk_settings,
                                state=resume[1] if resume else None,
                                references=references_for(store, clip_id))
-        previous = _previous_crop(store, clip_id, todo[0][1])
         done = total - len(todo)
         batch: list = []  # frames worked out, written to the store together
         images = _todo_images(store, clip, todo)
-        with BackgroundWriter() as writer:  # crop files, written while the next frame is worked
+        # crops aligned, scored and written on threads of their own while the next frame is
+        # tracked; a cancelled run waits for them but records none of an unfinished batch
+        worker = _FaceWorker(store, clip_id, align, quality,
+                             _previous_crop(store, clip_id, todo[0][1]), BackgroundWriter())
+        with worker, _opencv_single_threaded():
             for n, ((frame_id, index, image_rel), image) in enumerate(zip(todo, images), 1):
                 if image is None:
                     why = ("is stored as a preview only and its video cannot be read"
@@ -443,13 +463,14 @@ def align_clip(store: Store, clip_id: str, *, device: str | None = None) -> Job:
                     batch.append((frame_id, None, tracker.state, problem))
                 else:
                     result = tracker.step(index, image)
-                    record, previous = _prepare_frame(store, clip_id, frame_id, index, image,
-                                                      result, align, quality, previous,
-                                                      writer=writer)
-                    batch.append((frame_id, record, result.state, None))
+                    batch.append((frame_id, worker.submit(frame_id, index, image, result),
+                                  result.state, None))
                 if len(batch) >= ALIGN_BATCH or n == len(todo):
-                    writer.wait()  # the crops are complete on disk before the store names them
-                    _commit_frames(store, batch)
+                    # the crops are complete on disk before the store names them
+                    records = worker.done([b[1] for b in batch])
+                    _commit_frames(store, [(frame_id, record, state, problem) for
+                                           (frame_id, _, state, problem), record
+                                           in zip(batch, records)])
                     done += len(batch)
                     found = [b[3] for b in batch if b[3] is not None]
                     batch = []
@@ -527,6 +548,54 @@ def _prepare_frame(store, clip_id, frame_id, index, image, result, align, qualit
     face["scores"].update(status=result.status, mode=result.mode, cut=result.cut,
                           n_faces=len(result.faces))
     return (face, sorted(suggest_flags(scores, quality))), stored
+
+
+class _FaceWorker:
+    """`_prepare_frame` (align, score, encode the crop; the file goes to a `BackgroundWriter`)
+    for each frame on one thread of its own, in the order the frames are handed over, while the
+    job's thread follows the actor in the next frame. Each frame's score against the previous
+    crop is the same as worked in line (one thread, in order). `submit` returns a future of the
+    frame's record; `done(futures)` waits for a batch and raises the first failure."""
+
+    def __init__(self, store, clip_id, align, quality, previous, writer) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(1, "feasstm-faces")
+        self._work = (store, clip_id, align, quality)
+        self._previous = previous
+        self._writer = writer
+
+    def submit(self, frame_id, index, image, result, version=None):
+        return self._pool.submit(self._prepare, frame_id, index, image, result, version)
+
+    def _prepare(self, frame_id, index, image, result, version):
+        store, clip_id, align, quality = self._work
+        record, self._previous = _prepare_frame(store, clip_id, frame_id, index, image, result,
+                                                align, quality, self._previous, version=version,
+                                                writer=self._writer)
+        return record
+
+    def done(self, futures) -> list:
+        """The records of a batch (None for None: a frame not worked out), once their crops
+        are complete on disk; raises the first failure, of the work or of a write."""
+        records = [None if f is None else f.result() for f in futures]
+        self._writer.wait()
+        return records
+
+    def succeeded(self, futures) -> bool:
+        """Wait for a batch; True when every frame of it was worked out and written."""
+        return all(f.exception() is None for f in futures) and self._writer.succeeded()
+
+    def close(self) -> None:
+        """Wait for the frames in flight (their failures are left to `done`) and stop."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._writer.close()
+
+    def __enter__(self) -> _FaceWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _new_face(store, clip_id, frame_id, index, image, det, align, previous=None, version=None,
@@ -635,36 +704,37 @@ def process_clip(store: Store, clip_id: str, *, fps: float | None = None,
         detect_batch = GPU_BATCH if detector.device.startswith("cuda") else 1
     info = extraction.info  # at most about 256 MB of frames held for a batch (16 at 1080p)
     detect_batch = min(detect_batch, max(1, (256 << 20) // max(1, info.width * info.height * 3)))
-    previous = _previous_crop(store, clip_id, first_new)
     done = len(existing)
     total = max(_expected_frames(extraction.info, clip, rate), done)
     batch: list = []
-    writer = BackgroundWriter()  # crop files, written while the next frame is worked
-    try:
-        for frame, faces in _detected(extraction, detector, detect_batch):
-            result = tracker.step(frame.index, frame.image, detections=faces)
-            record, previous = _prepare_frame(store, clip_id, None, frame.index, frame.image,
-                                              result, align, quality, previous, version=1,
-                                              writer=writer)
-            batch.append((frame.index, float(frame.time_ms),
-                          _stored_rel(rel_dir, extraction, frame), record, result.state))
-            if len(batch) >= ALIGN_BATCH:
-                writer.wait()  # the crops are complete on disk before the store names them
-                _commit_new_frames(store, clip_id, batch)
-                done += len(batch)
-                batch = []
-                yield Progress(done, max(total, done), f"{clip_id}: frame {frame.index}")
-        writer.wait()
-    finally:
+    futures: list = []
+    # crops aligned, scored and written on threads of their own while the next frame is tracked
+    worker = _FaceWorker(store, clip_id, align, quality,
+                         _previous_crop(store, clip_id, first_new), BackgroundWriter())
+    with _opencv_single_threaded():
         try:
-            # stopping early (cancelled, or an error): keep the frames worked out whose files
-            # are complete on disk; none once a crop could not be written
-            if batch and writer.succeeded():
-                _commit_new_frames(store, clip_id, batch)
-                done += len(batch)
+            for frame, faces in _detected(extraction, detector, detect_batch):
+                result = tracker.step(frame.index, frame.image, detections=faces)
+                futures.append(worker.submit(None, frame.index, frame.image, result, version=1))
+                batch.append((frame.index, float(frame.time_ms),
+                              _stored_rel(rel_dir, extraction, frame), result.state))
+                if len(batch) >= ALIGN_BATCH:
+                    # the crops are complete on disk before the store names them
+                    _commit_new_frames(store, clip_id, batch, worker.done(futures))
+                    done += len(batch)
+                    batch, futures = [], []
+                    yield Progress(done, max(total, done), f"{clip_id}: frame {frame.index}")
+            worker.done(futures)  # a failure is raised here, and the batch is not recorded
         finally:
-            writer.close()
-            extraction.close()
+            try:
+                # stopping early (cancelled, or an error): keep the frames worked out whose files
+                # are complete on disk; none once a crop could not be written
+                if batch and worker.succeeded(futures):
+                    _commit_new_frames(store, clip_id, batch, [f.result() for f in futures])
+                    done += len(batch)
+            finally:
+                worker.close()
+                extraction.close()
     problems += _finish_extraction(store, clip_id, extraction)
     _finish_clip_scores(store, clip_id, quality)
     store.update_clip(clip_id, align_status="done")
@@ -696,12 +766,12 @@ def _detected(frames, detector, batch: int):
         yield from zip(group, detector.detect_batch([f.image for f in group]))
 
 
-def _commit_new_frames(store: Store, clip_id: str, batch: list) -> None:
+def _commit_new_frames(store: Store, clip_id: str, batch: list, records: list) -> None:
     """New frames' rows and their faces (or irrelevance) in one transaction."""
     with store.transaction():
-        ids = store.add_frames(clip_id, [(i, t, rel, None) for i, t, rel, _, _ in batch])
+        ids = store.add_frames(clip_id, [(i, t, rel, None) for i, t, rel, _ in batch])
         _commit_frames(store, [(fid, record, state, None)
-                               for fid, (_, _, _, record, state) in zip(ids, batch)])
+                               for fid, (_, _, _, state), record in zip(ids, batch, records)])
 
 
 # ---------------------------------------------------------------------------------------------
