@@ -245,7 +245,9 @@ def disk_use(store: Store) -> dict[str, int]:
 
 
 def warm_up(path: Path, dset: DetectorSettings, threads: int) -> None:
-    """First calls allocate and pick kernels; keep that out of the timings."""
+    """First calls allocate and pick kernels, and networks are loaded once a process (MTCNN's,
+    and the identity network the pipeline describes the actor with); keep that out of the
+    timings."""
     import torch
     from facenet_pytorch import MTCNN
 
@@ -253,6 +255,9 @@ def warm_up(path: Path, dset: DetectorSettings, threads: int) -> None:
     frame = next(plain_frames(path))
     det = FaceDetector(dset)
     mtcnn = MTCNN(keep_all=True, device=dset.device)
+    from feasstm_gui.core.faces import identity
+
+    identity.embed(frame, det.detect(frame)[0])  # the identity network, loaded once a process
     for _ in range(3):
         face = det.detect(frame)[0]
         s = face.size
