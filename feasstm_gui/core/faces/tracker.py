@@ -209,16 +209,18 @@ class ActorTracker:
     # -- one frame
 
     def step(self, frame_index: int, image: np.ndarray, *, bgr: bool = True,
-             detections: list[Detection] | None = None) -> TrackResult:
+             detections: list[Detection] | None = None,
+             hist: list[int] | None = None) -> TrackResult:
         """Find the actor in one frame (BGR unless ``bgr=False``) and advance the state.
 
         ``detections``: the frame's faces from a whole-frame detection at all sizes done
         beforehand (`FaceDetector.detect_batch`, frames batched for a GPU); the tracker then
-        searches nothing itself and treats every frame as a `full` search."""
+        searches nothing itself and treats every frame as a `full` search. ``hist``: the frame's
+        `signature`, computed beforehand (on another thread); else computed here."""
         s = self.settings
         st = self._state
         idx = int(frame_index)
-        sig = signature(image, bgr=bgr)
+        sig = signature(image, bgr=bgr) if hist is None else hist
         last = st["last"]
         fresh = last is None or abs(idx - last) > s.max_gap
         cut = (not fresh) and st["hist"] is not None and hist_distance(sig, st["hist"]) > s.cut_threshold
@@ -524,7 +526,7 @@ def signature(image: np.ndarray, *, bgr: bool = True) -> list[int]:
     hs = cv2.calcHist([hsv], [0, 1], None, [hb, sb], [0, 180, 0, 256]).ravel()
     v = cv2.calcHist([hsv], [2], None, [vb], [0, 256]).ravel()
     hist = np.concatenate([hs / max(hs.sum(), 1), v / max(v.sum(), 1)]) / 2.0
-    return [int(round(x * 10000)) for x in hist]
+    return np.rint(hist * 10000).astype(np.int64).tolist()  # round half to even, as round()
 
 
 def hist_distance(a: list[int], b: list[int]) -> float:

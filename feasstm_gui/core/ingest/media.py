@@ -29,7 +29,7 @@ import shutil
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Collection, Generator, Iterator
+from collections.abc import Callable, Collection, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +92,8 @@ class ExtractedFrame:
     height: int
     #: the decoded frame itself (BGR), for a job that works on it right away (extract + align)
     image: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: what the extraction's `analyse` gave for the frame (computed beside its JPEG), else None
+    analysis: Any = field(default=None, compare=False, repr=False)
 
 
 class VideoDamaged(FeasstmError):
@@ -630,6 +632,8 @@ class Extraction(_Stream[ExtractedFrame]):
     it are written reduced to that side into `preview-<width>x<height>/` (the video stays the
     source of the full frame: `FrameSeeker`). Indices in `existing` are decoded but
     neither encoded, written nor yielded: a rerun after a crash continues without duplicates.
+    With `analyse`, a function of the decoded frame (BGR) computed on the encoding thread, its
+    result comes with the frame (`ExtractedFrame.analysis`).
     """
 
     def __init__(
@@ -645,6 +649,7 @@ class Extraction(_Stream[ExtractedFrame]):
         workers: int = 2,
         decode_ahead: int = 0,
         preview_side: int = 0,
+        analyse: Callable[[np.ndarray], Any] | None = None,
     ):
         if not 1 <= quality <= 100:
             raise FeasstmError(f"the JPEG quality must be 1-100 (got {quality})")
@@ -653,6 +658,7 @@ class Extraction(_Stream[ExtractedFrame]):
         self.workers = max(0, int(workers))
         #: > 0: frames longer than this are written reduced (see `preview_folder`)
         self.preview_side = max(0, int(preview_side or 0))
+        self.analyse = analyse
         self._folders: set[Path] = set()
         self.reader = FrameReader(path, fps, start_s, end_s, skip=existing)
         self.info = self.reader.info
@@ -678,7 +684,7 @@ class Extraction(_Stream[ExtractedFrame]):
         side = self.preview_side
         pool = ThreadPoolExecutor(self.workers, "feasstm-jpeg") if self.workers else None
         ahead = 2 * self.workers + self.decode_ahead  # frames in flight, being encoded
-        pending: deque[tuple[DecodedFrame, Path, Future | None]] = deque()
+        pending: deque[tuple[DecodedFrame, Path, Any]] = deque()  # Future, or done in line
         source: Iterator[DecodedFrame] = (
             Prefetch(self.reader, self.decode_ahead) if self.decode_ahead else self.reader
         )
@@ -686,12 +692,12 @@ class Extraction(_Stream[ExtractedFrame]):
             for frame in source:
                 dest = self._dest(frame)
                 if pool is None:
-                    _encode_write(frame.image, dest, params, side)
-                    pending.append((frame, dest, None))
-                else:
                     pending.append(
-                        (frame, dest, pool.submit(_encode_write, frame.image, dest, params, side))
+                        (frame, dest, _encode_write(frame.image, dest, params, side, self.analyse))
                     )
+                else:
+                    pending.append((frame, dest, pool.submit(
+                        _encode_write, frame.image, dest, params, side, self.analyse)))
                 while pending and (len(pending) > ahead or _done(pending[0][2])):
                     yield self._finish(*pending.popleft())
             while pending:
@@ -725,12 +731,13 @@ class Extraction(_Stream[ExtractedFrame]):
             _remove_stale_parts(folder)
         return folder / name
 
-    def _finish(self, frame: DecodedFrame, dest: Path, future: Future | None) -> ExtractedFrame:
-        if future is not None:
-            future.result()
+    def _finish(self, frame: DecodedFrame, dest: Path, written: Any) -> ExtractedFrame:
+        """``written``: the encoding's future, or its result (`_encode_write`'s analysis)."""
+        analysis = written.result() if isinstance(written, Future) else written
         self.written += 1
         height, width = frame.image.shape[:2]
-        return ExtractedFrame(frame.index, frame.time_ms, dest, width, height, frame.image)
+        return ExtractedFrame(frame.index, frame.time_ms, dest, width, height, frame.image,
+                              analysis)
 
 
 def extract_frames(path: str | Path, out_dir: str | Path, **options: Any) -> Extraction:
@@ -746,8 +753,9 @@ def extract_frames(path: str | Path, out_dir: str | Path, **options: Any) -> Ext
     return Extraction(path, out_dir, **options)
 
 
-def _done(future: Future | None) -> bool:
-    return future is None or future.done()
+def _done(written: Any) -> bool:
+    """An encoding finished: its future done, or done in line (its result itself)."""
+    return not isinstance(written, Future) or written.done()
 
 
 #: A stored preview's folder: `preview-<width>x<height>` names the full frame's size (what the
@@ -770,11 +778,15 @@ def preview_image(image: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def _encode_write(image: np.ndarray, dest: Path, params: list[int], side: int = 0) -> None:
+def _encode_write(image: np.ndarray, dest: Path, params: list[int], side: int = 0,
+                  analyse: Callable[[np.ndarray], Any] | None = None) -> Any:
+    """Write the frame's JPEG (a preview of at most ``side`` pixels when given); returns
+    ``analyse(image)`` (None without it)."""
     ok, buf = cv2.imencode(".jpg", preview_image(image, side), params)
     if not ok:
         raise FeasstmError("OpenCV could not encode this frame as JPEG", path=dest)
     _write_atomic(dest, buf)
+    return None if analyse is None else analyse(image)
 
 
 def _write_atomic(dest: Path, data: np.ndarray | bytes) -> None:

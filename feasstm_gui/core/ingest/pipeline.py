@@ -81,9 +81,10 @@ def extract_clip(store: Store, clip_id: str, *, fps: float | None = None) -> Job
 
 
 def _start_extraction(store: Store, clip, fps: float | None, *, workers: int,
-                      decode_ahead: int = 0):
-    """Open a clip's video for extraction into frames/<clip>/, past the frames already stored.
-    Returns (folder relative to the project, target rate, stored indices, Extraction)."""
+                      decode_ahead: int = 0, analyse=None):
+    """Open a clip's video for extraction into frames/<clip>/, past the frames already stored
+    (``analyse``: see `Extraction`). Returns (folder relative to the project, target rate,
+    stored indices, Extraction)."""
     from feasstm_gui.core.ingest.media import extract_frames
 
     rel_dir = Path(FRAMES_DIR) / clip.id
@@ -93,7 +94,8 @@ def _start_extraction(store: Store, clip, fps: float | None, *, workers: int,
                                 start_s=clip.start_s, end_s=clip.end_s, existing=existing,
                                 quality=int(store.param("extract.jpeg_quality", 95)),
                                 preview_side=int(store.param("extract.preview_side") or 0),
-                                workers=workers, decode_ahead=decode_ahead)
+                                workers=workers, decode_ahead=decode_ahead,
+                                analyse=analyse)
     if clip.fps is None and extraction.info.fps:
         store.update_clip(clip.id, fps=extraction.info.fps)
     return rel_dir, rate, existing, extraction
@@ -678,7 +680,7 @@ def process_clip(store: Store, clip_id: str, *, fps: float | None = None,
     searching regions itself; the default is GPU_BATCH on a CUDA device (a GPU gains from big
     batches, not from small regions) and 1 (region tracking) on the CPU."""
     from feasstm_gui.core.faces.detector import FaceDetector
-    from feasstm_gui.core.faces.tracker import ActorTracker
+    from feasstm_gui.core.faces.tracker import ActorTracker, signature
     from feasstm_gui.core.ingest.images import BackgroundWriter
 
     clip = store.clip(clip_id)
@@ -688,9 +690,10 @@ def process_clip(store: Store, clip_id: str, *, fps: float | None = None,
     if store.unaligned_frames(clip_id):  # a separate extract ran before: align those first
         earlier = yield from align_clip(store, clip_id, device=device)
         problems += earlier.problems
-    # one JPEG encoder thread: two compete with torch's two threads on two cores
+    # one JPEG encoder thread: two compete with torch's two threads on two cores; it also
+    # computes each frame's colour signature (scene cuts) for the tracker
     rel_dir, rate, existing, extraction = _start_extraction(store, clip, fps, workers=1,
-                                                            decode_ahead=8)
+                                                            decode_ahead=8, analyse=signature)
     align, det_settings, trk_settings, quality = face_settings(store, device)
     _record_settings(store, align, det_settings, trk_settings, quality)
     store.update_clip(clip_id, align_status="partial")
@@ -714,7 +717,8 @@ def process_clip(store: Store, clip_id: str, *, fps: float | None = None,
     with _opencv_single_threaded():
         try:
             for frame, faces in _detected(extraction, detector, detect_batch):
-                result = tracker.step(frame.index, frame.image, detections=faces)
+                result = tracker.step(frame.index, frame.image, detections=faces,
+                                      hist=frame.analysis)
                 futures.append(worker.submit(None, frame.index, frame.image, result, version=1))
                 batch.append((frame.index, float(frame.time_ms),
                               _stored_rel(rel_dir, extraction, frame), result.state))

@@ -233,6 +233,22 @@ def test_extract_is_the_same_with_or_without_threads(megamind, cjk_dir):
         assert (cjk_dir / "a" / name).read_bytes() == (cjk_dir / "b" / name).read_bytes()
 
 
+def test_each_frame_comes_with_its_analysis_with_or_without_threads(megamind, cjk_dir):
+    """`analyse` (the tracker's colour signature in the one-pass job) runs beside each frame's
+    JPEG and comes with the frame: the same as computing it on the decoded frame afterwards."""
+    from feasstm_gui.core.faces.tracker import signature
+
+    for workers in (0, 1):
+        frames = list(extract_frames(megamind, cjk_dir / f"analyse {workers}", fps=4,
+                                     workers=workers, decode_ahead=2, analyse=signature))
+        assert len(frames) > 3
+        for f in frames:
+            assert f.analysis == signature(f.image)
+            assert f.path.is_file()
+    plain = next(iter(extract_frames(megamind, cjk_dir / "no analysis", fps=4)))
+    assert plain.analysis is None
+
+
 def test_decoding_ahead_gives_the_same_frames_and_damage(truncated, megamind, cjk_dir):
     direct = iter_frames(truncated, fps=6)
     expected = [(f.index, f.time_ms, f.image) for f in direct]
