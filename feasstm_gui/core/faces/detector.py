@@ -758,30 +758,44 @@ def _proposals(reg, probs, scale, thresh, col_offset, row_offset):
 def _nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
     """torchvision's `nms` (its CPU kernel) in numpy: indices of the boxes kept, highest score
     first; a box is dropped when its overlap (IoU, areas without the +1) with a kept box of a
-    higher score exceeds ``threshold``. Ties keep their order (a stable sort, as torchvision's)."""
+    higher score exceeds ``threshold``. Ties keep their order (a stable sort, as torchvision's).
+    Up to `NMS_MATRIX` boxes the overlaps are computed all at once, beyond that one kept box at a
+    time (the same values either way)."""
     n = len(boxes)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
-    areas = (x2 - x1) * (y2 - y1)
     order = np.argsort(-scores, kind="stable")
-    suppressed = np.zeros(n, dtype=bool)
-    keep = []
+    b = boxes[order, :4]
+    x1, y1, x2, y2 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+    areas = (x2 - x1) * (y2 - y1)
     zero = np.float32(0)
-    for k in range(n):
-        i = order[k]
-        if suppressed[i]:
-            continue
-        keep.append(i)
-        rest = order[k + 1 :]
-        if not len(rest):
-            break
+
+    def overlaps(i, rest):  # as the C++ kernel: float32 IoU, compared with a double threshold
         ww = np.maximum(zero, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]))
         hh = np.maximum(zero, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]))
         inter = ww * hh
-        iou = inter / (areas[i] + areas[rest] - inter)
-        suppressed[rest[iou.astype(np.float64) > threshold]] = True  # as C++: float vs double
-    return np.asarray(keep, dtype=np.int64)
+        with np.errstate(invalid="ignore", divide="ignore"):  # two empty boxes: 0/0, kept
+            return (inter / (areas[i] + areas[rest] - inter)).astype(np.float64) > threshold
+
+    suppressed = np.zeros(n, dtype=bool)
+    keep = []
+    if n <= NMS_MATRIX:
+        over = overlaps(np.arange(n)[:, None], np.arange(n)[None, :])
+        for k in range(n):
+            if not suppressed[k]:
+                keep.append(k)
+                suppressed |= over[k]  # marks boxes already decided too: they are not visited
+    else:
+        for k in range(n):
+            if not suppressed[k]:
+                keep.append(k)
+                rest = np.arange(k + 1, n)
+                suppressed[rest[overlaps(k, rest)]] = True
+    return order[np.asarray(keep, dtype=np.int64)]
+
+
+#: at most this many boxes have their overlaps computed as one matrix in `_nms`
+NMS_MATRIX = 256
 
 
 def _bbreg(boxes: np.ndarray, reg: np.ndarray) -> np.ndarray:

@@ -326,8 +326,9 @@ class ActorTracker:
                             else appearance(image, actor, bgr=bgr))
         elif fresh:
             st["scale"] = None  # nothing known: search all sizes until the actor is found
-        self._state = _roundtrip(st)
-        return TrackResult(idx, actor, status, mode, bool(cut), faces, distance, self.state,
+        text = json.dumps(st)  # the state as the store keeps it: the tracker's, and a copy
+        self._state = json.loads(text)
+        return TrackResult(idx, actor, status, mode, bool(cut), faces, distance, json.loads(text),
                            self._embedded)
 
     def _confirm(self, image, track: Detection, net: list[float], bgr: bool) -> Detection | None:

@@ -39,7 +39,18 @@ def utc_now() -> str:
 
 
 def _dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """JSON text of a value, numpy arrays and scalars written as plain JSON values."""
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_plain_default)
+
+
+def _plain_default(value: Any) -> Any:
+    """What JSON cannot write itself: numpy arrays and scalars (np.float64 is a float and is
+    written as one; the others have ``tolist``)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _loads(text: str | None) -> Any:
@@ -712,9 +723,9 @@ class Store:
             conn.execute(
                 "INSERT INTO faces (frame_id, version, box, landmarks, prob, crop, params, "
                 "sharpness, scores, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (frame_id, version, _dumps(_plain(box)), _dumps(_plain(landmarks)),
+                (frame_id, version, _dumps(box), _dumps(landmarks),
                  None if prob is None else float(prob), crop, _dumps(params),
-                 None if sharpness is None else float(sharpness), _dumps(_plain(scores)),
+                 None if sharpness is None else float(sharpness), _dumps(scores),
                  utc_now()),
             )
             if log_as:
@@ -731,7 +742,7 @@ class Store:
         """Replace a stored face's scores (clip-level normalisation after the whole clip)."""
         with self._tx() as conn:
             conn.execute("UPDATE faces SET scores=? WHERE frame_id=? AND version=?",
-                         (_dumps(_plain(scores)), frame_id, version))
+                         (_dumps(scores), frame_id, version))
 
     def current_faces(self, clip_id: str) -> list[Face]:
         """The current face of every frame of a clip that has one, in frame order."""
@@ -766,7 +777,7 @@ class Store:
         """Record that the alignment job processed a frame, with the tracker state after it."""
         with self._tx() as conn:
             conn.execute("UPDATE frames SET aligned_at=?, track=? WHERE id=?",
-                         (utc_now(), _dumps(_plain(track)), frame_id))
+                         (utc_now(), _dumps(track), frame_id))
 
     def unaligned_frames(self, clip_id: str) -> list[tuple[int, int, str | None]]:
         """(frame id, frame index, image) of the frames the alignment job has not processed."""
@@ -1097,19 +1108,6 @@ def default_annotator() -> str:
     from feasstm_gui.core.settings import resolve_annotator
 
     return resolve_annotator()
-
-
-def _plain(value: Any) -> Any:
-    """numpy arrays and scalars to plain JSON values."""
-    if value is None:
-        return None
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _db_error(exc: sqlite3.OperationalError, path: Path) -> FeasstmError:

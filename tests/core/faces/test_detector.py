@@ -273,3 +273,30 @@ def test_confirm_on_the_cascades_own_onet_box_gives_the_same_face(data_dir):
         x1, y1, x2, y2 = face.net_box
         side = x2 - x1
         assert det.confirm(image, (x1 + 1.5 * side, y1, x2 + 1.5 * side, y2)) is None
+
+
+@pytest.mark.parametrize("matrix", [True, False])
+def test_numpy_nms_keeps_what_torchvision_keeps(monkeypatch, matrix):
+    """The region cascade's NMS (numpy) keeps the boxes torchvision's keeps, in its order: random
+    boxes with tied scores, nested and identical boxes, empty and degenerate ones, whether the
+    overlaps are computed as one matrix or one kept box at a time."""
+    import torch
+    from torchvision.ops import nms
+
+    from feasstm_gui.core.faces import detector as det
+
+    monkeypatch.setattr(det, "NMS_MATRIX", 10_000 if matrix else 0)
+    rng = np.random.default_rng(19)
+    for n in (0, 1, 2, 7, 40, 300):
+        xy = rng.uniform(0, 200, size=(n, 2)).astype(np.float32)
+        wh = rng.uniform(0, 60, size=(n, 2)).astype(np.float32)
+        boxes = np.concatenate([xy, xy + wh], axis=1)
+        if n >= 7:
+            boxes[3] = boxes[2]  # identical boxes
+            boxes[5] = boxes[4] + np.float32([2, 2, -2, -2])  # nested
+            boxes[6, 2:] = boxes[6, :2]  # empty
+        scores = rng.choice(np.float32([0.61, 0.7, 0.85, 0.99]), size=n).astype(np.float32)
+        for threshold in (0.5, 0.7):
+            ours = det._nms(boxes, scores, threshold)
+            theirs = nms(torch.from_numpy(boxes), torch.from_numpy(scores), threshold).numpy()
+            assert ours.tolist() == theirs.tolist(), (n, threshold)
