@@ -58,6 +58,9 @@ def session(name: str, threads: int = 1):
             so.inter_op_num_threads = 1
             so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
             so.log_severity_level = 3
+            # threads beyond the caller's sleep between runs instead of spinning: the small
+            # networks run many times a frame while the job's other threads need the cores
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
             sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
             _sessions[key] = sess
         return sess

@@ -521,7 +521,12 @@ def signature(image: np.ndarray, *, bgr: bool = True) -> list[int]:
     import cv2
 
     step = max(1, min(image.shape[0] // 144, image.shape[1] // 256))  # every n-th pixel first
-    small = cv2.resize(image[::step, ::step], (64, 36), interpolation=cv2.INTER_AREA)
+    h, w = image.shape[:2]
+    if step > 1 and h % step == 0 and w % step == 0:  # the same pixels, without a strided copy
+        sampled = cv2.resize(image, (w // step, h // step), interpolation=cv2.INTER_NEAREST)
+    else:
+        sampled = image[::step, ::step]
+    small = cv2.resize(sampled, (64, 36), interpolation=cv2.INTER_AREA)
     hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV if bgr else cv2.COLOR_RGB2HSV)
     hb, sb, vb = HIST_BINS
     hs = cv2.calcHist([hsv], [0, 1], None, [hb, sb], [0, 180, 0, 256]).ravel()

@@ -317,3 +317,25 @@ def test_signatures_and_appearance(clip):
     cut = next(i for i, t in enumerate(truth) if t["shot"] == "b")
     assert hist_distance(a, b) < 0.15 < 0.3 < hist_distance(a, signature(frames[cut]))
     assert descriptor_similarity("AAAA", "AAAA") == 0.0  # flat thumbnails say nothing
+
+
+@pytest.mark.parametrize("size", [(720, 1280), (1080, 1920), (480, 854), (2160, 3840), (100, 130)])
+def test_signature_samples_the_same_pixels_at_every_frame_size(size):
+    """The signature reads every n-th pixel of the frame; where n divides the frame's sides it
+    takes them with OpenCV's nearest-pixel resize instead of a strided copy: the same values as
+    the strided copy at every size."""
+    import cv2
+
+    from feasstm_gui.core.faces import tracker as trk
+
+    rng = np.random.default_rng(sum(size))
+    image = rng.integers(0, 256, size=(*size, 3), dtype=np.uint8)
+    step = max(1, min(size[0] // 144, size[1] // 256))
+    small = cv2.resize(np.ascontiguousarray(image[::step, ::step]), (64, 36),
+                       interpolation=cv2.INTER_AREA)
+    hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+    hb, sb, vb = trk.HIST_BINS
+    hs = cv2.calcHist([hsv], [0, 1], None, [hb, sb], [0, 180, 0, 256]).ravel()
+    v = cv2.calcHist([hsv], [2], None, [vb], [0, 256]).ravel()
+    expected = np.concatenate([hs / max(hs.sum(), 1), v / max(v.sum(), 1)]) / 2.0
+    assert trk.signature(image) == [int(round(x * 10000)) for x in expected]
