@@ -29,7 +29,7 @@ import shutil
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from json.encoder import encode_basestring as _encode_str
 from pathlib import Path
@@ -1141,8 +1141,3 @@ def _manifest_files(writer: _Writer, plan: ExportPlan) -> Iterator[tuple[str, st
 
 def _folder(image: PlannedImage) -> str:
     return image.folder or image.name.rpartition("/")[0]
-
-
-def with_options(options: ExportOptions, **changes: Any) -> ExportOptions:
-    """A copy of `options` with some fields changed (the dialog builds options step by step)."""
-    return replace(options, **changes)

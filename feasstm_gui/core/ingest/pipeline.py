@@ -319,11 +319,6 @@ def _strip_where(message: str, exc: FeasstmError) -> str:
     return message[len(where):] if exc.path and message.startswith(where) else message
 
 
-def frames_by_key(store: Store, keys: Iterable[tuple[str, int]]) -> list[int]:
-    """Frame ids for (clip, source frame index) pairs; an unknown one is an error naming it."""
-    return frames_in_ranges(store, ((clip, index, index) for clip, index in keys))
-
-
 def frames_in_ranges(store: Store, ranges: Iterable[tuple[str, int, int]]) -> list[int]:
     """Frame ids of the frames that exist in each (clip, first, last) range of source frame
     indices, in the order given, each once.

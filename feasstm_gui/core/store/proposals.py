@@ -209,15 +209,6 @@ def accept_proposals(store: Store, frame_ids: Iterable[int], *, annotator: str |
 # -- what the agreement panel, the export and the review need ----------------------------------
 
 
-def proposal_codes(store: Store) -> dict[int, int]:
-    """frame id -> proposed code, for frames with a current proposal that are neither deleted
-    nor irrelevant (the model as one more annotator)."""
-    return {r[0]: r[1] for r in store.db.query(
-        f"""SELECT p.frame_id, p.code FROM proposals p JOIN frames f ON f.id=p.frame_id
-            WHERE {_CURRENT} AND f.irrelevant=0
-              AND NOT EXISTS (SELECT 1 FROM deletions d WHERE d.frame_id=f.id)""")}
-
-
 @dataclass(frozen=True)
 class QueueItem:
     """A frame the review should look at: why, and how sure the model is."""
