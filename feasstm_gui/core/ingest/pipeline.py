@@ -460,8 +460,10 @@ def align_clip(store: Store, clip_id: str, *, device: str | None = None) -> Job:
                     batch.append((frame_id, None, tracker.state, problem))
                 else:
                     result = tracker.step(index, image)
-                    batch.append((frame_id, worker.submit(frame_id, index, image, result),
-                                  result.state, None))
+                    # the store is read on this thread only: the crop's version here
+                    version = store.next_face_version(frame_id)
+                    batch.append((frame_id, worker.submit(frame_id, index, image, result,
+                                                          version), result.state, None))
                 if len(batch) >= ALIGN_BATCH or n == len(todo):
                     # the crops are complete on disk before the store names them
                     records = worker.done([b[1] for b in batch])
@@ -552,7 +554,9 @@ class _FaceWorker:
     for each frame on one thread of its own, in the order the frames are handed over, while the
     job's thread follows the actor in the next frame. Each frame's score against the previous
     crop is the same as worked in line (one thread, in order). `submit` returns a future of the
-    frame's record; `done(futures)` waits for a batch and raises the first failure."""
+    frame's record; `done(futures)` waits for a batch and raises the first failure. The worker
+    never touches the store (one connection, used by the job's thread): the caller gives each
+    frame its face version."""
 
     def __init__(self, store, clip_id, align, quality, previous, writer) -> None:
         from concurrent.futures import ThreadPoolExecutor
@@ -562,7 +566,7 @@ class _FaceWorker:
         self._previous = previous
         self._writer = writer
 
-    def submit(self, frame_id, index, image, result, version=None):
+    def submit(self, frame_id, index, image, result, version: int):
         return self._pool.submit(self._prepare, frame_id, index, image, result, version)
 
     def _prepare(self, frame_id, index, image, result, version):
@@ -714,7 +718,7 @@ def process_clip(store: Store, clip_id: str, *, fps: float | None = None,
             for frame, faces in _detected(extraction, detector, detect_batch):
                 result = tracker.step(frame.index, frame.image, detections=faces,
                                       hist=frame.analysis)
-                futures.append(worker.submit(None, frame.index, frame.image, result, version=1))
+                futures.append(worker.submit(None, frame.index, frame.image, result, 1))
                 batch.append((frame.index, float(frame.time_ms),
                               _stored_rel(rel_dir, extraction, frame), result.state))
                 if len(batch) >= ALIGN_BATCH:

@@ -554,3 +554,30 @@ def test_realign_options_take_corners_in_any_order():
     assert RealignOptions.from_dict({"box": [1, 2, 30, 40], "face": None}).box == (1, 2, 30, 40)
     with pytest.raises(FeasstmError):
         RealignOptions(box=(10, 10, 10, 30))
+
+
+def test_the_crops_thread_never_uses_the_store(video, tmp_path, monkeypatch):
+    """Crops are aligned, scored and written on a thread of their own while the tracker works on
+    the next frame; the project's one database connection stays on the job's thread (a second
+    thread reading it in the middle of the job's transaction would be a race, on SQLite and on
+    the team's PostgreSQL store alike). The run still stores a face on the actor's frames."""
+    import threading
+
+    path, _ = video
+    store = _new_project(tmp_path / "线程", path)
+    job_thread = threading.get_ident()
+    threads: set[int] = set()
+    for name in ("next_face_version", "add_face", "frames", "transaction"):
+        real = getattr(store, name)
+
+        def spy(*a, _real=real, **k):
+            threads.add(threading.get_ident())
+            return _real(*a, **k)
+
+        monkeypatch.setattr(store, name, spy)
+    assert drive(align_clip(store, CLIP)).exit_status == 0
+    assert threads == {job_thread}
+    monkeypatch.undo()
+    faces = store.current_faces(CLIP)
+    assert len(faces) >= 20 and all((store.folder / f.crop).is_file() for f in faces)
+    store.close()
