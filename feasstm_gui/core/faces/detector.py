@@ -357,11 +357,7 @@ class FaceDetector:
         if not np.isfinite(b).all() or b[0, 2] - b[0, 0] < 4 or b[0, 3] - b[0, 1] < 4:
             return None
         _set_threads(s.num_threads if s.device != "cpu" else s.region_threads)
-        # facenet-pytorch's pad(): truncated corners, clipped to [1, w] x [1, h]
-        q = np.trunc(b).astype(np.int32)[0]
-        x, y = max(int(q[0]), 1), max(int(q[1]), 1)
-        ex, ey = min(int(q[2]), w), min(int(q[3]), h)
-        data = _crops_np(img, [y], [ey], [x], [ex], 48)
+        data = _crops_np(img, *_pad(b, w, h), 48)
         if data is None:
             return None
         out = self._forward_np("onet", data)
@@ -369,14 +365,8 @@ class FaceDetector:
         score = float(prob[0, 1])
         if not (score > s.thresholds[2] and score >= (s.min_prob if min_prob is None else min_prob)):
             return None  # as the cascade keeps (> the threshold) and `detect` filters (>=)
-        one = np.float32(1)
-        bw = b[0, 2] - b[0, 0] + one
-        bh = b[0, 3] - b[0, 1] + one
-        lm = np.stack([bw * pts[0, :5] + b[0, 0] - one, bh * pts[0, 5:10] + b[0, 1] - one],
-                      axis=1)
-        raw = (b[0, 0] + reg[0, 0] * bw, b[0, 1] + reg[0, 1] * bh,
-               b[0, 2] + reg[0, 2] * bw, b[0, 3] + reg[0, 3] * bh)
-        raw = tuple(float(v) for v in raw)
+        lm = _onet_landmarks(b, pts)[0]
+        raw = tuple(float(v) for v in _bbreg(b, reg)[0, :4])
         if not all(math.isfinite(v) for v in raw) or raw[2] <= raw[0] or raw[3] <= raw[1]:
             return None
         det = Detection(box=clip_box(raw, w, h), prob=score, landmarks=lm.astype(np.float64),
@@ -521,12 +511,8 @@ class FaceDetector:
         ipass = score > thr[2]
         net_boxes = boxes[ipass, :4].copy()  # what ONet ran on, for `confirm`
         boxes = np.concatenate([boxes[ipass, :4], score[ipass, None]], axis=1)
-        points, mv = points[ipass], reg[ipass]
-        w_i = (boxes[:, 2] - boxes[:, 0] + f32(1))[:, None]
-        h_i = (boxes[:, 3] - boxes[:, 1] + f32(1))[:, None]
-        points = np.stack([w_i * points[:, :5] + boxes[:, 0:1] - f32(1),
-                           h_i * points[:, 5:10] + boxes[:, 1:2] - f32(1)], axis=2)
-        boxes = _bbreg(boxes, mv)
+        points = _onet_landmarks(boxes, points[ipass])
+        boxes = _bbreg(boxes, reg[ipass])
         pick = nms_numpy(boxes[:, :4] + f32(0), boxes[:, 4], 0.7, "Min") if len(boxes) else []
         pick = np.asarray(pick, dtype=np.int64)
         return (
@@ -535,32 +521,20 @@ class FaceDetector:
             net_boxes[pick].astype(np.float64).reshape(-1, 4),
         )
 
-    def _forward(self, name: str, x):
-        """One of the cascade's networks on a normalised batch: ONNX Runtime (on the CPU, the
-        default) or facenet-pytorch's torch module; torch tensors out either way."""
-        import torch
-
-        if self._onnx:
-            from feasstm_gui.core.faces import mtcnn_onnx
-
-            outs = mtcnn_onnx.run(name, x.numpy(), torch.get_num_threads())
-            return tuple(torch.from_numpy(o) for o in outs)
-        from facenet_pytorch.models.utils.detect_face import fixed_batch_process
-
-        net = getattr(self._net, name)
-        return net(x) if name == "pnet" else fixed_batch_process(x, net)
-
     def _forward_np(self, name: str, x: np.ndarray) -> list[np.ndarray]:
-        """`_forward` on a numpy batch, numpy out (no torch tensors on the ONNX path)."""
+        """One of the cascade's networks on a normalised numpy batch, numpy out: ONNX Runtime (on
+        the CPU, the default) or facenet-pytorch's torch module."""
         if self._onnx:
             from feasstm_gui.core.faces import mtcnn_onnx
 
             return mtcnn_onnx.run(name, x, self.settings.region_threads)
         import torch
+        from facenet_pytorch.models.utils.detect_face import fixed_batch_process
 
+        net = getattr(self._net, name)
         with torch.no_grad():
-            x = np.ascontiguousarray(x, dtype=np.float32)
-            outs = self._forward(name, torch.from_numpy(x).to(self._net.device))
+            t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self._net.device)
+            outs = net(t) if name == "pnet" else fixed_batch_process(t, net)
             return [o.cpu().numpy() for o in outs]
 
     def _onet_on_box(self, img: _Frame, box: Box) -> Detection:
@@ -809,6 +783,16 @@ def _bbreg(boxes: np.ndarray, reg: np.ndarray) -> np.ndarray:
     out[:, 2] = boxes[:, 2] + reg[:, 2] * w
     out[:, 3] = boxes[:, 3] + reg[:, 3] * h
     return out
+
+
+def _onet_landmarks(boxes: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """ONet's five landmarks (N x 10: five x, then five y, relative to its input box) in frame
+    coordinates, N x 5 x 2, float32 as facenet-pytorch computes them."""
+    one = np.float32(1)
+    w = (boxes[:, 2] - boxes[:, 0] + one)[:, None]
+    h = (boxes[:, 3] - boxes[:, 1] + one)[:, None]
+    return np.stack([w * points[:, :5] + boxes[:, 0:1] - one,
+                     h * points[:, 5:10] + boxes[:, 1:2] - one], axis=2)
 
 
 def _rerec(boxes: np.ndarray) -> np.ndarray:
