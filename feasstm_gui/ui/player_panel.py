@@ -59,7 +59,7 @@ def load_player(player: Player, store: Store, clip_id: str, rows: list[FrameRow]
     """Give `player` the clip's video (its segment) and, for the fallback, its stored frames."""
     clip = store.clip(clip_id)
     first, last = clip_span(clip.fps, clip.start_s, clip.end_s)
-    video = clip_video(store, clip) if clip.source == "video" else None
+    video = clip_video(store.folder, clip) if clip.source == "video" else None
     player.load(video, clip.fps, stored_frames(store.folder, rows), first, last)
 
 

@@ -983,6 +983,7 @@ def _num(value: float | None) -> Any:
 
 def _write_videos(writer: _Writer, plan: ExportPlan) -> Iterator[tuple[str, list[Problem]]]:
     """Each clip's video into videos/, cut to its start and end: one clip per step."""
+    from feasstm_gui.core.ingest.full_frames import clip_video
     from feasstm_gui.core.ingest.media import VideoDamaged, cut_video
 
     for clip in plan.clips:
@@ -990,7 +991,7 @@ def _write_videos(writer: _Writer, plan: ExportPlan) -> Iterator[tuple[str, list
             yield clip.id, [Problem.at(plan.project_folder, 0, f"clip '{clip.id}' has no source "
                                        "video (imported from a FAF folder); not in videos/")]
             continue
-        src = Path(clip.video)
+        src = clip_video(plan.project_folder, clip)
         if not src.is_file():
             yield clip.id, [Problem.at(src, 0, f"source video of clip '{clip.id}' is missing; "
                                        "not in videos/")]

@@ -114,7 +114,7 @@ class FullFrames:
             raise FeasstmError(f"frame {row.frame_index} of clip '{row.clip}' is stored as a "
                                "preview only and the clip names no video",
                                path=self.store.folder / row.image)
-        video = clip_video(self.store, clip)
+        video = clip_video(self.store.folder, clip)
         if not video.exists():
             raise FeasstmError(
                 f"the video of clip '{row.clip}' is not there (moved or deleted): its frames "
@@ -132,12 +132,14 @@ class FullFrames:
         return seeker
 
 
-def clip_video(store, clip) -> Path | None:
-    """The clip's source video (a relative path is relative to the project), or None."""
+def clip_video(project: str | Path, clip) -> Path | None:
+    """The clip's source video (a relative path is relative to the project folder), or None.
+    Every reader of a clip's video goes through here: extraction, alignment, the full frames,
+    the player, the export's videos."""
     if not clip.video:
         return None
     video = Path(clip.video)
-    return video if video.is_absolute() else store.folder / video
+    return video if video.is_absolute() else Path(project) / video
 
 
 def full_frame(store, row) -> np.ndarray:

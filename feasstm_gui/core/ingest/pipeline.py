@@ -17,7 +17,7 @@ from pathlib import Path
 
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.faces.actors import references_for
-from feasstm_gui.core.ingest.full_frames import FullFrames, frame_problem, is_preview
+from feasstm_gui.core.ingest.full_frames import FullFrames, clip_video, frame_problem, is_preview
 from feasstm_gui.core.jobs import Job, JobResult, Progress, steps
 from feasstm_gui.core.problems import Problem
 from feasstm_gui.core.store import FRAMES_DIR, Store, claims
@@ -90,7 +90,7 @@ def _start_extraction(store: Store, clip, fps: float | None, *, workers: int,
     rel_dir = Path(FRAMES_DIR) / clip.id
     rate = fps if fps is not None else store.param("extract.fps")
     existing = store.frame_indices(clip.id)
-    extraction = extract_frames(clip.video, store.folder / rel_dir, fps=rate,
+    extraction = extract_frames(clip_video(store.folder, clip), store.folder / rel_dir, fps=rate,
                                 start_s=clip.start_s, end_s=clip.end_s, existing=existing,
                                 quality=int(store.param("extract.jpeg_quality", 95)),
                                 preview_side=int(store.param("extract.preview_side") or 0),
@@ -423,7 +423,7 @@ def align_clip(store: Store, clip_id: str, *, device: str | None = None) -> Job:
     todo = store.unaligned_frames(clip_id)
     all_frames = store.frames(clip_id)
     if not all_frames:  # nothing extracted (yet, or a damaged video): not "done"
-        where = Path(clip.video) if clip.video else store.folder
+        where = clip_video(store.folder, clip) or store.folder
         state = "its video is damaged" if clip.extract_status == "damaged" else \
             "run `feasstm extract` first"
         problem = Problem.at(where, 0, f"clip '{clip_id}' has no frames to align: {state}")
@@ -491,12 +491,13 @@ def _todo_images(store: Store, clip, todo: Sequence[tuple[int, int, str | None]]
 
     reader = None
     wanted = {index for _, index, _ in todo}
-    if clip.video and wanted and Path(clip.video).is_file():
+    video = clip_video(store.folder, clip)
+    if video is not None and wanted and video.is_file():
         from feasstm_gui.core.ingest.media import Prefetch, iter_frames
 
         try:
             reader = Prefetch(
-                iter_frames(clip.video, skip=set(range(max(wanted) + 1)) - wanted), ahead=4
+                iter_frames(video, skip=set(range(max(wanted) + 1)) - wanted), ahead=4
             )
         except FeasstmError:
             reader = None

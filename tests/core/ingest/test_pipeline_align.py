@@ -581,3 +581,28 @@ def test_the_crops_thread_never_uses_the_store(video, tmp_path, monkeypatch):
     faces = store.current_faces(CLIP)
     assert len(faces) >= 20 and all((store.folder / f.crop).is_file() for f in faces)
     store.close()
+
+
+def test_a_video_named_relative_to_the_project_is_read_from_the_project(video, tmp_path,
+                                                                           monkeypatch):
+    """A clip's video given relative to the project folder (the project and its videos moved
+    together) is found by every reader the same way (`full_frames.clip_video`): extraction and
+    the one-pass job decode it whatever the working folder is."""
+    import shutil
+
+    path, _ = video
+    project = tmp_path / "项目 相对"
+    store = Store.create(project, annotator="alice")
+    (project / "视频").mkdir()
+    shutil.copy(path, project / "视频" / path.name)
+    assert drive(import_videos(store, [project / "视频" / path.name])).exit_status == 0
+    store.update_clip(CLIP, video=f"视频/{path.name}")
+    elsewhere = tmp_path / "别处"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = drive(process_clip(store, CLIP))
+    assert result.exit_status == 0, result.problems
+    frames = store.frames(CLIP)
+    assert len(frames) == 40 and all((project / f.image).is_file() for f in frames)
+    assert sum(1 for f in frames if f.crop) >= 20
+    store.close()
