@@ -734,7 +734,7 @@ def process_clip(store: Store, clip_id: str, *, fps: float | None = None,
                 # stopping early (cancelled, or an error): keep the frames worked out whose files
                 # are complete on disk; none once a crop could not be written
                 if batch and worker.succeeded(futures):
-                    _commit_new_frames(store, clip_id, batch, [f.result() for f in futures])
+                    _commit_new_frames(store, clip_id, batch, worker.done(futures))
                     done += len(batch)
             finally:
                 worker.close()
