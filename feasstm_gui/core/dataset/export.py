@@ -39,7 +39,7 @@ from feasstm_gui import __version__
 from feasstm_gui.core.dataset.split import SPLITS, TEST, TRAIN, choose_test_groups, read_split_file
 from feasstm_gui.core.errors import FeasstmError
 from feasstm_gui.core.formats import emotion_fan as ef
-from feasstm_gui.core.formats.csvsafe import FORMULA_TRIGGERS, QUOTE, csv_bytes, safe_cell
+from feasstm_gui.core.formats.csvsafe import csv_bytes, safe_cell
 from feasstm_gui.core.ingest.images import IMAGE_EXTENSIONS
 from feasstm_gui.core.jobs import Job, JobResult, Progress
 from feasstm_gui.core.names import clip_id_problem
@@ -888,11 +888,6 @@ class _Safe(dict):
         return value
 
 
-def _safe_text(text: str) -> str:
-    """safe_cell for a text cell that rarely repeats (a time)."""
-    return QUOTE + text if text.startswith(FORMULA_TRIGGERS) else text
-
-
 def _csv_out(writer: _Writer, rel: str, header, rows) -> None:
     """What writer.bytes(rel, csv_bytes(header, rows)) writes, streamed, for rows whose cells
     are already safe (numbers, or text through safe_cell)."""
@@ -926,7 +921,7 @@ def _write_tables(writer: _Writer, plan: ExportPlan) -> None:
             adjudication = decided.get(f.id)
             who, when = _final_author(f.code, labels.get(f.id, ()), adjudication)
             yield (safe[f.clip], image.name, videos[f.clip], f.frame_index, _num(f.time_ms),
-                   _num(f.prob), _num(f.sharpness), safe[who], _safe_text(when),
+                   _num(f.prob), _num(f.sharpness), safe[who], safe_cell(when),
                    *_proposal_cells(plan, f.id, f.code, adjudication))
 
     _csv_out(writer, "labels_by_annotator.csv", LABELS_HEADER, label_rows())
